@@ -1,0 +1,119 @@
+"""Compact JWS (RFC 7515) restricted to what this scheme needs, following RFC 8725.
+
+Why our own and not ``jwcrypto`` in the hot path: every check here is explicit (algorithm
+allow-list ES256/EdDSA only, ``alg`` must fit the key type, no ``crit``, no key-selecting
+headers such as ``jwk``/``jku``/``x5u``/``x5c``, canonical base64url only), and it avoids
+re-parsing the key per call, which matters for bulk verification. ``jwcrypto`` is used by the
+test suite as an independent cross-check of these tokens.
+
+Example:
+    >>> from blauweknop._keys import Key
+    >>> k = Key.generate()
+    >>> tok = sign_compact({"typ": "JWT"}, b'{"a":1}', k)
+    >>> parsed = parse_compact(tok)
+    >>> parsed.verify(k)
+    >>> parsed.payload_json()
+    {'a': 1}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from ._codec import b64u_decode, b64u_encode, parse_json_object
+from ._errors import MalformedError, SignatureError
+from ._keys import ALLOWED_JWS_ALGS, Key, Signer
+from ._limits import DEFAULT_LIMITS, Limits
+
+__all__ = ["ParsedJWS", "parse_compact", "sign_compact"]
+
+#: Header parameters that would let a token choose its own verification key (RFC 8725 3.10).
+_KEY_SELECTING_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256"})
+_ALG_CRV = {"ES256": "P-256", "ES384": "P-384", "EdDSA": "Ed25519"}
+
+
+def sign_compact(header: dict[str, Any], payload: bytes, signer: Signer) -> str:
+    """Sign ``payload`` with ``signer``; ``alg`` and ``kid`` are set from the signer unless given."""
+    h = {"alg": signer.alg, **header}
+    if h["alg"] != signer.alg:
+        raise SignatureError("algorithm_not_allowed", "header alg does not match the signer")
+    enc_h = b64u_encode(json.dumps(h, separators=(",", ":")).encode())
+    signing_input = f"{enc_h}.{b64u_encode(payload)}"
+    return f"{signing_input}.{b64u_encode(signer.sign(signing_input.encode('ascii')))}"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedJWS:
+    """A syntactically valid compact JWS whose signature has not been checked yet."""
+
+    header: dict[str, Any]
+    payload: bytes
+    signing_input: bytes
+    signature: bytes
+
+    def payload_json(self, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+        """The payload parsed strictly as a JSON object."""
+        return parse_json_object(self.payload, limits=limits, what="JWS payload")
+
+    def verify(self, key: Key, *, algs: Collection[str] = ALLOWED_JWS_ALGS) -> None:
+        """Check the signature with ``key``; ``alg`` must be allowed and fit the key's curve."""
+        alg = self.header["alg"]
+        if alg not in algs:
+            raise SignatureError("algorithm_not_allowed", f"algorithm {alg!r} is not allowed")
+        if _ALG_CRV.get(alg) != key.crv:
+            raise SignatureError(
+                "algorithm_key_mismatch", f"algorithm {alg} does not fit a {key.crv} key"
+            )
+        key.verify(self.signing_input, self.signature)
+
+
+def parse_compact(
+    token: str,
+    *,
+    algs: Collection[str] = ALLOWED_JWS_ALGS,
+    typ: str | Collection[str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    max_bytes: int = 0,
+) -> ParsedJWS:
+    """Split and decode a compact JWS and check its header (not yet the signature).
+
+    Checks: three base64url segments, header a JSON object, ``alg`` in ``algs`` (never
+    ``none`` or HS*), ``typ`` equal to ``typ`` when given, no ``crit``, no key-selecting
+    headers, no ``b64: false``.
+    """
+    if not isinstance(token, str):
+        raise MalformedError("malformed_jws", "JWS must be a string")
+    limit = max_bytes or limits.max_token_bytes
+    if len(token) > limit:
+        raise MalformedError("too_large", f"JWS is larger than {limit} bytes")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise MalformedError("malformed_jws", "compact JWS must have three segments")
+    eh, ep, es = parts
+    header = parse_json_object(b64u_decode(eh, what="JWS header"), limits=limits, what="JWS header")
+    alg = header.get("alg")
+    if not isinstance(alg, str):
+        raise MalformedError("malformed_jws", "JWS header has no alg")
+    if alg not in algs or alg.lower() == "none" or alg.startswith("HS"):
+        raise SignatureError("algorithm_not_allowed", f"algorithm {alg!r} is not allowed")
+    if "crit" in header:
+        raise SignatureError("crit_not_understood", "JWS crit header parameters are not supported")
+    bad = _KEY_SELECTING_HEADERS.intersection(header)
+    if bad:
+        raise SignatureError(
+            "header_not_allowed", f"JWS header {sorted(bad)[0]!r} may not select the key"
+        )
+    if header.get("b64", True) is not True:
+        raise MalformedError("malformed_jws", "unencoded payloads (b64=false) are not supported")
+    if typ is not None:
+        allowed = {typ} if isinstance(typ, str) else set(typ)
+        if header.get("typ") not in allowed:
+            raise MalformedError(
+                "typ_mismatch", f"JWS typ {header.get('typ')!r}, expected {' or '.join(sorted(allowed))}"
+            )
+    payload = b64u_decode(ep, what="JWS payload")
+    sig = b64u_decode(es, what="JWS signature")
+    return ParsedJWS(header, payload, f"{eh}.{ep}".encode("ascii"), sig)
