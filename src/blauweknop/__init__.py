@@ -1,5 +1,26 @@
-"""blauweknop: verifiable credentials for Dutch public-debt relief (work in progress facade)."""
+"""blauweknop: verifiable credentials for Dutch public-debt relief.
 
+Blauwe Knop debt statements and Rode Knop payment-incapacity declarations as SD-JWT VC
+(RFC 9901, ``dc+sd-jwt``) and as W3C VC 2.0 with Data Integrity (``ecdsa-sd-2023``); a
+citizen's wallet answering OpenID4VP DCQL requests; offline verification against a signed
+trust list and cached status lists.
+
+The doors:
+
+* issuing organisations: :class:`Issuer` (and the ``blauweknop`` / ``rodeknop`` CLIs);
+* app developers: :class:`Wallet`;
+* creditors' back offices: :class:`Verifier`;
+* the scheme authority: :func:`build_trust_list` and :class:`TrustList`.
+
+Errors all derive from :class:`BlauweKnopError` and carry a stable ``code``.
+
+Example:
+    >>> import blauweknop
+    >>> issubclass(blauweknop.TrustError, blauweknop.BlauweKnopError)
+    True
+"""
+
+from ._dcql import DCQLQuery, DisclosurePlan
 from ._errors import (
     BlauweKnopError,
     ContextError,
@@ -14,31 +35,62 @@ from ._errors import (
     TrustError,
     ValidityError,
 )
+from ._issuer import IssuedCredential, Issuer
 from ._keys import Key, Signer, did_jwk, key_from_did_jwk
 from ._limits import Limits
+from ._profile import DEBT_STATEMENT_VCT, RODE_KNOP_VCT, CredentialProfile, get_profile
 from ._sdjwt import SD, SDJWT, KeyBindingPolicy, VerifiedSDJWT, issue_sd_jwt, verify_sd_jwt
+from ._trust import TrustedOrganisation, TrustList, build_trust_list
+from ._verifier import (
+    CredentialOutcome,
+    PresentationResult,
+    StatusSource,
+    VerifiedCredential,
+    Verifier,
+)
+from ._wallet import ImportResult, Overview, StoredCredential, Wallet
 
 __all__ = [
+    "DEBT_STATEMENT_VCT",
+    "RODE_KNOP_VCT",
     "SD",
     "SDJWT",
     "BlauweKnopError",
     "ContextError",
+    "CredentialOutcome",
+    "CredentialProfile",
+    "DCQLQuery",
     "DisclosureError",
+    "DisclosurePlan",
     "HolderBindingError",
+    "ImportResult",
     "InvalidDataError",
+    "IssuedCredential",
+    "Issuer",
     "Key",
     "KeyBindingPolicy",
     "Limits",
     "MalformedError",
+    "Overview",
     "PolicyError",
+    "PresentationResult",
     "SignatureError",
     "Signer",
     "StatusError",
+    "StatusSource",
     "StorageError",
+    "StoredCredential",
     "TrustError",
+    "TrustList",
+    "TrustedOrganisation",
     "ValidityError",
+    "VerifiedCredential",
     "VerifiedSDJWT",
+    "Verifier",
+    "Wallet",
+    "build_trust_list",
     "did_jwk",
+    "get_profile",
     "issue_sd_jwt",
     "key_from_did_jwk",
     "verify_sd_jwt",

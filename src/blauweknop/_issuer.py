@@ -1,0 +1,362 @@
+"""The issuer recipe: an organisation's home directory, its keys, register and issuance.
+
+Home directory layout (never edit by hand)::
+
+    HOME/config.json         organisation id, name, roles, status base URI, active key id
+    HOME/keys/<kid>.jwk      signing keys (0600); rotation keeps old keys for the trust entry
+    HOME/register.sqlite     the register of everything issued (SQLite, WAL, synchronous=FULL)
+    HOME/register.secret     key of the keyed BSN hash (0600)
+    HOME/trust-entry.json    this organisation's trust-list entry, for the scheme authority
+
+Example:
+    >>> import tempfile, json, pathlib
+    >>> from blauweknop import Issuer, Key
+    >>> from blauweknop.debt import DebtStatement
+    >>> home = pathlib.Path(tempfile.mkdtemp()) / "cjib"
+    >>> iss = Issuer.init(home, issuer_id="urn:oin:00000001003214345000", name="CJIB",
+    ...                   roles=["creditor"], status_base_uri="https://status.example/cjib")
+    >>> data = json.loads(pathlib.Path("examples/data/debt-statement.json").read_text())
+    >>> cred = iss.issue(DebtStatement.from_claims(data), holder_jwk=Key.generate().public_jwk())
+    >>> cred.credential_id, cred.format
+    ('CJIB-2026-000123', 'dc+sd-jwt')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from ._codec import parse_json_object
+from ._errors import InvalidDataError, MalformedError, SignatureError, StorageError
+from ._files import atomic_write
+from ._keys import Key, Signer
+from ._model import CredentialModel
+from ._sdjwt_vc import issue_sd_jwt_vc
+from ._trust import KNOWN_ROLES, parse_entry
+
+if TYPE_CHECKING:
+    from ._register import Register
+
+__all__ = ["FORMATS", "IssuedCredential", "Issuer"]
+
+#: Output formats: SD-JWT VC (default) and W3C VC 2.0 with an ecdsa-sd-2023 proof.
+FORMATS = ("sd-jwt", "di")
+_TZ = ZoneInfo("Europe/Amsterdam")
+_CONFIG_VERSION = 1
+
+
+def _day_start(date_text: str) -> int:
+    """Start of a calendar day in the Netherlands, as Unix time."""
+    d = dt.date.fromisoformat(date_text)
+    return int(dt.datetime(d.year, d.month, d.day, tzinfo=_TZ).timestamp())
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssuedCredential:
+    """A freshly issued credential.
+
+    Attributes:
+        credential_id: the register id (the statement or declaration id).
+        format: ``dc+sd-jwt`` or ``ldp_vc``.
+        vct: credential type.
+        text: the credential as delivered to the wallet (SD-JWT string or JSON text).
+        status_uri / status_index: where its status lives.
+        valid_until: Unix time of expiry.
+    """
+
+    credential_id: str
+    format: str
+    vct: str
+    text: str
+    status_uri: str
+    status_index: int
+    valid_until: int
+
+
+class Issuer:
+    """An issuing organisation working from its home directory. Use :meth:`init` once, then
+    :meth:`open`."""
+
+    def __init__(self, home: Path, config: Mapping[str, Any], signer: Signer, register: Register):
+        self.home = home
+        self.config = dict(config)
+        self.signer = signer
+        self.register = register
+
+    # -- setup ------------------------------------------------------------------------
+    @classmethod
+    def init(
+        cls,
+        home: str | os.PathLike[str],
+        *,
+        issuer_id: str,
+        name: str,
+        roles: Iterable[str] = ("creditor",),
+        status_base_uri: str | None = None,
+        alg: str = "ES256",
+        extra: Mapping[str, Any] | None = None,
+        key: Key | None = None,
+    ) -> Issuer:
+        """Create a new issuer home: a signing key, the register and ``trust-entry.json``.
+
+        Refuses a directory that already holds an issuer (no key is ever overwritten).
+        ``status_base_uri`` is where the published status lists will be served
+        (default ``https://status.invalid/<id>``: set it before production).
+        """
+        h = Path(home)
+        if (h / "config.json").exists():
+            raise StorageError("home_exists", f"{h} already holds an issuer; refusing to overwrite")
+        roles = list(dict.fromkeys(roles))
+        entry_probe = {"id": issuer_id, "name": name, "roles": roles,
+                       "jwks": {"keys": [Key.generate().public_jwk()]}}
+        try:
+            parse_entry(entry_probe)
+        except MalformedError as e:
+            raise InvalidDataError("invalid_data", e.message) from e
+        if not set(roles) <= KNOWN_ROLES:
+            raise InvalidDataError("invalid_data", f"roles must be among {sorted(KNOWN_ROLES)}")
+        if status_base_uri is None:
+            status_base_uri = "https://status.invalid/" + issuer_id.replace(":", "-")
+        if not status_base_uri.startswith(("https://", "http://localhost", "http://127.0.0.1")):
+            raise InvalidDataError("invalid_data", "status base URI must be https")
+        if key is None:
+            key = Key.generate(alg)
+        elif not key.has_private:
+            raise SignatureError("key_invalid", "the issuer needs a private key")
+        try:
+            (h / "keys").mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(h, 0o700)
+        except OSError as e:
+            raise StorageError("storage_write_failed", f"cannot create {h}: {e.strerror}") from e
+        key.save(h / "keys" / f"{key.kid}.jwk")
+        atomic_write(h / "register.secret", secrets.token_hex(32).encode() + b"\n", mode=0o600)
+        config = {
+            "version": _CONFIG_VERSION,
+            "id": issuer_id,
+            "name": name,
+            "roles": roles,
+            "status_base_uri": status_base_uri.rstrip("/"),
+            "active_kid": key.kid,
+            **(extra or {}),
+        }
+        from ._register import Register
+
+        register = Register.open(h / "register.sqlite", bsn_key=cls._secret(h))
+        issuer = cls(h, config, key, register)
+        issuer._write_trust_entry()
+        # config last: its presence marks a complete home.
+        atomic_write(h / "config.json", (json.dumps(config, indent=2) + "\n").encode(), mode=0o600)
+        return issuer
+
+    @classmethod
+    def open(cls, home: str | os.PathLike[str], *, signer: Signer | None = None) -> Issuer:
+        """Open an existing issuer home. ``signer`` replaces the key file (e.g. an HSM)."""
+        h = Path(home)
+        try:
+            raw = (h / "config.json").read_bytes()
+        except FileNotFoundError as e:
+            raise StorageError("home_not_found", f"{h} is not an issuer home (run init first)") from e
+        except OSError as e:
+            raise StorageError("home_unreadable", f"cannot read {h}: {e.strerror}") from e
+        config = parse_json_object(raw, what="config.json")
+        if config.get("version") != _CONFIG_VERSION:
+            raise StorageError("home_version", f"unsupported issuer home version {config.get('version')}")
+        if signer is None:
+            signer = Key.load(h / "keys" / f"{config['active_kid']}.jwk")
+        from ._register import Register
+
+        register = Register.open(h / "register.sqlite", bsn_key=cls._secret(h))
+        return cls(h, config, signer, register)
+
+    @staticmethod
+    def _secret(h: Path) -> bytes:
+        p = h / "register.secret"
+        try:
+            if p.stat().st_mode & 0o077:
+                raise StorageError("key_file_permissions", f"{p} is readable by others; chmod 600 it")
+            return bytes.fromhex(p.read_text().strip())
+        except (OSError, ValueError) as e:
+            raise StorageError("home_unreadable", f"cannot read {p}") from e
+
+    @property
+    def issuer_id(self) -> str:
+        """The organisation id (``iss`` / ``issuer``)."""
+        return str(self.config["id"])
+
+    @property
+    def name(self) -> str:
+        """The organisation's name."""
+        return str(self.config["name"])
+
+    def public_keys(self) -> list[Key]:
+        """All public keys of this home (active and rotated-out), active first."""
+        keys: list[Key] = [self.signer if isinstance(self.signer, Key) else Key.from_jwk(self.signer.public_jwk())]
+        for f in sorted((self.home / "keys").glob("*.jwk")):
+            k = Key.load(f).public()
+            if k not in keys:
+                keys.append(k)
+        return [k.public() for k in keys]
+
+    def trust_entry(self) -> dict[str, Any]:
+        """This organisation's trust-list entry (DESIGN §4)."""
+        return {
+            "id": self.issuer_id,
+            "name": self.name,
+            "roles": list(self.config["roles"]),
+            "jwks": {"keys": [k.public_jwk() for k in self.public_keys()]},
+        }
+
+    def _write_trust_entry(self) -> None:
+        data = (json.dumps(self.trust_entry(), indent=2) + "\n").encode()
+        atomic_write(self.home / "trust-entry.json", data)
+
+    def rotate_key(self, alg: str | None = None) -> Key:
+        """Make a new signing key active; old keys stay in the trust entry so credentials
+        they signed keep verifying until the scheme authority drops them."""
+        key = Key.generate(alg or self.signer.alg)
+        key.save(self.home / "keys" / f"{key.kid}.jwk")
+        self.config["active_kid"] = key.kid
+        atomic_write(self.home / "config.json", (json.dumps(self.config, indent=2) + "\n").encode(), mode=0o600)
+        self.signer = key
+        self._write_trust_entry()
+        return key
+
+    # -- issuance -------------------------------------------------------------------------
+    def _validity(self, data: CredentialModel, now: int, valid_days: int | None) -> tuple[int | None, int]:
+        claims = data.to_claims()
+        if "valid_until" in claims and "valid_from" in claims:
+            nbf = _day_start(claims["valid_from"])
+            exp = _day_start(claims["valid_until"]) + 86400  # valid_until is inclusive
+            if exp <= now:
+                raise InvalidDataError("invalid_data", "valid_until: lies in the past", field="valid_until")
+            return nbf, exp
+        days = valid_days or data.profile().default_validity_days or 30
+        return None, now + days * 86400
+
+    def issue(
+        self,
+        data: CredentialModel,
+        *,
+        holder_jwk: Mapping[str, Any],
+        format: str = "sd-jwt",
+        now: float | None = None,
+        valid_days: int | None = None,
+        batch_row_key: str | None = None,
+        write: Callable[[str], None] | None = None,
+    ) -> IssuedCredential:
+        """Issue ``data`` (a validated :class:`DebtStatement` or
+        :class:`~rodeknop_vc.PaymentIncapacityDeclaration`) to the holder key.
+
+        The register first reserves a fresh random status index (one transaction), then the
+        credential is signed, then the reservation is confirmed. With ``batch_row_key`` a
+        repeated call for the same row returns a credential with the same id and index
+        (resumable batches). ``write`` is called with the credential text after signing and
+        before the reservation is confirmed, so a confirmed row always has its file.
+        """
+        if format not in FORMATS:
+            raise InvalidDataError("invalid_data", f"format must be one of {FORMATS}")
+        profile = data.profile()
+        profile.check_issuer_roles(self.config["roles"], self.issuer_id)
+        try:
+            holder = Key.from_jwk(holder_jwk)
+        except SignatureError as e:
+            raise InvalidDataError("invalid_data", f"holder key: {e.message}", field="holder_key") from e
+        if holder.has_private:
+            raise InvalidDataError("invalid_data", "holder key must be public", field="holder_key")
+        now_i = int(time.time() if now is None else now)
+        nbf, exp = self._validity(data, now_i, valid_days)
+        claims = data.to_claims()
+        cid = str(claims.get("statement_id") or claims.get("declaration_id"))
+        bsn = (claims.get("subject") or {}).get("bsn")
+        fmt = "dc+sd-jwt" if format == "sd-jwt" else "ldp_vc"
+        res = self.register.reserve(
+            cid,
+            type=profile.vct,
+            format=fmt,
+            holder_thumbprint=holder.kid,
+            bsn=bsn,
+            valid_from=nbf if nbf is not None else now_i,
+            valid_until=exp,
+            batch_row_key=batch_row_key,
+        )
+        uri = f"{self.config['status_base_uri']}/{res.list_id}"
+        if format == "sd-jwt":
+            text = issue_sd_jwt_vc(
+                profile,
+                claims,
+                issuer_id=self.issuer_id,
+                signer=self.signer,
+                holder_jwk=holder.public_jwk(with_kid=False),
+                iat=now_i,
+                exp=exp,
+                nbf=nbf,
+                status={"status_list": {"idx": res.index, "uri": uri}},
+            )
+        else:
+            from ._di_recipes import issue_di_credential
+
+            text = issue_di_credential(
+                self, profile, claims, holder=holder, iat=now_i, nbf=nbf, exp=exp,
+                status_uri=uri, status_index=res.index,
+            )
+        if write is not None:
+            write(text)
+        self.register.confirm(cid)
+        return IssuedCredential(
+            credential_id=cid,
+            format=fmt,
+            vct=profile.vct,
+            text=text,
+            status_uri=uri,
+            status_index=res.index,
+            valid_until=exp,
+        )
+
+    # -- lifecycle --------------------------------------------------------------------
+    def revoke(self, credential_id: str, *, reason: str, actor: str = "operator") -> None:
+        """Revoke for good (e.g. the debt-relief trajectory ended). Audited."""
+        self.register.revoke(credential_id, reason=reason, actor=actor)
+
+    def suspend(self, credential_id: str, *, reason: str, actor: str = "operator") -> None:
+        """Suspend while in doubt; :meth:`resume` lifts it. Audited."""
+        self.register.suspend(credential_id, reason=reason, actor=actor)
+
+    def resume(self, credential_id: str, *, reason: str, actor: str = "operator") -> None:
+        """Lift a suspension. Audited."""
+        self.register.resume(credential_id, reason=reason, actor=actor)
+
+    def publish_status(self, out_dir: str | os.PathLike[str], *, now: float | None = None,
+                       ttl: int = 3600, valid_seconds: int = 86400) -> list[Path]:
+        """Write every status list (IETF token status list JWT and W3C bitstring status list
+        credentials) to ``out_dir``, ready to be served as static files."""
+        from ._register import publish
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        sign_bitstring = None
+        try:
+            from ._di_recipes import bitstring_signer
+
+            sign_bitstring = bitstring_signer(self)
+        except ImportError:  # pragma: no cover - DI support is part of the package
+            sign_bitstring = None
+        return publish(
+            self.register,
+            self.signer,
+            issuer_id=self.issuer_id,
+            base_uri=self.config["status_base_uri"],
+            out_dir=out,
+            now=time.time() if now is None else now,
+            ttl=ttl,
+            valid_seconds=valid_seconds,
+            sign_bitstring=sign_bitstring,
+        )
+

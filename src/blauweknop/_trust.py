@@ -1,0 +1,297 @@
+"""The scheme's trust list: a JWT signed by the scheme authority (stelselbeheerder).
+
+It lists the registered organisations with their roles and public keys. Verifiers pin the
+authority's public key, check the list's signature and freshness, and then resolve an issuer's
+key by issuer id and ``kid`` with no network access. Format: ``specs/trust-list.md``.
+
+Example:
+    >>> from blauweknop._keys import Key
+    >>> anchor, org = Key.generate(), Key.generate()
+    >>> entry = {"id": "urn:oin:00000001003214345000", "name": "CJIB", "roles": ["creditor"],
+    ...          "jwks": {"keys": [org.public_jwk()]}}
+    >>> token = build_trust_list([entry], anchor, valid_days=7)
+    >>> tl = TrustList.verify(token, anchor.public())
+    >>> tl.resolve_key("urn:oin:00000001003214345000", org.kid) == org
+    True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._codec import parse_json_object
+from ._errors import BlauweKnopError, MalformedError, SignatureError, TrustError
+from ._jws import parse_compact, sign_compact
+from ._keys import Key, Signer
+from ._limits import DEFAULT_LIMITS, Limits
+
+__all__ = [
+    "KNOWN_ROLES",
+    "TRUST_LIST_TYP",
+    "TrustList",
+    "TrustedOrganisation",
+    "build_trust_list",
+    "parse_entry",
+]
+
+TRUST_LIST_TYP = "trust-list+jwt"
+KNOWN_ROLES = frozenset({"creditor", "municipality", "debt_counsellor", "scheme_authority"})
+_ID_RE = re.compile(r"^(urn:oin:[0-9]{20}|https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\s#?]*)?)$")
+
+
+def _timestamp(value: Any, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            d = dt.datetime.fromisoformat(value)
+        except ValueError as e:
+            raise MalformedError("trust_entry_invalid", f"{what}: not an RFC 3339 time") from e
+        if d.tzinfo is None:
+            d = d.replace(tzinfo=dt.UTC)
+        return d.timestamp()
+    raise MalformedError("trust_entry_invalid", f"{what}: not a time")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrustedOrganisation:
+    """One registered organisation.
+
+    Attributes:
+        id: ``urn:oin:<20 digits>`` or an https URL.
+        name: display name.
+        roles: e.g. ``{"creditor"}``, ``{"municipality", "creditor"}``.
+        keys: public keys by ``kid`` (the JWK's own ``kid`` and its RFC 7638 thumbprint).
+        valid_from / valid_until: Unix times of the registration window, if limited.
+    """
+
+    id: str
+    name: str
+    roles: frozenset[str]
+    keys: Mapping[str, Key] = field(repr=False)
+    valid_from: float | None = None
+    valid_until: float | None = None
+    entry: Mapping[str, Any] = field(repr=False, default_factory=dict)
+
+    def is_active(self, now: float) -> bool:
+        """Whether ``now`` lies in the registration window."""
+        return (self.valid_from is None or now >= self.valid_from) and (
+            self.valid_until is None or now <= self.valid_until
+        )
+
+
+def parse_entry(entry: Mapping[str, Any]) -> TrustedOrganisation:
+    """Validate one trust-list entry (DESIGN §4): id, name, roles, jwks of public keys.
+
+    Keys made by other tools are accepted with extra members; private members are refused.
+    """
+    if not isinstance(entry, Mapping):
+        raise MalformedError("trust_entry_invalid", "entry must be a JSON object")
+    oid = entry.get("id")
+    if not isinstance(oid, str) or not _ID_RE.match(oid):
+        raise MalformedError("trust_entry_invalid", f"id {oid!r} is not urn:oin:<20 digits> or https URL")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise MalformedError("trust_entry_invalid", f"{oid}: name missing")
+    roles = entry.get("roles")
+    if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
+        raise MalformedError("trust_entry_invalid", f"{oid}: roles must be a non-empty list")
+    unknown = set(roles) - KNOWN_ROLES
+    if unknown:
+        raise MalformedError("trust_entry_invalid", f"{oid}: unknown role(s) {sorted(unknown)}")
+    jwks = entry.get("jwks")
+    keys_list = jwks.get("keys") if isinstance(jwks, Mapping) else None
+    if not isinstance(keys_list, list) or not keys_list:
+        raise MalformedError("trust_entry_invalid", f"{oid}: jwks.keys must be a non-empty list")
+    keys: dict[str, Key] = {}
+    for jwk in keys_list:
+        if not isinstance(jwk, Mapping):
+            raise MalformedError("trust_entry_invalid", f"{oid}: a key is not an object")
+        if any(m in jwk for m in ("d", "p", "q", "dp", "dq", "qi", "k")):
+            raise MalformedError("trust_entry_invalid", f"{oid}: private key material in the entry")
+        try:
+            key = Key.from_jwk(jwk)
+        except SignatureError as e:
+            raise MalformedError("trust_entry_invalid", f"{oid}: {e.message}") from e
+        if key.alg not in ("ES256", "EdDSA"):
+            raise MalformedError("trust_entry_invalid", f"{oid}: only P-256 and Ed25519 keys")
+        keys[key.kid] = key
+        if isinstance(jwk.get("kid"), str) and jwk["kid"]:
+            keys[jwk["kid"]] = key
+    return TrustedOrganisation(
+        id=oid,
+        name=name,
+        roles=frozenset(roles),
+        keys=keys,
+        valid_from=_timestamp(entry.get("valid_from"), f"{oid}.valid_from"),
+        valid_until=_timestamp(entry.get("valid_until"), f"{oid}.valid_until"),
+        entry=dict(entry),
+    )
+
+
+def build_trust_list(
+    entries: Iterable[Mapping[str, Any]],
+    anchor_key: Signer,
+    *,
+    valid_days: int = 30,
+    issuer: str = "urn:blauweknop:scheme-authority",
+    now: float | None = None,
+) -> str:
+    """Sign a trust list (``typ trust-list+jwt``) valid for ``valid_days`` from ``now``.
+
+    Entries are validated first; duplicate organisation ids are refused.
+    """
+    now_i = int(time.time() if now is None else now)
+    if valid_days < 1 or valid_days > 400:
+        raise MalformedError("trust_list_invalid", "valid_days must be between 1 and 400")
+    orgs = []
+    seen: set[str] = set()
+    for e in entries:
+        org = parse_entry(e)
+        if org.id in seen:
+            raise MalformedError("trust_list_invalid", f"organisation {org.id} listed twice")
+        seen.add(org.id)
+        orgs.append(dict(e))
+    payload = {
+        "iss": issuer,
+        "iat": now_i,
+        "nbf": now_i,
+        "exp": now_i + valid_days * 86400,
+        "organisations": orgs,
+    }
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return sign_compact({"typ": TRUST_LIST_TYP, "kid": anchor_key.kid}, body, anchor_key)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrustList:
+    """A verified trust list. Obtain it with :meth:`verify`; never construct from unverified data.
+
+    Attributes:
+        issuer: the scheme authority's identifier.
+        issued_at / not_before / expires_at: Unix times.
+        organisations: registered organisations by id.
+    """
+
+    issuer: str
+    issued_at: float
+    not_before: float
+    expires_at: float
+    organisations: Mapping[str, TrustedOrganisation]
+
+    @classmethod
+    def verify(
+        cls,
+        token: str | bytes,
+        anchor: Key | Sequence[Key],
+        *,
+        now: float | None = None,
+        max_age: float | None = None,
+        leeway: int = 60,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> TrustList:
+        """Verify the list's signature against the pinned anchor key(s) and its freshness.
+
+        Raises :class:`TrustError`: ``trust_list_invalid`` (bad signature, wrong anchor,
+        malformed), ``trust_list_expired`` (past ``exp``, or older than ``max_age`` seconds),
+        ``trust_list_not_yet_valid``.
+        """
+        now = time.time() if now is None else now
+        text = token.decode("ascii", "replace") if isinstance(token, bytes) else token
+        anchors = [anchor] if isinstance(anchor, Key) else list(anchor)
+        try:
+            jws = parse_compact(
+                text.strip(), typ=TRUST_LIST_TYP, limits=limits, max_bytes=limits.max_trust_list_bytes
+            )
+            last: BlauweKnopError | None = None
+            for a in anchors:
+                try:
+                    jws.verify(a)
+                    break
+                except SignatureError as e:
+                    last = e
+            else:
+                raise TrustError(
+                    "trust_list_invalid", "trust list is not signed by the pinned anchor key"
+                ) from last
+            payload = parse_json_object(
+                jws.payload, limits=limits, what="trust list", max_bytes=limits.max_trust_list_bytes
+            )
+        except TrustError:
+            raise
+        except BlauweKnopError as e:
+            raise TrustError("trust_list_invalid", f"trust list: {e.message}") from e
+        try:
+            iat = float(payload["iat"])
+            nbf = float(payload.get("nbf", iat))
+            exp = float(payload["exp"])
+            iss = str(payload.get("iss", ""))
+            raw_orgs = payload["organisations"]
+            if not isinstance(raw_orgs, list):
+                raise TypeError("organisations must be a list")
+        except (KeyError, TypeError, ValueError) as e:
+            raise TrustError("trust_list_invalid", f"trust list payload: {e}") from e
+        if now > exp + leeway:
+            raise TrustError("trust_list_expired", "trust list has expired; fetch a fresh one")
+        if max_age is not None and now - iat > max_age:
+            raise TrustError("trust_list_expired", f"trust list is older than {max_age:.0f} s")
+        if now + leeway < nbf:
+            raise TrustError("trust_list_not_yet_valid", "trust list is not valid yet")
+        orgs: dict[str, TrustedOrganisation] = {}
+        for e in raw_orgs:
+            try:
+                org = parse_entry(e)
+            except MalformedError as err:
+                raise TrustError("trust_list_invalid", err.message) from err
+            if org.id in orgs:
+                raise TrustError("trust_list_invalid", f"organisation {org.id} listed twice")
+            orgs[org.id] = org
+        return cls(issuer=iss, issued_at=iat, not_before=nbf, expires_at=exp, organisations=orgs)
+
+    def organisation(self, issuer_id: str, *, now: float | None = None) -> TrustedOrganisation:
+        """The active organisation ``issuer_id``, or ``TrustError("untrusted_issuer")``."""
+        org = self.organisations.get(issuer_id)
+        if org is None:
+            raise TrustError("untrusted_issuer", f"{issuer_id!r} is not in the trust list")
+        if not org.is_active(time.time() if now is None else now):
+            raise TrustError("untrusted_issuer", f"{issuer_id!r} is outside its registration window")
+        return org
+
+    def resolve_key(self, issuer_id: str, kid: str | None, *, now: float | None = None) -> Key:
+        """The key ``kid`` of organisation ``issuer_id``. Without ``kid`` only a single-key
+        organisation resolves. Raises ``untrusted_issuer`` / ``untrusted_key``."""
+        org = self.organisation(issuer_id, now=now)
+        if kid is None:
+            distinct = set(org.keys.values())
+            if len(distinct) == 1:
+                return next(iter(distinct))
+            raise TrustError("untrusted_key", f"{issuer_id} has several keys; the token names none")
+        key = org.keys.get(kid)
+        if key is None:
+            raise TrustError("untrusted_key", f"key {kid!r} is not registered for {issuer_id}")
+        return key
+
+    def to_json(self) -> dict[str, Any]:
+        """A summary for display: issuer, validity and organisations with roles and kids."""
+        return {
+            "issuer": self.issuer,
+            "issued_at": int(self.issued_at),
+            "expires_at": int(self.expires_at),
+            "organisations": [
+                {
+                    "id": o.id,
+                    "name": o.name,
+                    "roles": sorted(o.roles),
+                    "kids": sorted({k.kid for k in o.keys.values()}),
+                }
+                for o in self.organisations.values()
+            ],
+        }

@@ -1,0 +1,594 @@
+"""The citizen's wallet: encrypted storage, import with verification, overview, DCQL plan
+and selective-disclosure presentations.
+
+The surface an app developer needs is :class:`Wallet`: ``create``/``open``, ``add``,
+``credentials``, ``overview``, ``plan``, ``present``. Everything is stored encrypted
+(:mod:`blauweknop._wallet_store`); nothing is sent anywhere by the wallet itself.
+
+Example:
+    >>> import tempfile
+    >>> w = Wallet.create(tempfile.mkdtemp(), passphrase="correct horse", scrypt_n=2**12)
+    >>> sorted(w.holder_jwk())  # the public key an issuer binds credentials to
+    ['alg', 'crv', 'kid', 'kty', 'x', 'y']
+    >>> w.credentials()
+    []
+    >>> w.close()
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._dcql import CandidateCredential, DCQLQuery, DisclosurePlan, plan
+from ._errors import (
+    BlauweKnopError,
+    HolderBindingError,
+    MalformedError,
+    PolicyError,
+    StatusError,
+    StorageError,
+)
+from ._keys import Key
+from ._limits import DEFAULT_LIMITS, Limits
+from ._profile import DEBT_STATEMENT_VCT, RODE_KNOP_VCT, TECHNICAL_CLAIMS, get_profile
+from ._sdjwt import SDJWT, verify_sd_jwt
+from ._sdjwt_vc import SD_JWT_VC_TYP
+from ._trust import TrustList
+from ._verifier import StatusSource
+from ._wallet_store import DEFAULT_SCRYPT_N, WalletStore
+
+__all__ = ["ImportResult", "Overview", "StoredCredential", "Wallet"]
+
+_CRED = "credential"
+_KEY = "holder_key"
+_META = "meta"
+#: A statement whose balance is older than this is marked stale in the overview.
+STALE_AFTER_DAYS = 30
+_ARREARS_STAGES = frozenset({"reminder", "summons", "bailiff", "garnishment"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredCredential:
+    """A credential in the wallet, as the app shows it.
+
+    Attributes:
+        id: the wallet's own random id for it.
+        format: ``dc+sd-jwt`` or ``ldp_vc``.
+        vct: credential type.
+        issuer / issuer_name: the issuing organisation.
+        claims: all domain claims (everything the holder could disclose).
+        issued_at / valid_until: Unix times.
+        state: ``active``, ``expired``, ``revoked``, ``suspended`` or ``superseded``.
+        received_at: when it was added.
+    """
+
+    id: str
+    format: str
+    vct: str
+    issuer: str
+    issuer_name: str
+    claims: Mapping[str, Any]
+    issued_at: float | None
+    valid_until: float | None
+    state: str
+    received_at: float
+
+    @property
+    def usable(self) -> bool:
+        """Whether it may be presented (never when expired, revoked, suspended, superseded)."""
+        return self.state == "active"
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON form (for ``wallet list --json``)."""
+        return {
+            "id": self.id,
+            "format": self.format,
+            "vct": self.vct,
+            "issuer": self.issuer,
+            "issuer_name": self.issuer_name,
+            "issued_at": self.issued_at,
+            "valid_until": self.valid_until,
+            "state": self.state,
+            "received_at": self.received_at,
+            "claims": self.claims,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportResult:
+    """What :meth:`Wallet.add` did.
+
+    Attributes:
+        credential: the stored credential (the existing one for a duplicate).
+        duplicate: the same credential was already in the wallet; nothing changed.
+        superseded: ids of older statements from the same creditor this one replaces.
+    """
+
+    credential: StoredCredential
+    duplicate: bool = False
+    superseded: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreditorLine:
+    """One creditor's line in the overview."""
+
+    creditor: str
+    creditor_id: str
+    outstanding: int
+    in_arrears: int
+    cases: int
+    cases_in_arrears: int
+    balance_at: str
+    stale: bool
+    arrangement: Mapping[str, Any] | None
+    collection_hold: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PauseWindow:
+    """The active Rode Knop pause (betalingspauze) and the days left."""
+
+    municipality: str
+    declaration_id: str
+    valid_from: str
+    valid_until: str
+    days_left: int
+    measures: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Overview:
+    """The citizen's aggregated picture across creditors ("inzicht en overzicht").
+
+    Attributes:
+        creditors: one line per creditor (latest statement only).
+        total_outstanding / total_in_arrears: sums over the creditors, in cents.
+        pause: the active Rode Knop pause window, if any.
+        as_of: the date the overview was computed for.
+    """
+
+    creditors: tuple[CreditorLine, ...]
+    total_outstanding: int
+    total_in_arrears: int
+    pause: PauseWindow | None
+    as_of: str
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON form (for ``wallet overview --json``)."""
+        return {
+            "as_of": self.as_of,
+            "total_outstanding": self.total_outstanding,
+            "total_in_arrears": self.total_in_arrears,
+            "currency": "EUR",
+            "creditors": [
+                {
+                    "creditor": c.creditor,
+                    "creditor_id": c.creditor_id,
+                    "outstanding": c.outstanding,
+                    "in_arrears": c.in_arrears,
+                    "cases": c.cases,
+                    "cases_in_arrears": c.cases_in_arrears,
+                    "balance_at": c.balance_at,
+                    "stale": c.stale,
+                    "arrangement": c.arrangement,
+                    "collection_hold": c.collection_hold,
+                }
+                for c in self.creditors
+            ],
+            "pause": None
+            if self.pause is None
+            else {
+                "municipality": self.pause.municipality,
+                "declaration_id": self.pause.declaration_id,
+                "valid_from": self.pause.valid_from,
+                "valid_until": self.pause.valid_until,
+                "days_left": self.pause.days_left,
+                "measures": list(self.pause.measures),
+            },
+            "notes": list(self.notes),
+        }
+
+
+def _paths_to_json(paths: Iterable[tuple[Any, ...]]) -> list[list[Any]]:
+    return sorted((list(p) for p in paths), key=repr)
+
+
+class Wallet:
+    """The citizen's wallet. Open it with :meth:`create` or :meth:`open`; close it (or use
+    ``with``) so the lock is released."""
+
+    def __init__(self, store: WalletStore, *, limits: Limits = DEFAULT_LIMITS) -> None:
+        self._store = store
+        self.limits = limits
+
+    # -- lifecycle --------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        passphrase: str | None = None,
+        key: bytes | None = None,
+        alg: str = "ES256",
+        scrypt_n: int = DEFAULT_SCRYPT_N,
+    ) -> Wallet:
+        """Create an encrypted wallet with a fresh holder key.
+
+        Give a ``passphrase`` (stretched with scrypt) or a 32-byte ``key`` from the phone's
+        keystore. Refuses a directory that already holds a wallet.
+        """
+        store = WalletStore.create(directory, passphrase=passphrase, key=key, scrypt_n=scrypt_n)
+        w = cls(store)
+        hk = Key.generate(alg)
+        with store.transaction():
+            store.put(_KEY, hk.kid, hk.private_jwk())
+            store.put(_META, "wallet", {"version": 1, "active_holder_kid": hk.kid,
+                                        "created_at": int(time.time())})
+        return w
+
+    @classmethod
+    def open(
+        cls, directory: str | os.PathLike[str], *, passphrase: str | None = None, key: bytes | None = None
+    ) -> Wallet:
+        """Open (and lock) an existing wallet; a wrong passphrase is ``wrong_passphrase``."""
+        return cls(WalletStore.open(directory, passphrase=passphrase, key=key))
+
+    def close(self) -> None:
+        """Release the lock and forget the keys in memory."""
+        self._store.close()
+
+    def __enter__(self) -> Wallet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def change_passphrase(self, *, passphrase: str | None = None, key: bytes | None = None) -> None:
+        """Re-protect the wallet with a new passphrase or key (atomic; data untouched)."""
+        self._store.change_passphrase(passphrase=passphrase, key=key)
+
+    # -- holder keys ------------------------------------------------------------------
+    def _meta(self) -> dict[str, Any]:
+        m = self._store.get(_META, "wallet")
+        if m is None:
+            raise StorageError("storage_corrupt", "wallet metadata missing")
+        return m
+
+    def holder_key(self, kid: str | None = None) -> Key:
+        """The holder's private key (the active one unless ``kid``)."""
+        kid = kid or self._meta()["active_holder_kid"]
+        jwk = self._store.get(_KEY, kid)
+        if jwk is None:
+            raise StorageError("storage_corrupt", f"holder key {kid} missing")
+        return Key.from_jwk(jwk)
+
+    def holder_jwk(self) -> dict[str, str]:
+        """The active holder key's public JWK, to hand to an issuer."""
+        return self.holder_key().public_jwk()
+
+    def new_holder_keys(self, n: int) -> list[dict[str, str]]:
+        """``n`` extra holder keys (public JWKs) for a batch of single-use copies of one
+        credential (unlinkability): each copy is bound to its own key and presented once."""
+        if not 1 <= n <= 100:
+            raise PolicyError("invalid_request", "between 1 and 100 keys")
+        keys = [Key.generate(self.holder_key().alg) for _ in range(n)]
+        with self._store.transaction():
+            for k in keys:
+                self._store.put(_KEY, k.kid, k.private_jwk())
+        return [k.public_jwk() for k in keys]
+
+    # -- import -----------------------------------------------------------------------
+    def add(
+        self,
+        credential: str | Mapping[str, Any],
+        *,
+        trust_list: TrustList,
+        status: StatusSource | None = None,
+        now: float | None = None,
+    ) -> ImportResult:
+        """Verify an issued credential and store it.
+
+        Checks the issuer's signature against the trust list, the issuer's role for the
+        type, validity times, the credential's schema, and that it is bound to one of this
+        wallet's holder keys. With ``status`` a revoked credential is refused. Duplicates
+        change nothing; a newer statement from the same creditor supersedes older ones.
+        """
+        now = time.time() if now is None else now
+        if isinstance(credential, str) and credential.strip().startswith("{"):
+            from ._codec import parse_json_object
+
+            credential = parse_json_object(credential.strip(), limits=self.limits, what="credential")
+        if isinstance(credential, str):
+            record = self._inspect_sd_jwt(credential.strip(), trust_list, now)
+        else:
+            from ._di_recipes import inspect_di_credential
+
+            record = inspect_di_credential(self, credential, trust_list, now)
+        vct = record["vct"]
+        get_profile(vct).validate(record["claims"])
+        if status is not None and record.get("status_ref") is not None:
+            self._check_status(record, trust_list, status, now)
+        for cid, existing in self._store.items(_CRED):
+            if existing["fingerprint"] == record["fingerprint"]:
+                return ImportResult(credential=self._view(cid, existing, now), duplicate=True)
+        cid = secrets.token_hex(8)
+        superseded: list[str] = []
+        with self._store.transaction():
+            if vct == DEBT_STATEMENT_VCT:
+                newer_exists = False
+                for oid, other in self._store.items(_CRED):
+                    if other["vct"] != vct or other["issuer"] != record["issuer"]:
+                        continue
+                    if other.get("state") == "superseded":
+                        continue
+                    if _balance_at(other) < _balance_at(record):
+                        superseded.append(oid)
+                        self._store.put(_CRED, oid, {**other, "state": "superseded"})
+                    else:
+                        newer_exists = True
+                if newer_exists:
+                    record["state"] = "superseded"
+            self._store.put(_CRED, cid, record)
+        return ImportResult(credential=self._view(cid, record, now), superseded=tuple(superseded))
+
+    def _inspect_sd_jwt(self, text: str, trust_list: TrustList, now: float) -> dict[str, Any]:
+        sd = SDJWT.parse(text, limits=self.limits)
+        if sd.kb_jwt is not None:
+            raise MalformedError("malformed_sd_jwt", "an issued credential carries no key binding")
+        found: dict[str, Any] = {}
+
+        def resolve(header: dict[str, Any], payload: dict[str, Any]) -> Key:
+            iss, vct = payload.get("iss"), payload.get("vct")
+            if not isinstance(iss, str) or not isinstance(vct, str):
+                raise MalformedError("malformed_claim", "SD-JWT VC needs iss and vct")
+            profile = get_profile(vct)
+            org = trust_list.organisation(iss, now=now)
+            profile.check_issuer_roles(org.roles, iss)
+            kid = header.get("kid")
+            found.update(org=org, profile=profile)
+            return trust_list.resolve_key(iss, kid if isinstance(kid, str) else None, now=now)
+
+        res = verify_sd_jwt(sd, issuer_key=resolve, typ=SD_JWT_VC_TYP, now=now, limits=self.limits)
+        profile = found["profile"]
+        profile.check_disclosed(res.claims, res.disclosed)
+        if res.holder_jwk is None:
+            raise HolderBindingError("holder_key_missing", "credential is not bound to a holder key")
+        holder = Key.from_jwk(res.holder_jwk)
+        if self._store.get(_KEY, holder.kid) is None:
+            raise HolderBindingError("holder_mismatch", "credential is bound to another holder key")
+        claims = res.claims
+        return {
+            "format": "dc+sd-jwt",
+            "vct": profile.vct,
+            "issuer": found["org"].id,
+            "issuer_name": found["org"].name,
+            "text": text,
+            "fingerprint": sd.jwt.rsplit(".", 1)[0],
+            "claims": {k: v for k, v in claims.items() if k not in TECHNICAL_CLAIMS},
+            "disclosable": _paths_to_json(res.disclosed),
+            "iat": claims.get("iat"),
+            "nbf": claims.get("nbf"),
+            "exp": claims.get("exp"),
+            "status_ref": claims.get("status"),
+            "holder_kid": holder.kid,
+            "received_at": int(now),
+            "state": "active",
+        }
+
+    def _check_status(self, record: dict[str, Any], trust_list: TrustList, status: StatusSource,
+                      now: float) -> None:
+        org = trust_list.organisation(record["issuer"], now=now)
+        ref = record["status_ref"]
+        try:
+            if record["format"] == "dc+sd-jwt":
+                sl = ref["status_list"]
+                status.token_status(sl["uri"], sl["idx"], issuer=org, now=now)
+            else:
+                for entry in ref:
+                    status.bitstring_status(entry, issuer=org, now=now)
+        except StatusError as e:
+            if e.code in ("revoked", "suspended"):
+                raise
+            # status unknown at import time: store, the verifier decides at presentation time
+
+    def refresh_status(self, trust_list: TrustList, status: StatusSource, *, now: float | None = None) -> list[str]:
+        """Re-check every stored credential against cached status lists; returns the ids
+        whose state changed (to ``revoked``/``suspended``, or back to ``active``)."""
+        now = time.time() if now is None else now
+        changed = []
+        with self._store.transaction():
+            for cid, rec in self._store.items(_CRED):
+                if rec.get("status_ref") is None or rec["state"] == "superseded":
+                    continue
+                try:
+                    self._check_status(rec, trust_list, status, now)
+                    new = "active"
+                except StatusError as e:
+                    new = e.code
+                except BlauweKnopError:
+                    continue
+                if new != rec["state"]:
+                    self._store.put(_CRED, cid, {**rec, "state": new})
+                    changed.append(cid)
+        return changed
+
+    # -- views ------------------------------------------------------------------------
+    def _view(self, cid: str, rec: Mapping[str, Any], now: float) -> StoredCredential:
+        state = rec["state"]
+        if state == "active" and rec.get("exp") is not None and now > rec["exp"]:
+            state = "expired"
+        claims = rec["claims"]
+        if rec["format"] == "ldp_vc":
+            claims = {k: v for k, v in rec["claims"].get("credentialSubject", {}).items() if k != "id"}
+        return StoredCredential(
+            id=cid,
+            format=rec["format"],
+            vct=rec["vct"],
+            issuer=rec["issuer"],
+            issuer_name=rec["issuer_name"],
+            claims=claims,
+            issued_at=rec.get("iat"),
+            valid_until=rec.get("exp"),
+            state=state,
+            received_at=rec["received_at"],
+        )
+
+    def credentials(self, *, now: float | None = None) -> list[StoredCredential]:
+        """Every stored credential, newest first."""
+        now = time.time() if now is None else now
+        views = [self._view(cid, rec, now) for cid, rec in self._store.items(_CRED)]
+        return sorted(views, key=lambda c: (-(c.issued_at or 0), c.id))
+
+    def remove(self, credential_id: str) -> None:
+        """Delete a credential from the wallet."""
+        if self._store.get(_CRED, credential_id) is None:
+            raise PolicyError("credential_missing", f"no credential {credential_id}")
+        self._store.delete(_CRED, credential_id)
+
+    def overview(self, *, today: dt.date | None = None, stale_after_days: int = STALE_AFTER_DAYS) -> Overview:
+        """The aggregated picture: outstanding per creditor and overall, arrears, arrangements,
+        the active Rode Knop pause and its days left. Only the latest, usable statement per
+        creditor counts; a statement older than ``stale_after_days`` is marked stale."""
+        today = today or dt.datetime.now(dt.UTC).date()
+        now = dt.datetime.combine(today, dt.time(12), dt.UTC).timestamp()
+        lines: list[CreditorLine] = []
+        notes: list[str] = []
+        pause: PauseWindow | None = None
+        for c in self.credentials(now=now):
+            if c.vct == DEBT_STATEMENT_VCT:
+                if c.state == "superseded":
+                    continue
+                if not c.usable:
+                    notes.append(f"statement from {c.issuer_name} is {c.state}; ask for a new one")
+                    continue
+                cl = c.claims
+                balance = dt.datetime.fromisoformat(cl["balance_at"])
+                cases = cl.get("cases") or []
+                lines.append(
+                    CreditorLine(
+                        creditor=cl["creditor"]["name"],
+                        creditor_id=c.issuer,
+                        outstanding=cl["totals"]["outstanding"],
+                        in_arrears=cl["totals"]["in_arrears"],
+                        cases=cl["totals"]["number_of_cases"],
+                        cases_in_arrears=sum(1 for x in cases if x.get("collection_stage") in _ARREARS_STAGES),
+                        balance_at=cl["balance_at"],
+                        stale=(today - balance.date()).days > stale_after_days,
+                        arrangement=cl.get("arrangement"),
+                        collection_hold=cl.get("collection_hold"),
+                    )
+                )
+            elif c.vct == RODE_KNOP_VCT and c.usable:
+                cl = c.claims
+                start = dt.date.fromisoformat(cl["valid_from"])
+                end = dt.date.fromisoformat(cl["valid_until"])
+                if start <= today <= end and (pause is None or end > dt.date.fromisoformat(pause.valid_until)):
+                    pause = PauseWindow(
+                        municipality=cl["municipality"]["name"],
+                        declaration_id=cl["declaration_id"],
+                        valid_from=cl["valid_from"],
+                        valid_until=cl["valid_until"],
+                        days_left=(end - today).days,
+                        measures=tuple(cl["requested_measures"]),
+                    )
+        lines.sort(key=lambda x: -x.outstanding)
+        return Overview(
+            creditors=tuple(lines),
+            total_outstanding=sum(x.outstanding for x in lines),
+            total_in_arrears=sum(x.in_arrears for x in lines),
+            pause=pause,
+            as_of=today.isoformat(),
+            notes=tuple(notes),
+        )
+
+    # -- requests ---------------------------------------------------------------------
+    def _candidates(self, now: float) -> list[CandidateCredential]:
+        out = []
+        for cid, rec in self._store.items(_CRED):
+            view = self._view(cid, rec, now)
+            if rec["format"] == "dc+sd-jwt":
+                claims = rec["claims"]
+                types: tuple[str, ...] = (rec["vct"],)
+            else:
+                claims = rec["claims"]
+                types = tuple(claims.get("type", ()))
+            disclosable = frozenset(tuple(p) for p in rec["disclosable"])
+            out.append(
+                CandidateCredential(
+                    id=cid,
+                    format=rec["format"],
+                    types=types,
+                    claims=claims,
+                    disclosable=disclosable,
+                    usable=view.usable,
+                    issued_at=int(rec.get("iat") or 0),
+                )
+            )
+        return out
+
+    def plan(self, request: DCQLQuery | Mapping[str, Any] | str, *, now: float | None = None) -> DisclosurePlan:
+        """Work out what answering ``request`` would disclose, for the citizen's consent.
+
+        The plan lists, per query, the credential(s) and the exact claims; when it cannot
+        be satisfied, ``plan.missing`` says why and nothing may be presented.
+        """
+        now = time.time() if now is None else now
+        query = request if isinstance(request, DCQLQuery) else DCQLQuery.parse(request, self.limits)
+        return plan(query, self._candidates(now))
+
+    def present(
+        self,
+        plan_or_request: DisclosurePlan | DCQLQuery | Mapping[str, Any] | str,
+        *,
+        nonce: str,
+        audience: str,
+        now: float | None = None,
+    ) -> dict[str, list[Any]]:
+        """Build the OpenID4VP ``vp_token`` for a plan (or a request, planned first).
+
+        Every presentation discloses exactly the planned claims and is bound to ``nonce``
+        and ``audience`` with the credential's holder key. Raises
+        ``PolicyError("request_not_satisfied")`` when the plan cannot be satisfied.
+        """
+        now = time.time() if now is None else now
+        p = plan_or_request if isinstance(plan_or_request, DisclosurePlan) else self.plan(plan_or_request, now=now)
+        if not p.satisfiable:
+            reasons = "; ".join(m.message for m in p.missing) or "unsatisfiable"
+            raise PolicyError("request_not_satisfied", f"cannot answer the request: {reasons}")
+        vp_token: dict[str, list[Any]] = {}
+        for qid, disclosures in p.presentations().items():
+            for d in disclosures:
+                rec = self._store.get(_CRED, d.credential_id)
+                if rec is None:
+                    raise PolicyError("credential_missing", f"credential {d.credential_id} is gone")
+                view = self._view(d.credential_id, rec, now)
+                if not view.usable:
+                    raise PolicyError("credential_unusable", f"credential {d.credential_id} is {view.state}")
+                hkey = self.holder_key(rec["holder_kid"])
+                paths = list(d.disclose_paths)
+                if rec["format"] == "dc+sd-jwt":
+                    pres: Any = SDJWT.parse(rec["text"], limits=self.limits).present(
+                        paths, holder_key=hkey, nonce=nonce, audience=audience, iat=int(now)
+                    )
+                else:
+                    from ._di_recipes import present_di
+
+                    pres = present_di(rec["claims"], paths, holder_key=hkey, nonce=nonce,
+                                      audience=audience, now=now)
+                vp_token.setdefault(qid, []).append(pres)
+        return vp_token
+
+
+def _balance_at(rec: Mapping[str, Any]) -> dt.datetime:
+    claims = rec["claims"]
+    if rec["format"] == "ldp_vc":
+        claims = claims.get("credentialSubject", {})
+    return dt.datetime.fromisoformat(claims["balance_at"])

@@ -1,0 +1,31 @@
+"""The Blauwe Knop debt statement profile (schuldenoverzicht).
+
+Example:
+    >>> from blauweknop.debt import DebtStatement
+    >>> DebtStatement.vct
+    'urn:blauweknop:debt-statement:1'
+"""
+
+from ._statement import (
+    Arrangement,
+    Case,
+    CaseComponent,
+    CollectionHold,
+    Contact,
+    Creditor,
+    DebtStatement,
+    Person,
+    Totals,
+)
+
+__all__ = [
+    "Arrangement",
+    "Case",
+    "CaseComponent",
+    "CollectionHold",
+    "Contact",
+    "Creditor",
+    "DebtStatement",
+    "Person",
+    "Totals",
+]

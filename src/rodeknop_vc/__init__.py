@@ -1,0 +1,37 @@
+"""rodeknop_vc: the Rode Knop payment-incapacity declaration on top of ``blauweknop``.
+
+A municipality issues a :class:`PaymentIncapacityDeclaration` when it admits a citizen to
+debt relief (schuldhulpverlening); a creditor that verifies one decides with
+:func:`hold_decision` to put collection on hold.
+
+Example:
+    >>> from rodeknop_vc import PaymentIncapacityDeclaration, RODE_KNOP_VCT
+    >>> PaymentIncapacityDeclaration.vct == RODE_KNOP_VCT
+    True
+"""
+
+from blauweknop._profile import RODE_KNOP_VCT
+
+from ._declaration import (
+    Address,
+    Counsellor,
+    CourtMoratorium,
+    DeclarationSubject,
+    ExecutingOrganisation,
+    Municipality,
+    PaymentIncapacityDeclaration,
+)
+from ._policy import HoldDecision, hold_decision
+
+__all__ = [
+    "RODE_KNOP_VCT",
+    "Address",
+    "Counsellor",
+    "CourtMoratorium",
+    "DeclarationSubject",
+    "ExecutingOrganisation",
+    "HoldDecision",
+    "Municipality",
+    "PaymentIncapacityDeclaration",
+    "hold_decision",
+]
