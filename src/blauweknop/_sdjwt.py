@@ -177,6 +177,10 @@ def issue_sd_jwt(
         raise MalformedError("invalid_claims", "claims must be an object")
     payload["_sd_alg"] = "sha-256"
     if holder_jwk is not None:
+        # Only EC/OKP keys pass, whose sole private member is "d": an RSA or oct JWK would
+        # otherwise carry its private parts into the signed credential.
+        if Key.from_jwk(holder_jwk).alg not in ALLOWED_JWS_ALGS:
+            raise SignatureError("algorithm_not_allowed", "holder key cannot sign a KB-JWT")
         payload["cnf"] = {"jwk": {k: holder_jwk[k] for k in holder_jwk if k != "d"}}
     header: dict[str, Any] = {"typ": typ, "kid": signer.kid, **(extra_header or {})}
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
@@ -584,8 +588,9 @@ def _verify_kb(
     except MalformedError as e:
         raise HolderBindingError("key_binding_malformed", f"KB-JWT payload: {e.message}") from e
     iat = p.get("iat")
-    if not isinstance(iat, int) or isinstance(iat, bool):
-        raise HolderBindingError("key_binding_iat", "KB-JWT iat missing or not an integer")
+    # NumericDate may be fractional (RFC 7519 section 2): holders using Date.now() / 1000 send one.
+    if not isinstance(iat, (int, float)) or isinstance(iat, bool):
+        raise HolderBindingError("key_binding_iat", "KB-JWT iat missing or not a number")
     if iat > now + policy.max_future:
         raise HolderBindingError("key_binding_iat", "KB-JWT iat lies in the future")
     if iat < now - policy.max_age:
