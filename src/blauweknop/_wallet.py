@@ -225,14 +225,14 @@ class Wallet:
         Give a ``passphrase`` (stretched with scrypt) or a 32-byte ``key`` from the phone's
         keystore. Refuses a directory that already holds a wallet.
         """
-        store = WalletStore.create(directory, passphrase=passphrase, key=key, scrypt_n=scrypt_n)
-        w = cls(store)
         hk = Key.generate(alg)
-        with store.transaction():
-            store.put(_KEY, hk.kid, hk.private_jwk())
-            store.put(_META, "wallet", {"version": 1, "active_holder_kid": hk.kid,
-                                        "created_at": int(time.time())})
-        return w
+        initial = {
+            _KEY: {hk.kid: hk.private_jwk()},
+            _META: {"wallet": {"version": 1, "active_holder_kid": hk.kid, "created_at": int(time.time())}},
+        }
+        store = WalletStore.create(directory, passphrase=passphrase, key=key, scrypt_n=scrypt_n,
+                                   initial=initial)
+        return cls(store)
 
     @classmethod
     def open(
