@@ -277,8 +277,10 @@ class Verifier:
                 profile = get_profile(c.vct)
                 types = ("VerifiableCredential", profile.w3c_type)
                 claims = {"credentialSubject": dict(c.claims)}
+            disclosed = c.disclosed if c.format == FORMAT_SD_JWT else None
             presented.setdefault(c.query_id, []).append(
-                PresentedCredential(format=c.format, types=types, claims=dict(claims))
+                PresentedCredential(format=c.format, types=types, claims=dict(claims),
+                                    disclosed=disclosed, holder_bound=True)
             )
         check_response(query, presented)
 
