@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from typing import Any
 
@@ -71,6 +72,14 @@ def _reject_constant(name: str) -> Any:
     raise MalformedError("malformed_json", f"JSON constant {name} is not allowed")
 
 
+def _finite_float(text: str) -> float:
+    # `1e400` is not a JSON constant but still decodes to inf; a NumericDate of inf never expires.
+    value = float(text)
+    if not math.isfinite(value):
+        raise MalformedError("malformed_json", f"JSON number {text[:20]!r} is out of range")
+    return value
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in pairs:
@@ -106,10 +115,17 @@ def parse_json(
     if text.startswith("\ufeff"):
         raise MalformedError("malformed_json", f"{what} starts with a byte-order mark")
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        value = json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+        )
     except MalformedError:
         raise
-    except (ValueError, RecursionError) as e:
+    except RecursionError as e:
+        raise MalformedError("too_deep", f"{what} nests deeper than {limits.max_json_depth}") from e
+    except ValueError as e:
         raise MalformedError("malformed_json", f"{what} is not valid JSON: {e}") from e
     # json's C scanner raises RecursionError near depth 1000; the tighter bound is checked here.
     check_depth(value, limits.max_json_depth, what)

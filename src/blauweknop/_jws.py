@@ -110,7 +110,8 @@ def parse_compact(
         raise MalformedError("malformed_jws", "unencoded payloads (b64=false) are not supported")
     if typ is not None:
         allowed = {typ} if isinstance(typ, str) else set(typ)
-        if header.get("typ") not in allowed:
+        # A non-string typ (e.g. a list) is unhashable: test the type before membership.
+        if not isinstance(header.get("typ"), str) or header["typ"] not in allowed:
             raise MalformedError(
                 "typ_mismatch", f"JWS typ {header.get('typ')!r}, expected {' or '.join(sorted(allowed))}"
             )

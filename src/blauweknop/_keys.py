@@ -101,7 +101,9 @@ class Key:
     def from_jwk(cls, jwk: Mapping[str, Any]) -> Key:
         """Load a public or private JWK. Extra members (``kid``, ``use``, ``key_ops``, ``alg``,
         ``ext``...) are accepted as other tools write them; the key itself is checked strictly
-        (known curve, point on the curve, canonical base64url).
+        (known curve, point on the curve, canonical base64url). A key restricted to other
+        purposes (``use`` other than ``sig``, ``key_ops`` without ``sign``/``verify``;
+        RFC 7517 sections 4.2-4.3) is refused: every key here signs or verifies.
 
         >>> Key.from_jwk({"kty": "oct", "k": "AA"})
         Traceback (most recent call last):
@@ -110,6 +112,13 @@ class Key:
         """
         if not isinstance(jwk, Mapping):
             raise SignatureError("key_invalid", "a JWK must be a JSON object")
+        if "use" in jwk and jwk["use"] != "sig":
+            raise SignatureError("key_invalid", f"JWK use {jwk['use']!r} is not for signatures")
+        ops = jwk.get("key_ops", ["sign", "verify"])
+        if not isinstance(ops, list) or not {"sign", "verify"}.intersection(
+            op for op in ops if isinstance(op, str)
+        ):
+            raise SignatureError("key_invalid", f"JWK key_ops {ops!r} allow no signing use")
         kty = jwk.get("kty")
         crv = jwk.get("crv")
         try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -135,8 +136,8 @@ class _Builder:
                 else:
                     items.append(self.build(v, f"{path}[{i}]"))
             return items
-        if isinstance(value, float) and value != value:  # NaN
-            raise MalformedError("invalid_claims", f"NaN at {path}")
+        if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN/Infinity
+            raise MalformedError("invalid_claims", f"{value} at {path or 'top level'}")
         return value
 
 
@@ -501,7 +502,8 @@ def check_time_claims(
     exp = claims.get("exp")
     if exp is None and require_exp:
         raise ValidityError("exp_missing", "credential has no exp")
-    if exp is not None and now > exp + leeway:
+    # RFC 7519 4.1.4: valid only while now < exp, so now == exp (+ leeway) is expired.
+    if exp is not None and now >= exp + leeway:
         raise ValidityError("expired", "credential has expired")
     nbf = claims.get("nbf")
     if nbf is not None and now + leeway < nbf:
@@ -539,7 +541,7 @@ def verify_sd_jwt(
     key = issuer_key(jws.header, payload) if callable(issuer_key) else issuer_key
     jws.verify(key)
     sd_alg = payload.get("_sd_alg", "sha-256")
-    if sd_alg not in _SUPPORTED_SD_ALGS:
+    if not isinstance(sd_alg, str) or sd_alg not in _SUPPORTED_SD_ALGS:
         raise DisclosureError("sd_alg_unsupported", f"_sd_alg {sd_alg!r} is not supported")
     claims, disclosed = _process(payload, sd.disclosures, limits)
     check_time_claims(claims, now, leeway)
@@ -575,6 +577,8 @@ def _verify_kb(
         raise HolderBindingError("key_binding_malformed", f"KB-JWT: {e.message}") from e
     if kb.header.get("typ") != "kb+jwt":
         raise HolderBindingError("key_binding_typ", "KB-JWT typ must be kb+jwt")
+    if "d" in holder_jwk:  # a private key in a public slot (SECURITY-BATTERY B10)
+        raise HolderBindingError("holder_key_invalid", "cnf.jwk contains private key material")
     try:
         hkey = Key.from_jwk(holder_jwk)
     except SignatureError as e:
