@@ -1,7 +1,8 @@
 """Shared CLI plumbing: error → exit-code mapping, JSON output, passphrases, file reading.
 
 Exit codes (DESIGN §6): 0 success, 1 rejected (a credential or presentation failed
-verification; the reason code is printed), 2 bad usage or unreadable/invalid input.
+verification, including one that cannot be parsed; the reason code is printed), 2 bad usage,
+unreadable files, invalid data for issuance, storage problems.
 """
 
 from __future__ import annotations
@@ -16,30 +17,15 @@ from typing import Any, TypeVar
 
 import click
 
-from blauweknop import (
-    BlauweKnopError,
-    DisclosureError,
-    HolderBindingError,
-    PolicyError,
-    SignatureError,
-    StatusError,
-    TrustError,
-    ValidityError,
-)
+from blauweknop import BlauweKnopError, InvalidDataError, StorageError
 from blauweknop._codec import parse_json, parse_json_object
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Errors that mean "the credential was examined and rejected" (exit 1) in verifying commands.
-REJECTIONS = (
-    SignatureError,
-    DisclosureError,
-    HolderBindingError,
-    ValidityError,
-    StatusError,
-    TrustError,
-    PolicyError,
-)
+#: Errors that mean "the input was examined and rejected" (exit 1) in verifying commands:
+#: everything but storage and usage problems. A presentation that cannot be parsed is a
+#: rejection too (DESIGN §6).
+NOT_REJECTIONS = (StorageError, InvalidDataError)
 PASSPHRASE_ENV = "BLAUWEKNOP_WALLET_PASSPHRASE"
 
 
@@ -68,7 +54,7 @@ def handle_errors(*, rejections: bool = False) -> Callable[[F], F]:
             try:
                 return fn(*args, **kwargs)
             except BlauweKnopError as e:
-                code = 1 if rejections and isinstance(e, REJECTIONS) else 2
+                code = 1 if rejections and not isinstance(e, NOT_REJECTIONS) else 2
                 prefix = "rejected" if code == 1 else "error"
                 if as_json:
                     click.echo(json.dumps({"ok": False, "code": e.code, "message": e.message}))

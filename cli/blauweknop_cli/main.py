@@ -246,7 +246,9 @@ def _list_command() -> Any:
         iss = Issuer.open(home)
         rows = iss.register.list(state=state, type=vct)
         if as_json:
-            echo_json([r.to_json() for r in rows])
+            import dataclasses
+
+            echo_json([dataclasses.asdict(r) for r in rows])
             return
         if not rows:
             click.echo("no credentials")
@@ -256,9 +258,10 @@ def _list_command() -> Any:
 
         table = Table("id", "type", "format", "state", "valid until", "status index")
         for r in rows:
-            until = dt.datetime.fromtimestamp(r.valid_until, dt.UTC).date().isoformat()
+            until = (dt.datetime.fromtimestamp(r.valid_until, dt.UTC).date().isoformat()
+                     if r.valid_until else "-")
             table.add_row(r.credential_id, r.type.split(":")[-2], r.format, r.state, until,
-                          f"{r.status_list_id}/{r.status_idx}")
+                          f"{r.list_id}/{r.idx}")
         Console(width=120).print(table)
 
     return cmd

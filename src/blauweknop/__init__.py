@@ -40,6 +40,7 @@ from ._keys import Key, Signer, did_jwk, key_from_did_jwk
 from ._limits import Limits
 from ._profile import DEBT_STATEMENT_VCT, RODE_KNOP_VCT, CredentialProfile, get_profile
 from ._sdjwt import SD, SDJWT, KeyBindingPolicy, VerifiedSDJWT, issue_sd_jwt, verify_sd_jwt
+from ._status_recipes import StatusCache
 from ._trust import TrustedOrganisation, TrustList, build_trust_list
 from ._verifier import (
     CredentialOutcome,
@@ -76,6 +77,7 @@ __all__ = [
     "PresentationResult",
     "SignatureError",
     "Signer",
+    "StatusCache",
     "StatusError",
     "StatusSource",
     "StorageError",

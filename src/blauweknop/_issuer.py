@@ -149,7 +149,9 @@ class Issuer:
         }
         from ._register import Register
 
-        register = Register.open(h / "register.sqlite", bsn_key=cls._secret(h))
+        register = Register.open(
+            h / "register.sqlite", bsn_key=cls._secret(h), status_base_uri=config["status_base_uri"]
+        )
         issuer = cls(h, config, key, register)
         issuer._write_trust_entry()
         # config last: its presence marks a complete home.
@@ -173,7 +175,9 @@ class Issuer:
             signer = Key.load(h / "keys" / f"{config['active_kid']}.jwk")
         from ._register import Register
 
-        register = Register.open(h / "register.sqlite", bsn_key=cls._secret(h))
+        register = Register.open(
+            h / "register.sqlite", bsn_key=cls._secret(h), status_base_uri=config["status_base_uri"]
+        )
         return cls(h, config, signer, register)
 
     @staticmethod
@@ -279,15 +283,20 @@ class Issuer:
         fmt = "dc+sd-jwt" if format == "sd-jwt" else "ldp_vc"
         res = self.register.reserve(
             cid,
-            type=profile.vct,
-            format=fmt,
+            profile.vct,
+            fmt,
             holder_thumbprint=holder.kid,
             bsn=bsn,
             valid_from=nbf if nbf is not None else now_i,
             valid_until=exp,
             batch_row_key=batch_row_key,
         )
-        uri = f"{self.config['status_base_uri']}/{res.list_id}"
+        if res.credential_id != cid:
+            raise InvalidDataError(
+                "invalid_data",
+                f"batch row {batch_row_key!r} was issued before as {res.credential_id!r}, not {cid!r}",
+            )
+        uri = res.list_uri
         if format == "sd-jwt":
             text = issue_sd_jwt_vc(
                 profile,
@@ -298,25 +307,26 @@ class Issuer:
                 iat=now_i,
                 exp=exp,
                 nbf=nbf,
-                status={"status_list": {"idx": res.index, "uri": uri}},
+                status=res.status_claim(),
             )
         else:
             from ._di_recipes import issue_di_credential
 
             text = issue_di_credential(
                 self, profile, claims, holder=holder, iat=now_i, nbf=nbf, exp=exp,
-                status_uri=uri, status_index=res.index,
+                status=[e.to_claims() for e in res.bitstring_entries()],
             )
         if write is not None:
             write(text)
-        self.register.confirm(cid)
+        if res.state == "pending":
+            self.register.confirm(cid)
         return IssuedCredential(
             credential_id=cid,
             format=fmt,
             vct=profile.vct,
             text=text,
             status_uri=uri,
-            status_index=res.index,
+            status_index=res.idx,
             valid_until=exp,
         )
 
@@ -348,15 +358,15 @@ class Issuer:
             sign_bitstring = bitstring_signer(self)
         except ImportError:  # pragma: no cover - DI support is part of the package
             sign_bitstring = None
-        return publish(
+        files = publish(
             self.register,
             self.signer,
-            issuer_id=self.issuer_id,
-            base_uri=self.config["status_base_uri"],
-            out_dir=out,
-            now=time.time() if now is None else now,
-            ttl=ttl,
-            valid_seconds=valid_seconds,
+            self.issuer_id,
+            out,
+            time.time() if now is None else now,
+            ttl,
+            valid_for=valid_seconds,
             sign_bitstring=sign_bitstring,
         )
+        return [f.path for f in files]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from blauweknop import BlauweKnopError, InvalidDataError, Issuer, Key, key_from_did_jwk
+from blauweknop import BlauweKnopError, InvalidDataError, Issuer, Key, PolicyError, key_from_did_jwk
 from blauweknop._codec import parse_json_object
 from blauweknop._files import atomic_write, safe_output_path
 
@@ -269,13 +269,16 @@ def issue_batch(
     failed: list[RejectedRow] = []
     for row in rows:
         target = safe_output_path(out, row.key + suffix)
-        existing = issuer.register.get_optional(row.key)
-        if existing is not None and existing.state != "pending" and existing.batch_row_key == row.key:
-            if target.exists():
-                done.append(row.key)
-                if progress:
-                    progress(row.key, "done")
-                continue
+        try:
+            existing = issuer.register.get(row.key)
+        except PolicyError:
+            existing = None
+        if (existing is not None and existing.state != "pending"
+                and existing.batch_row_key == row.key and target.exists()):
+            done.append(row.key)
+            if progress:
+                progress(row.key, "done")
+            continue
         try:
             cred = issuer.issue(row.declaration, holder_jwk=row.holder_jwk, format=format,
                                 batch_row_key=row.key, write=lambda text, t=target: atomic_write(t, (text + "\n").encode()))
