@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     plan = wallet.plan(request, now=now)
     for qid, items in plan.presentations().items():
         for d in items:
-            shown = ", ".join(".".join(str(x) for x in p[-2:]) for p in d.disclose_paths)
+            shown = ", ".join(".".join(str(x) for x in p if x != "credentialSubject")
+                              for p in d.disclose_paths)
             print(f"  [{qid}] discloses: {shown}")
     vp_token = wallet.present(plan, nonce=nonce, audience=CJIB, now=now)
     (work / "vp_token.json").write_text(json.dumps(vp_token, indent=2))

@@ -313,7 +313,7 @@ class Wallet:
 
             record = inspect_di_credential(self, credential, trust_list, now)
         vct = record["vct"]
-        get_profile(vct).validate(record["claims"])
+        get_profile(vct).validate(record.pop("domain_claims", record["claims"]))
         if status is not None and record.get("status_ref") is not None:
             self._check_status(record, trust_list, status, now)
         for cid, existing in self._store.items(_CRED):
@@ -518,7 +518,7 @@ class Wallet:
                 claims = rec["claims"]
                 types: tuple[str, ...] = (rec["vct"],)
             else:
-                claims = rec["claims"]
+                claims = {k: v for k, v in rec["claims"].items() if k not in ("@context", "proof")}
                 types = tuple(claims.get("type", ()))
             disclosable = frozenset(tuple(p) for p in rec["disclosable"])
             out.append(
