@@ -296,10 +296,17 @@ def verify_di_presentation(
     credential's issuer proof against the trust list, role, validity, holder binding, status."""
     from ._verifier import FORMAT_LDP, VerifiedCredential
 
-    creds = verify_presentation(
-        vp, challenge=nonce, domain=audience, now=now, max_age=verifier.kb_max_age,
-        leeway=verifier.leeway, limits=verifier.limits,
-    )
+    try:
+        creds = verify_presentation(
+            vp, challenge=nonce, domain=audience, now=now, max_age=verifier.kb_max_age,
+            leeway=verifier.leeway, limits=verifier.limits,
+        )
+    except HolderBindingError as e:
+        # One vocabulary for both formats: the verifier asked with a nonce and an audience.
+        unified = {"challenge_mismatch": "nonce_mismatch", "domain_mismatch": "audience_mismatch"}
+        if e.code in unified:
+            raise HolderBindingError(unified[e.code], e.message) from e
+        raise
     if len(creds) != 1:
         raise MalformedError("vp_token_malformed", "each presentation must carry exactly one credential")
     cred = creds[0]
