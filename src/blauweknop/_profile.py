@@ -109,10 +109,6 @@ class CredentialProfile:
 
         return walk(claims, path)
 
-    def mandatory_paths(self) -> list[Path]:
-        """Claim paths marked ``never`` (always shown); leaves and containers alike."""
-        return [p for p, rule in self._rules.items() if rule == "never"]
-
     def check_disclosed(self, claims: Mapping[str, Any], disclosed: Iterable[Path]) -> None:
         """Verifier-side type-metadata check (SD-JWT VC section 6.4): no disclosure may carry a
         claim marked ``never`` or a technical claim, and every present claim marked ``always``

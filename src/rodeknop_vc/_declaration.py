@@ -161,9 +161,9 @@ class PaymentIncapacityDeclaration(CredentialModel):
         if app and adm and adm < app:
             raise _bad("admission_decision_date", "lies before application_date")
         m = self.court_moratorium
-        if m is not None and m.decision_date and m.until:
-            d0 = parse_date(m.decision_date, "court_moratorium.decision_date")
-            d1 = parse_date(m.until, "court_moratorium.until")
+        d0 = m and m.decision_date and parse_date(m.decision_date, "court_moratorium.decision_date")
+        d1 = m and m.until and parse_date(m.until, "court_moratorium.until")
+        if d0 and d1:
             if d1 < d0:
                 raise _bad("court_moratorium.until", "lies before decision_date")
             if (d1 - d0).days > MAX_MORATORIUM_DAYS:
