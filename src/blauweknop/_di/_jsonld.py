@@ -1,0 +1,311 @@
+"""JSON-LD processing with the safety rails pyld lacks (SECURITY.md, VC-DATA-INTEGRITY 2.4).
+
+* ``@context`` values, at any depth, must be allow-listed URLs (a string or an array of
+  strings). Inline context objects are refused: they could redefine terms or set ``@vocab``
+  (VC-DATA-INTEGRITY 4.6 Context Validation treats any embedded context as a failure).
+* After expansion, every property and every type must be an IRI that an allowed context
+  defines, node identifiers must be absolute IRIs or blank nodes, and keywords that RDF
+  conversion would silently drop (``@index``, ``@direction``, ``null`` values, dropped keys)
+  are refused: VC-DATA-INTEGRITY 2.4.3 requires an error on any data loss.
+* The base IRI is null (VC-DATA-INTEGRITY 2.4.3), so relative IRIs are detected, not resolved.
+* pyld errors become :class:`~blauweknop.ContextError`; a protected-term redefinition keeps its
+  own code.
+
+Error codes: ``context_not_allowed``, ``context_pin_mismatch``, ``undefined_term``,
+``relative_iri``, ``data_loss``, ``protected_term_redefinition``, ``jsonld_invalid``.
+
+Example:
+    >>> from blauweknop._di._loader import OfflineLoader
+    >>> doc = {"@context": ["https://www.w3.org/ns/credentials/v2"],
+    ...        "type": ["VerifiableCredential", "UndefinedType"]}
+    >>> try:
+    ...     expand(doc, OfflineLoader())
+    ... except ContextError as e:
+    ...     print(e.code)
+    undefined_term
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pyld import jsonld
+from pyld.identifier_issuer import IdentifierIssuer
+
+from .._codec import check_depth
+from .._errors import BlauweKnopError, ContextError, MalformedError
+from .._limits import DEFAULT_LIMITS, Limits
+from ._loader import OfflineLoader
+from ._rdfc import Quad, quads_from_pyld
+
+__all__ = ["check_contexts", "compact", "expand", "to_quads"]
+
+# pyld freezes processed contexts; its frozen mapping type (no direct dependency on it here)
+_FROZEN: type = type(jsonld.freeze({}))
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+_DROPPED_KEYWORDS = frozenset({"@index", "@direction"})
+
+
+def _is_absolute(value: str) -> bool:
+    return bool(_ABSOLUTE_IRI.match(value)) and not value.startswith("_:")
+
+
+def check_contexts(document: Any, loader: OfflineLoader, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Refuse inline contexts and contexts outside ``loader``'s allow-list, at any depth, and
+    ``null`` values (which expansion would drop silently).
+
+    Also bounds the nesting depth (``Limits.max_json_depth``) before pyld recurses.
+    """
+    check_depth(document, limits.max_json_depth, "JSON-LD document")
+    if not isinstance(document, dict):
+        raise MalformedError("malformed_document", "a JSON-LD document must be a JSON object")
+    if "@context" not in document:
+        raise ContextError("context_not_allowed", "the document has no @context")
+    allowed = loader.allowed_urls()
+    stack: list[Any] = [document]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            for k, item in v.items():
+                if k == "@context":
+                    _check_context_value(item, allowed)
+                else:
+                    stack.append(item)
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif v is None:
+            # JSON-LD drops nulls silently; the JSON a caller reads would then hold a member
+            # the proof does not cover (VC-DATA-INTEGRITY 2.4.3).
+            raise ContextError("data_loss", "null values are not allowed")
+
+
+def _check_context_value(value: Any, allowed: frozenset[str]) -> None:
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise ContextError("context_not_allowed", "empty @context")
+    for item in items:
+        if isinstance(item, str):
+            if item not in allowed:
+                raise ContextError(
+                    "context_not_allowed", f"context {item} is not in the allow-list"
+                )
+        elif isinstance(item, dict):
+            detail = " (it sets @vocab)" if "@vocab" in item else ""
+            raise ContextError(
+                "context_not_allowed", f"inline @context objects are not accepted{detail}"
+            )
+        else:
+            raise ContextError("context_not_allowed", "@context entries must be URL strings")
+
+
+def _map_pyld_error(e: jsonld.JsonLdError) -> BlauweKnopError:
+    """Find our own error in pyld's cause chain, or translate pyld's error code."""
+    cause: BaseException | None = e
+    while cause is not None:
+        if isinstance(cause, BlauweKnopError):
+            return cause
+        code = getattr(cause, "code", None)
+        if code == "protected term redefinition":
+            return ContextError(
+                "protected_term_redefinition", "a context redefines a protected term"
+            )
+        cause = cause.__cause__ or cause.__context__
+    return ContextError("jsonld_invalid", f"JSON-LD processing failed: {e.type}")
+
+
+class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
+    """pyld's processor with a per-loader memo of processed contexts.
+
+    pyld caches a processed context per *active context identity*, but builds a fresh
+    identity every time a type-scoped (non-propagating) context is applied, so the VC and
+    proof contexts are reprocessed on every node. Context processing is a pure function of
+    the (frozen) active context, the local context and the flags, so results are memoised
+    here when the active context is frozen and the local context is a URL, a list of URLs,
+    or an object the loader itself served (ids pinned alive by the loader).
+    """
+
+    def __init__(self, loader: OfflineLoader, dropped: list[str | None]) -> None:
+        super().__init__(on_property_dropped=dropped.append)
+        self._loader = loader
+
+    def _memo_key(self, local_ctx: Any) -> Any:
+        if isinstance(local_ctx, str):
+            return local_ctx
+        if isinstance(local_ctx, list) and all(isinstance(c, str) for c in local_ctx):
+            return tuple(local_ctx)
+        if isinstance(local_ctx, (dict, _FROZEN)) and id(local_ctx) in self._loader.stable_ids:
+            return ("obj", id(local_ctx))
+        return None
+
+    def _process_context(
+        self,
+        active_ctx: Any,
+        local_ctx: Any,
+        options: Any,
+        override_protected: bool = False,
+        propagate: bool = True,
+        validate_scoped: bool = True,
+        cycles: Any = None,
+    ) -> Any:
+        frozen = isinstance(active_ctx, _FROZEN)  # cached contexts are frozen, others mutable
+        uid = active_ctx.get("_uuid") if frozen else None
+        lkey = self._memo_key(local_ctx) if uid is not None and not cycles else None
+        if lkey is None:
+            return super()._process_context(
+                active_ctx,
+                local_ctx,
+                options,
+                override_protected,
+                propagate,
+                validate_scoped,
+                cycles,
+            )
+        key = (uid, lkey, override_protected, propagate, validate_scoped)
+        memo = self._loader.context_memo
+        hit = memo.get(key)
+        if hit is not None and (hit[0] is local_ctx or isinstance(local_ctx, (str, list))):
+            return hit[1]
+        result = super()._process_context(
+            active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
+        )
+        memo[key] = (local_ctx, result)
+        return result
+
+
+def _run(loader: OfflineLoader, fn: Callable[[jsonld.JsonLdProcessor, dict[str, Any]], Any]) -> Any:
+    dropped: list[str | None] = []
+    proc = _Processor(loader, dropped)
+    try:
+        with loader.lock:
+            result = fn(proc, loader.jsonld_options())
+    except jsonld.JsonLdError as e:
+        raise _map_pyld_error(e) from e
+    except BlauweKnopError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
+        raise ContextError("jsonld_invalid", f"JSON-LD processing failed: {e}") from e
+    if dropped:
+        raise ContextError(
+            "undefined_term", f"term {dropped[0]!r} is not defined by an allowed context"
+        )
+    return result
+
+
+def expand(
+    document: Mapping[str, Any], loader: OfflineLoader, limits: Limits = DEFAULT_LIMITS
+) -> list[Any]:
+    """Expand ``document`` (JSON-LD 1.1 Expansion) and check it loses no data.
+
+    Raises :class:`~blauweknop.ContextError` as described in the module docstring.
+    """
+    check_contexts(document, loader, limits)
+    expanded = _run(loader, lambda proc, opts: proc.expand(document, opts))
+    if not isinstance(expanded, list):  # pragma: no cover - pyld always returns a list
+        raise ContextError("jsonld_invalid", "expansion did not produce a list")
+    check_expanded(expanded, loader)
+    return expanded
+
+
+def check_expanded(expanded: list[Any], loader: OfflineLoader) -> None:
+    """Walk expanded JSON-LD: all terms/types defined, no relative IRIs, nothing dropped."""
+    stack: list[Any] = list(expanded)
+    while stack:
+        v = stack.pop()
+        if isinstance(v, list):
+            stack.extend(v)
+            continue
+        if not isinstance(v, dict):
+            if v is None:
+                raise ContextError("data_loss", "null values are not allowed")
+            continue
+        if "@value" in v:
+            _check_value_object(v, loader)
+            continue
+        for key, item in v.items():
+            if key.startswith("@"):
+                if key in _DROPPED_KEYWORDS:
+                    raise ContextError("data_loss", f"{key} is not preserved by RDF conversion")
+                if key == "@id":
+                    _check_node_id(item)
+                elif key == "@type":
+                    for t in item if isinstance(item, list) else [item]:
+                        if not isinstance(t, str) or not loader.is_defined(t):
+                            raise ContextError(
+                                "undefined_term",
+                                f"type {t!r} is not defined by an allowed context",
+                            )
+                elif key == "@reverse":
+                    raise ContextError("data_loss", "@reverse properties are not supported")
+                else:
+                    stack.append(item)
+                continue
+            if not loader.is_defined(key):
+                raise ContextError(
+                    "undefined_term", f"property {key!r} is not defined by an allowed context"
+                )
+            stack.append(item)
+
+
+def _check_node_id(value: Any) -> None:
+    if not isinstance(value, str):
+        raise ContextError("jsonld_invalid", "@id must be a string")
+    if value.startswith("_:"):
+        return
+    if not _is_absolute(value):
+        raise ContextError("relative_iri", f"identifier {value!r} is not an absolute IRI")
+
+
+def _check_value_object(v: dict[str, Any], loader: OfflineLoader) -> None:
+    for key in v:
+        if key in _DROPPED_KEYWORDS:
+            raise ContextError("data_loss", f"{key} is not preserved by RDF conversion")
+    if v["@value"] is None:
+        raise ContextError("data_loss", "null values are not allowed")
+    dt = v.get("@type")
+    if dt is not None and (not isinstance(dt, str) or not loader.is_defined(dt)):
+        raise ContextError(
+            "undefined_term", f"datatype {dt!r} is not defined by an allowed context"
+        )
+
+
+def to_quads(
+    expanded: list[Any],
+    loader: OfflineLoader,
+    *,
+    rename: Callable[[str], str] | None = None,
+) -> list[Quad]:
+    """Deserialize already-checked expanded JSON-LD to RDF (JSON-LD 1.1 API 8.1 toRdf).
+
+    pyld's public ``to_rdf`` expands its input again; the input here is already expanded, so
+    the node map is built directly (same steps as pyld's ``to_rdf``), falling back to the
+    public API if this pyld lacks those methods. ``expanded`` may be modified.
+    """
+
+    def convert(proc: jsonld.JsonLdProcessor, opts: dict[str, Any]) -> Any:
+        opts = {**opts, "produceGeneralizedRdf": False, "rdfDirection": None}
+        if not (hasattr(proc, "_create_node_map") and hasattr(proc, "_graph_to_rdf")):
+            return proc.to_rdf(expanded, opts)  # pragma: no cover - other pyld versions
+        issuer = IdentifierIssuer("_:b")
+        node_map: dict[str, Any] = {"@default": {}}
+        proc._create_node_map(expanded, node_map, "@default", issuer)
+        dataset = {}
+        for graph_name, graph in sorted(node_map.items()):
+            if graph_name == "@default" or _is_absolute(graph_name) or graph_name.startswith("_:"):
+                dataset[graph_name] = proc._graph_to_rdf(graph, issuer, opts)
+        return dataset
+
+    dataset = _run(loader, convert)
+    return quads_from_pyld(dataset, rename=rename)
+
+
+def compact(expanded: list[Any], context: Any, loader: OfflineLoader) -> dict[str, Any]:
+    """JSON-LD 1.1 Compaction of ``expanded`` with ``context`` (a checked ``@context`` value)."""
+    result = _run(
+        loader,
+        lambda proc, opts: proc.compact(expanded, {"@context": context}, opts),
+    )
+    if not isinstance(result, dict):  # pragma: no cover
+        raise ContextError("jsonld_invalid", "compaction did not produce an object")
+    return result
