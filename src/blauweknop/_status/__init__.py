@@ -1,0 +1,86 @@
+"""Status lists: IETF Token Status List, W3C Bitstring Status List, and the verifier's cache.
+
+Two standards, two bit orders (SECURITY.md): the IETF list packs entries from the least
+significant bit of each byte, the W3C bitstring puts index 0 at the most significant bit.
+Each format has its own helpers in :mod:`._bits`; never share them.
+
+* :mod:`._ietf` — :class:`StatusList`, Status List Token (``statuslist+jwt``) sign/verify.
+* :mod:`._w3c` — :class:`BitstringStatusList`, :class:`BitstringStatusListEntry`, the
+  ``BitstringStatusListCredential`` builder and validator (proofs injected as callables).
+* :mod:`._cache` — :class:`StatusCache`: offline checks, and ``sync`` for whoever is online.
+* :mod:`._fetch` — :class:`HttpsFetcher`, the ``urllib`` fetcher for ``sync``.
+
+Example:
+    >>> sl = StatusList(8, bits=2)
+    >>> sl.set(1, StatusType.SUSPENDED)
+    >>> StatusList.from_json(sl.to_json()).get(1)
+    2
+"""
+
+from ._cache import (
+    CachedStatusList,
+    StatusCache,
+    StatusCheck,
+    StatusSource,
+    SyncFailure,
+    SyncReport,
+    cache_file_name,
+)
+from ._fetch import HttpsFetcher
+from ._freshness import DEFAULT_FRESHNESS, FreshnessPolicy, check_fresh
+from ._ietf import (
+    STATUS_LIST_JWT_TYP,
+    STATUS_LIST_MEDIA_TYPE,
+    StatusList,
+    StatusListToken,
+    StatusType,
+    check_status_value,
+    max_status_token_bytes,
+    sign_status_list_token,
+    verify_status_list_token,
+)
+from ._w3c import (
+    BITSTRING_STATUS_LIST_CREDENTIAL,
+    MIN_BITSTRING_ENTRIES,
+    STATUS_PURPOSES,
+    VC_V2_CONTEXT,
+    BitstringStatusList,
+    BitstringStatusListEntry,
+    VerifiedBitstringStatusList,
+    build_bitstring_status_list_credential,
+    check_bitstring_status,
+    verify_bitstring_status_list_credential,
+)
+
+__all__ = [
+    "BITSTRING_STATUS_LIST_CREDENTIAL",
+    "DEFAULT_FRESHNESS",
+    "MIN_BITSTRING_ENTRIES",
+    "STATUS_LIST_JWT_TYP",
+    "STATUS_LIST_MEDIA_TYPE",
+    "STATUS_PURPOSES",
+    "VC_V2_CONTEXT",
+    "BitstringStatusList",
+    "BitstringStatusListEntry",
+    "CachedStatusList",
+    "FreshnessPolicy",
+    "HttpsFetcher",
+    "StatusCache",
+    "StatusCheck",
+    "StatusList",
+    "StatusListToken",
+    "StatusSource",
+    "StatusType",
+    "SyncFailure",
+    "SyncReport",
+    "VerifiedBitstringStatusList",
+    "build_bitstring_status_list_credential",
+    "cache_file_name",
+    "check_bitstring_status",
+    "check_fresh",
+    "check_status_value",
+    "max_status_token_bytes",
+    "sign_status_list_token",
+    "verify_bitstring_status_list_credential",
+    "verify_status_list_token",
+]

@@ -1,0 +1,105 @@
+"""Freshness of a status list: when a cached copy may still be used offline.
+
+IETF Token Status List, section "Validation Rules" step 4 (``exp`` MUST be checked; ``iat``
+against local freshness policy; re-fetch when ``time resolved + ttl < now``), section
+"Expiration and Caching" (clamp ``exp``/``ttl`` to reasonable bounds, SECURITY-BATTERY E13),
+and W3C Bitstring Status List section 2.2 (``validUntil``, ``ttl`` in milliseconds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .._errors import StatusError
+
+__all__ = ["DEFAULT_FRESHNESS", "FreshnessPolicy", "check_fresh"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FreshnessPolicy:
+    """How old a status list may be before it is *stale* (``status_unavailable``).
+
+    Attributes:
+        max_age: seconds a list may be used after its ``iat``/``validFrom``, whatever its own
+            ``exp`` and ``ttl`` say; ``None`` for no extra bound.
+        min_ttl: lower clamp for the list's ``ttl`` (a ``ttl`` of 0 would mean "refetch on
+            every check", which an offline verifier cannot do).
+        max_ttl: upper clamp for ``ttl``; also used when a list has neither ``ttl`` nor ``exp``
+            (a list that never expires would hide a revocation forever).
+        leeway: clock skew tolerated on ``iat``, ``exp`` and ``ttl``, in seconds.
+
+    Example:
+        >>> FreshnessPolicy(max_age=3600).max_ttl
+        86400
+    """
+
+    max_age: float | None = None
+    min_ttl: int = 60
+    max_ttl: int = 24 * 3600
+    leeway: int = 60
+
+    def __post_init__(self) -> None:
+        if self.min_ttl < 0 or self.max_ttl < self.min_ttl or self.leeway < 0:
+            raise ValueError("FreshnessPolicy needs 0 <= min_ttl <= max_ttl and leeway >= 0")
+        if self.max_age is not None and self.max_age < 0:
+            raise ValueError("FreshnessPolicy.max_age must not be negative")
+
+
+DEFAULT_FRESHNESS = FreshnessPolicy()
+
+
+def check_fresh(
+    *,
+    now: float,
+    issued_at: float,
+    expires_at: float | None,
+    ttl: float | None,
+    fetched_at: float | None,
+    policy: FreshnessPolicy,
+    max_age: float | None = None,
+    what: str = "status list",
+) -> float:
+    """Raise ``StatusError`` unless the list is fresh at ``now``; return the time it goes stale.
+
+    ``ttl`` counts from ``fetched_at`` (when the cache got the list) or, if unknown, from
+    ``issued_at``. ``max_age`` (the caller's bound) and ``policy.max_age`` count from
+    ``issued_at``. Issued in the future beyond the leeway is ``status_invalid``; every other
+    failure is ``status_unavailable`` with "stale" in the message.
+
+    >>> check_fresh(now=100, issued_at=90, expires_at=200, ttl=300, fetched_at=None,
+    ...             policy=FreshnessPolicy(leeway=0))
+    200
+    >>> check_fresh(now=300, issued_at=90, expires_at=200, ttl=None, fetched_at=None,
+    ...             policy=FreshnessPolicy(leeway=0))
+    Traceback (most recent call last):
+    ...
+    blauweknop._errors.StatusError: status_unavailable: status list is stale: expired at 200
+    """
+    lw = policy.leeway
+    if issued_at > now + lw:
+        raise StatusError("status_invalid", f"{what} is issued in the future (iat {issued_at:g})")
+    limits: list[float] = []
+    if expires_at is not None:
+        if now > expires_at + lw:
+            raise StatusError("status_unavailable", f"{what} is stale: expired at {expires_at:g}")
+        limits.append(expires_at)
+    if ttl is None and expires_at is None:
+        ttl = policy.max_ttl
+    if ttl is not None:
+        eff_ttl = min(max(ttl, policy.min_ttl), policy.max_ttl)
+        base = issued_at if fetched_at is None else max(issued_at, fetched_at)
+        if now > base + eff_ttl + lw:
+            raise StatusError(
+                "status_unavailable",
+                f"{what} is stale: its time to live ({eff_ttl:g} s) ended at {base + eff_ttl:g}",
+            )
+        limits.append(base + eff_ttl)
+    for bound in (policy.max_age, max_age):
+        if bound is not None:
+            if now - issued_at > bound:
+                raise StatusError(
+                    "status_unavailable",
+                    f"{what} is stale: issued {now - issued_at:g} s ago, more than {bound:g} s",
+                )
+            limits.append(issued_at + bound)
+    return min(limits)

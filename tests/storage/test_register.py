@@ -1,0 +1,765 @@
+"""The issuer register: allocation, transitions, audit, keyed BSN, migrations, integrity,
+backup while issuing, locking, and crash safety under SIGKILL (SECURITY-BATTERY H1, H3, H4)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from blauweknop._errors import InvalidDataError, PolicyError, StatusError, StorageError
+from blauweknop._keys import Key
+from blauweknop._register import (
+    _MIGRATIONS,
+    SCHEMA_VERSION,
+    Register,
+    _kth_free,
+    generate_bsn_key,
+    load_bsn_key,
+    publish,
+    save_bsn_key,
+)
+from blauweknop._status import (
+    BitstringStatusList,
+    StatusCache,
+    verify_status_list_token,
+)
+
+WORKER = Path(__file__).with_name("_register_worker.py")
+WORKER_BSN_KEY = bytes(range(32))
+BASE = "https://status.example/lists"
+ISS = "urn:oin:00000001234567890000"
+NOW = 1_700_000_000
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = NOW
+
+    def __call__(self) -> float:
+        self.t += 1
+        return self.t
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "register.db"
+
+
+@pytest.fixture
+def reg(db: Path) -> Iterator[Register]:
+    r = Register.open(
+        db, bsn_key=generate_bsn_key(), status_base_uri=BASE, list_size=64, clock=Clock()
+    )
+    yield r
+    r.close()
+
+
+def _issue(reg: Register, cid: str, **kw: Any) -> Any:
+    r = reg.reserve(cid, "DebtStatement", "sd-jwt", **kw)
+    reg.confirm(r.credential_id)
+    return r
+
+
+def _no_index_twice(path: Path) -> None:
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        assert c.execute(
+            "SELECT COUNT(*) FROM "
+            "(SELECT 1 FROM allocations GROUP BY list_id, idx HAVING COUNT(*) > 1)"
+        ).fetchone() == (0,)
+        assert c.execute(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM credentials "
+            "GROUP BY status_list_id, status_idx HAVING COUNT(*) > 1)"
+        ).fetchone() == (0,)
+
+
+# -- opening and settings ------------------------------------------------------------------
+def test_pragmas_and_file_mode(reg: Register, db: Path) -> None:
+    c = reg._conn
+    assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert c.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert c.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert reg.schema_version == SCHEMA_VERSION
+    assert db.stat().st_mode & 0o077 == 0
+
+
+def test_reservation_shape(reg: Register) -> None:
+    r = reg.reserve("c1", "DebtStatement", "sd-jwt", holder_thumbprint="tp", valid_until=NOW + 10)
+    assert (r.credential_id, r.list_id, r.list_uri, r.bits, r.state, r.resumed) == (
+        "c1",
+        1,
+        f"{BASE}/1.jwt",
+        2,
+        "pending",
+        False,
+    )
+    assert 0 <= r.idx < 64
+    assert r.status_claim() == {"status_list": {"idx": r.idx, "uri": f"{BASE}/1.jwt"}}
+    entries = [e.to_claims() for e in r.bitstring_entries()]
+    assert entries == [
+        {
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": p,
+            "statusListIndex": str(r.idx),
+            "statusListCredential": f"{BASE}/1-{p}.json",
+        }
+        for p in ("revocation", "suspension")
+    ]
+    rec = reg.get("c1")
+    assert (rec.type, rec.format, rec.holder_thumbprint, rec.valid_until, rec.idx) == (
+        "DebtStatement",
+        "sd-jwt",
+        "tp",
+        NOW + 10,
+        r.idx,
+    )
+
+
+def test_status_base_uri_is_required_for_a_new_list(db: Path) -> None:
+    with Register.open(db) as r:
+        with pytest.raises(PolicyError) as ei:
+            r.reserve("c1", "DebtStatement", "sd-jwt")
+        assert ei.value.code == "status_uri_not_configured"
+    with Register.open(db, status_base_uri=BASE + "/") as r:
+        assert r.reserve("c1", "DebtStatement", "sd-jwt").list_uri == f"{BASE}/1.jwt"
+    with Register.open(db) as r:  # remembered
+        assert r.reserve("c2", "DebtStatement", "sd-jwt").list_uri == f"{BASE}/1.jwt"
+
+
+def test_input_validation(reg: Register) -> None:
+    with pytest.raises(InvalidDataError):
+        reg.reserve("", "DebtStatement", "sd-jwt")
+    with pytest.raises(InvalidDataError):
+        reg.reserve("c1", "DebtStatement", "sd-jwt", bsn="12345")
+    with pytest.raises(InvalidDataError):
+        reg.list(state="deleted")
+    assert reg.list() == []  # nothing was written by the refused calls
+
+
+# -- allocation ----------------------------------------------------------------------------
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(size=st.integers(1, 16), n=st.integers(0, 50))
+def test_allocation_is_unique_and_rolls_over(size: int, n: int) -> None:
+    with (
+        tempfile.TemporaryDirectory() as d,
+        Register.open(Path(d) / "r.db", status_base_uri=BASE, list_size=size) as reg,
+    ):
+        seen = set()
+        for i in range(n):
+            r = reg.reserve(f"c{i}", "DebtStatement", "sd-jwt")
+            assert 0 <= r.idx < size
+            assert (r.list_id, r.idx) not in seen
+            seen.add((r.list_id, r.idx))
+        lists = reg.lists()
+        assert len(lists) == math.ceil(n / size)
+        assert [info.uri for info in lists] == [f"{BASE}/{i + 1}.jwt" for i in range(len(lists))]
+        assert sum(info.allocated for info in lists) == n
+        assert all(info.allocated == size for info in lists[:-1])
+        assert reg.integrity_check().ok
+
+
+@given(used=st.sets(st.integers(0, 63)), data=st.data())
+def test_kth_free_matches_brute_force(used: set[int], data: st.DataObject) -> None:
+    free = [i for i in range(64) if i not in used]
+    if not free:
+        return
+    k = data.draw(st.integers(0, len(free) - 1))
+    assert _kth_free(sorted(used), k) == free[k]
+
+
+def test_a_full_list_uses_every_index_once(db: Path) -> None:
+    """Filling a list exercises the fallback (k-th free index) once rejection sampling misses."""
+    with Register.open(db, status_base_uri=BASE, list_size=50) as reg:
+        idxs = [reg.reserve(f"c{i}", "T", "sd-jwt").idx for i in range(50)]
+        assert sorted(idxs) == list(range(50))
+        assert reg.reserve("c50", "T", "sd-jwt").list_id == 2
+
+
+def test_indices_are_random(db: Path) -> None:
+    with Register.open(db, status_base_uri=BASE, list_size=131_072) as reg:
+        idxs = [reg.reserve(f"c{i}", "T", "sd-jwt").idx for i in range(20)]
+    assert idxs != sorted(idxs)
+    assert max(idxs) > 1000
+
+
+def test_a_failed_issuance_burns_its_index(db: Path) -> None:
+    """Reserve, then the signing fails: the index stays allocated and is never reused."""
+    with Register.open(db, status_base_uri=BASE, list_size=4) as reg:
+        burned = reg.reserve("lost", "T", "sd-jwt")
+        reg.revoke("lost", "issuance failed", "issuer")
+        others = {reg.reserve(f"c{i}", "T", "sd-jwt").idx for i in range(3)}
+        assert burned.idx not in others
+        assert reg.reserve("c3", "T", "sd-jwt").list_id == 2
+
+
+# -- two-phase issuance --------------------------------------------------------------------
+def test_batch_rows_are_exactly_once(reg: Register) -> None:
+    first = reg.reserve("c-a", "T", "sd-jwt", batch_row_key="batch1:7")
+    again = reg.reserve("c-b", "T", "sd-jwt", batch_row_key="batch1:7")  # resumed run, new id
+    assert again.resumed
+    assert (again.credential_id, again.list_id, again.idx, again.state) == (
+        "c-a",
+        first.list_id,
+        first.idx,
+        "pending",
+    )
+    reg.confirm("c-a")
+    done = reg.reserve("c-c", "T", "sd-jwt", batch_row_key="batch1:7")
+    assert (done.state, done.resumed) == ("valid", True)
+    assert len(reg.list()) == 1
+    assert reg.lists()[0].allocated == 1
+
+
+def test_duplicate_credential_id(reg: Register) -> None:
+    reg.reserve("c1", "T", "sd-jwt")
+    with pytest.raises(PolicyError) as ei:
+        reg.reserve("c1", "T", "sd-jwt")
+    assert ei.value.code == "credential_exists"
+    assert reg.lists()[0].allocated == 1  # the refused call allocated nothing
+
+
+def test_pending_rows_are_found_for_resumption(reg: Register) -> None:
+    reg.reserve("c1", "T", "sd-jwt", batch_row_key="b:1")
+    _issue(reg, "c2", batch_row_key="b:2")
+    assert [r.credential_id for r in reg.list(state="pending")] == ["c1"]
+    assert [r.credential_id for r in reg.list(state="valid", type="DebtStatement")] == ["c2"]
+    assert reg.list(type="Other") == []
+
+
+# -- transitions and audit -----------------------------------------------------------------
+def test_transitions_and_audit(reg: Register) -> None:
+    _issue(reg, "c1")
+    assert reg.suspend("c1", "payment plan under review", "alice").state == "suspended"
+    assert reg.resume("c1", "review done", "bob").state == "valid"
+    assert reg.revoke("c1", "debt settled", "carol").state == "revoked"
+    trail = [(a.from_state, a.to_state, a.actor, a.reason) for a in reg.audit("c1")]
+    assert trail == [
+        (None, "pending", "issuer", "index reserved for issuance"),
+        ("pending", "valid", "issuer", "issued"),
+        ("valid", "suspended", "alice", "payment plan under review"),
+        ("suspended", "valid", "bob", "review done"),
+        ("valid", "revoked", "carol", "debt settled"),
+    ]
+    ats = [a.at for a in reg.audit("c1")]
+    assert ats == sorted(ats)
+    assert reg.get("c1").updated_at == ats[-1]
+
+
+@pytest.mark.parametrize(
+    ("setup", "action"),
+    [
+        (["revoke"], "revoke"),
+        (["revoke"], "resume"),
+        (["revoke"], "suspend"),
+        (["revoke"], "confirm"),
+        ([], "resume"),
+        (["suspend"], "suspend"),
+        (["suspend"], "confirm"),
+    ],
+)
+def test_illegal_transitions(reg: Register, setup: list[str], action: str) -> None:
+    _issue(reg, "c1")
+    for step in setup:
+        getattr(reg, step)("c1", "setup", "tester")
+    rows_before = len(reg.audit())
+    with pytest.raises(PolicyError) as ei:
+        if action == "confirm":
+            reg.confirm("c1")
+        else:
+            getattr(reg, action)("c1", "why", "tester")
+    assert ei.value.code == "illegal_transition"
+    assert len(reg.audit()) == rows_before
+
+
+def test_suspending_a_pending_credential_is_illegal(reg: Register) -> None:
+    reg.reserve("c1", "T", "sd-jwt")
+    with pytest.raises(PolicyError, match="illegal_transition"):
+        reg.suspend("c1", "why", "tester")
+    assert reg.revoke("c1", "never delivered", "tester").state == "revoked"
+
+
+def test_confirm_is_idempotent(reg: Register) -> None:
+    _issue(reg, "c1")
+    rows = len(reg.audit())
+    assert reg.confirm("c1").state == "valid"
+    assert len(reg.audit()) == rows
+
+
+def test_unknown_credential(reg: Register) -> None:
+    calls: list[Callable[[], object]] = [
+        lambda: reg.get("nope"),
+        lambda: reg.revoke("nope", "r", "a"),
+        lambda: reg.confirm("nope"),
+    ]
+    for call in calls:
+        with pytest.raises(PolicyError) as ei:
+            call()
+        assert ei.value.code == "credential_unknown"
+
+
+def test_one_bit_lists_cannot_suspend(db: Path) -> None:
+    with Register.open(db, status_base_uri=BASE, list_size=8, bits=1) as reg:
+        r = _issue(reg, "c1")
+        assert [e.status_purpose for e in r.bitstring_entries()] == ["revocation"]
+        with pytest.raises(PolicyError, match="only expresses revocation"):
+            reg.suspend("c1", "why", "tester")
+        reg.revoke("c1", "why", "tester")
+        assert reg.status_list_bits(1).get(r.idx) == 1
+
+
+def test_audit_is_append_only(reg: Register, db: Path) -> None:
+    _issue(reg, "c1")
+    with contextlib.closing(sqlite3.connect(db)) as c:
+        for sql in (
+            "UPDATE audit SET actor = 'mallory'",
+            "DELETE FROM audit",
+            "DELETE FROM allocations",
+            "UPDATE allocations SET idx = idx + 1",
+            "DELETE FROM credentials",
+            "UPDATE credentials SET status_idx = status_idx + 1",
+            "UPDATE credentials SET bsn_hash = 'x'",
+            "DELETE FROM status_lists",
+            "UPDATE status_lists SET size = 1",
+        ):
+            with pytest.raises(sqlite3.IntegrityError):
+                c.execute(sql)
+        c.rollback()
+    assert len(reg.audit("c1")) == 2
+    assert reg.integrity_check().ok
+
+
+# -- keyed BSN -----------------------------------------------------------------------------
+def test_bsn_is_stored_only_as_a_keyed_hash(db: Path) -> None:
+    bsn = "111222333"
+    key = generate_bsn_key()
+    with Register.open(db, bsn_key=key, status_base_uri=BASE, list_size=8) as reg:
+        _issue(reg, "c1", bsn=bsn)
+        _issue(reg, "c2", bsn="08765432")  # 8 digits: read with a leading zero
+        h = reg.get("c1").bsn_hash
+        assert h is not None
+        assert len(h) == 64
+        assert bsn not in h
+        assert [r.credential_id for r in reg.find_by_bsn(bsn)] == ["c1"]
+        assert [r.credential_id for r in reg.find_by_bsn("08765432")] == ["c2"]
+        assert [r.credential_id for r in reg.find_by_bsn("008765432")] == ["c2"]
+        blob = b"".join(p.read_bytes() for p in db.parent.iterdir() if p.name.startswith(db.name))
+        for form in (bsn.encode(), bsn.encode("utf-16-le"), bsn.encode("utf-16-be"), b"008765432"):
+            assert form not in blob
+
+
+def test_a_different_bsn_key_is_refused(db: Path) -> None:
+    Register.open(db, bsn_key=generate_bsn_key(), status_base_uri=BASE).close()
+    with pytest.raises(StorageError) as ei:
+        Register.open(db, bsn_key=generate_bsn_key())
+    assert ei.value.code == "bsn_key_mismatch"
+
+
+def test_bsn_needs_a_key(db: Path) -> None:
+    with Register.open(db, status_base_uri=BASE) as reg, pytest.raises(StorageError) as ei:
+        reg.reserve("c1", "T", "sd-jwt", bsn="111222333")
+    assert ei.value.code == "bsn_key_missing"
+
+
+def test_bsn_key_file(tmp_path: Path) -> None:
+    p = tmp_path / "bsn.key"
+    key = generate_bsn_key()
+    save_bsn_key(p, key)
+    assert p.stat().st_mode & 0o777 == 0o600
+    assert load_bsn_key(p) == key
+    with pytest.raises(StorageError, match="file_exists"):
+        save_bsn_key(p, generate_bsn_key())
+    p.chmod(0o644)
+    with pytest.raises(StorageError, match="key_file_permissions"):
+        load_bsn_key(p)
+
+
+# -- migrations ----------------------------------------------------------------------------
+def test_migration_from_version_0(db: Path) -> None:
+    sqlite3.connect(db).close()  # an empty database: user_version 0
+    with contextlib.closing(sqlite3.connect(db)) as c:
+        assert c.execute("PRAGMA user_version").fetchone()[0] == 0
+    with Register.open(db, status_base_uri=BASE) as reg:
+        assert reg.schema_version == SCHEMA_VERSION
+        _issue(reg, "c1")
+        assert reg.integrity_check().ok
+
+
+def test_migration_from_version_1_keeps_data(db: Path) -> None:
+    with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as c:
+        for statement in _MIGRATIONS[0]:
+            c.execute(statement)
+        c.execute("PRAGMA user_version = 1")
+        c.execute(
+            "INSERT INTO status_lists VALUES (1, ?, 2, 8, 'revocation+suspension', 1, 0)",
+            (f"{BASE}/1.jwt",),
+        )
+        c.execute(
+            "INSERT INTO allocations (list_id, idx, credential_id, allocated_at) "
+            "VALUES (1, 5, 'old', 0)"
+        )
+        c.execute(
+            "INSERT INTO credentials (credential_id, type, format, status_list_id, status_idx, "
+            "state, issued_at, updated_at) VALUES ('old', 'T', 'sd-jwt', 1, 5, 'pending', 0, 0)"
+        )
+        c.execute(
+            "INSERT INTO audit (credential_id, at, actor, reason, from_state, to_state) "
+            "VALUES ('old', 0, 'issuer', 'reserved', NULL, 'pending')"
+        )
+    with Register.open(db, status_base_uri=BASE) as reg:
+        assert reg.schema_version == 2
+        assert reg.get("old").idx == 5
+        assert reg.confirm("old").state == "valid"
+        assert {reg.reserve(f"n{i}", "T", "sd-jwt").idx for i in range(7)}.isdisjoint({5})
+        assert reg.integrity_check().ok
+
+
+def test_newer_schema_is_refused(db: Path) -> None:
+    with contextlib.closing(sqlite3.connect(db)) as c:
+        c.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StorageError) as ei:
+        Register.open(db)
+    assert ei.value.code == "register_version_unsupported"
+
+
+def test_not_a_database(db: Path) -> None:
+    db.write_bytes(b"this is not an SQLite database, just text" * 100)
+    with pytest.raises(StorageError) as ei:
+        Register.open(db)
+    assert ei.value.code == "register_corrupt"
+
+
+def test_missing_file(db: Path) -> None:
+    kws: list[dict[str, Any]] = [{"read_only": True}, {"create": False}]
+    for kw in kws:
+        with pytest.raises(StorageError) as ei:
+            Register.open(db, **kw)
+        assert ei.value.code == "register_missing"
+
+
+# -- integrity -----------------------------------------------------------------------------
+def _tamper(db: Path, *sql: str) -> None:
+    with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as c:
+        c.execute("PRAGMA foreign_keys = OFF")
+        for s in sql:
+            c.execute(s)
+
+
+@pytest.mark.parametrize(
+    ("sql", "needle"),
+    [
+        # a state change without its audit row
+        (
+            ["UPDATE credentials SET state = 'revoked' WHERE credential_id = 'c1'"],
+            "audit trail ends",
+        ),
+        # a credential whose index was never allocated
+        (
+            [
+                "INSERT INTO credentials (credential_id, type, format, status_list_id, "
+                "status_idx, state, issued_at, updated_at) "
+                "VALUES ('ghost', 'T', 'sd-jwt', 1, 999, 'valid', 0, 0)"
+            ],
+            "never allocated",
+        ),
+        # a counter that no longer matches
+        (["UPDATE status_lists SET allocated = allocated - 1"], "counts"),
+        # an index used twice (the UNIQUE constraint removed first)
+        (
+            [
+                "CREATE TABLE c2 (credential_id TEXT PRIMARY KEY, type, format, "
+                "holder_thumbprint, bsn_hash, status_list_id, status_idx, valid_from, "
+                "valid_until, state, issued_at, updated_at, batch_row_key)",
+                "INSERT INTO c2 SELECT * FROM credentials",
+                "DROP TABLE credentials",
+                "ALTER TABLE c2 RENAME TO credentials",
+                "INSERT INTO credentials SELECT 'twin', type, format, holder_thumbprint, "
+                "bsn_hash, status_list_id, status_idx, valid_from, valid_until, state, "
+                "issued_at, updated_at, NULL FROM credentials WHERE credential_id = 'c1'",
+            ],
+            "used by 2 credentials",
+        ),
+        # a schema SQLite itself cannot check any more (foreign key target without a key)
+        (
+            [
+                "CREATE TABLE c2 AS SELECT * FROM credentials",
+                "DROP TABLE credentials",
+                "ALTER TABLE c2 RENAME TO credentials",
+            ],
+            "foreign key mismatch",
+        ),
+    ],
+)
+def test_integrity_check_detects_corruption(
+    reg: Register, db: Path, sql: list[str], needle: str
+) -> None:
+    _issue(reg, "c1")
+    _issue(reg, "c2")
+    assert reg.integrity_check().ok
+    _tamper(db, *sql)
+    with pytest.raises(StorageError) as ei:
+        reg.integrity_check()
+    assert ei.value.code == "register_corrupt"
+    assert needle in ei.value.message
+    if needle != "foreign key mismatch":
+        report = reg.integrity_check(raise_on_error=False)
+        assert not report.ok
+        assert report.problems
+
+
+def test_integrity_report_counts(reg: Register) -> None:
+    _issue(reg, "c1")
+    reg.reserve("c2", "T", "sd-jwt")
+    reg.revoke("c1", "r", "a")
+    rep = reg.integrity_check()
+    assert (rep.lists, rep.allocations, rep.credentials, rep.audit_rows, rep.pending) == (
+        1,
+        2,
+        2,
+        4,
+        1,
+    )
+
+
+# -- locking and read-only -----------------------------------------------------------------
+def test_locked_register(db: Path) -> None:
+    Register.open(db, status_base_uri=BASE).close()
+    with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        with Register.open(db, busy_timeout=0.2) as reg:
+            start = time.monotonic()
+            with pytest.raises(StorageError) as ei:
+                reg.reserve("c1", "T", "sd-jwt")
+            assert ei.value.code == "register_locked"
+            assert time.monotonic() - start < 3
+            assert reg.list() == []  # reads still work in WAL mode
+        other.execute("ROLLBACK")
+    with Register.open(db) as reg:
+        assert reg.reserve("c1", "T", "sd-jwt").state == "pending"
+
+
+def test_read_only_open(reg: Register, db: Path) -> None:
+    _issue(reg, "c1")
+    with Register.open(db, read_only=True) as ro:
+        assert ro.get("c1").state == "valid"
+        assert ro.integrity_check().ok
+        with pytest.raises(StorageError) as ei:
+            ro.revoke("c1", "r", "a")
+        assert ei.value.code == "register_read_only"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
+def test_read_only_file(reg: Register, db: Path) -> None:
+    _issue(reg, "c1")
+    reg.close()
+    for p in db.parent.iterdir():
+        p.chmod(0o444)
+    db.parent.chmod(0o555)
+    try:
+        with pytest.raises(StorageError), Register.open(db) as r:
+            r.revoke("c1", "r", "a")
+    finally:
+        db.parent.chmod(0o755)
+
+
+def test_unwritable_file_even_for_root(reg: Register, db: Path) -> None:
+    """The same as above where root ignores permissions: an immutable file (chattr +i)."""
+    _issue(reg, "c1")
+    reg.close()
+    if subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available here")
+    try:
+        with Register.open(db) as r:
+            assert r.get("c1").state == "valid"
+            with pytest.raises(StorageError) as ei:
+                r.revoke("c1", "r", "a")
+            assert ei.value.code == "register_read_only"
+    finally:
+        subprocess.run(["chattr", "-i", str(db)], check=True)
+
+
+# -- status lists and publishing -----------------------------------------------------------
+def test_status_list_bits(reg: Register) -> None:
+    a, b, c = (_issue(reg, f"c{i}") for i in range(3))
+    reg.revoke("c0", "r", "x")
+    reg.suspend("c1", "r", "x")
+    sl = reg.status_list_bits(1)
+    assert (sl.size, sl.bits) == (64, 2)
+    assert (sl.get(a.idx), sl.get(b.idx), sl.get(c.idx)) == (1, 2, 0)
+    assert sum(1 for i in range(64) if sl.get(i)) == 2
+    with pytest.raises(PolicyError, match="status_list_unknown"):
+        reg.status_list_bits(99)
+
+
+def test_publish_and_verify_end_to_end(db: Path, tmp_path: Path) -> None:
+    key = Key.generate()
+    out = tmp_path / "public"
+    with Register.open(db, status_base_uri=BASE, list_size=4) as reg:
+        rs = [_issue(reg, f"c{i}") for i in range(6)]  # two lists
+        reg.revoke("c0", "r", "x")
+        reg.suspend("c5", "r", "x")
+        signed: list[dict[str, Any]] = []
+
+        def sign(doc: dict[str, Any]) -> dict[str, Any]:
+            signed.append(doc)
+            return {**doc, "proof": {"type": "DataIntegrityProof"}}
+
+        files = publish(reg, key, ISS, out, NOW, 3600, sign_bitstring=sign)
+    names = sorted(f.path.name for f in files)
+    assert names == [
+        "1-revocation.json",
+        "1-suspension.json",
+        "1.jwt",
+        "2-revocation.json",
+        "2-suspension.json",
+        "2.jwt",
+    ]
+    assert {f.media_type for f in files} == {"application/statuslist+jwt", "application/vc"}
+    assert all(f.uri.rsplit("/", 1)[1] == f.path.name for f in files)
+    assert len(signed) == 4
+
+    cache = StatusCache(tmp_path / "cache")
+    for f in files:
+        cache.put(f.uri, f.path.read_bytes(), fetched_at=NOW)
+    for r in rs:
+        expected = {"c0": "revoked", "c5": "suspended"}.get(r.credential_id)
+        try:
+            cache.check_token_status(
+                r.list_uri, r.idx, issuer_key=key, expected_issuer=ISS, now=NOW + 10
+            )
+            got = None
+        except StatusError as e:
+            got = e.code
+        assert got == expected
+
+    tok = verify_status_list_token(
+        (out / "1.jwt").read_text(), key=key, expected_uri=f"{BASE}/1.jwt", now=NOW
+    )
+    assert tok.ttl == 3600
+    assert tok.expires_at == NOW + 86400
+    doc = json.loads((out / "1-revocation.json").read_text())
+    bl = BitstringStatusList.decode(doc["credentialSubject"]["encodedList"])
+    assert bl.size == 131_072  # padded to the W3C minimum
+    assert [i for i in range(4) if bl.get(i)] == [rs[0].idx]
+    sus = json.loads((out / "2-suspension.json").read_text())
+    bl2 = BitstringStatusList.decode(sus["credentialSubject"]["encodedList"])
+    assert [i for i in range(4) if bl2.get(i)] == [rs[5].idx]
+
+
+# -- concurrency and crashes ---------------------------------------------------------------
+def _worker(db: Path, run: str, *extra: str) -> subprocess.Popen[str]:
+    # cwd fixed: another test in this process may have left the working directory elsewhere
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), str(db), run, *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=db.parent,
+    )
+
+
+def _wait_ready(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if line.strip() != "ready":
+        proc.kill()
+        _, err = proc.communicate()
+        pytest.fail(f"worker did not start (exit {proc.returncode}): {line!r}\n{err}")
+
+
+def test_two_processes_never_share_an_index(db: Path) -> None:
+    """SECURITY-BATTERY H4: concurrent issuers, BEGIN IMMEDIATE + UNIQUE(list_id, idx)."""
+    Register.open(db, bsn_key=WORKER_BSN_KEY, status_base_uri=BASE, list_size=40).close()
+    procs = [_worker(db, f"p{i}", "--count", "60") for i in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+    _no_index_twice(db)
+    with Register.open(db, bsn_key=WORKER_BSN_KEY) as reg:
+        rep = reg.integrity_check()
+        assert rep.credentials == 120
+        assert rep.lists == 3
+
+
+def test_backup_while_another_process_issues(db: Path, tmp_path: Path) -> None:
+    Register.open(db, bsn_key=WORKER_BSN_KEY, status_base_uri=BASE, list_size=40).close()
+    proc = _worker(db, "bk")
+    try:
+        _wait_ready(proc)
+        assert proc.stdout is not None
+        backups = []
+        with Register.open(db, bsn_key=WORKER_BSN_KEY) as reg:
+            for n in range(3):
+                for _ in range(10):  # let it issue a few between copies
+                    proc.stdout.readline()
+                backups.append(reg.backup(tmp_path / f"backup-{n}.db"))
+        assert proc.poll() is None, "the worker should still be issuing"
+    finally:
+        proc.kill()
+        proc.wait()
+    counts = []
+    for b in backups:
+        with Register.open(b, bsn_key=WORKER_BSN_KEY, read_only=True) as copy:
+            counts.append(copy.integrity_check().credentials)
+        _no_index_twice(b)
+    assert counts == sorted(counts)
+    assert counts[0] >= 10
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_never_corrupts(db: Path) -> None:
+    """SECURITY-BATTERY H1/H3: kill -9 a worker 20 times at random moments (some during
+    start-up and migration). After each kill the register passes its integrity check and no
+    index is used twice; at the end a resumed run completes every row exactly once."""
+    rng = random.Random(os.getpid())
+    runs = 20
+    for run in range(runs):
+        proc = _worker(db, f"r{run}")
+        if run % 5 == 0:
+            time.sleep(rng.uniform(0.0, 0.4))  # may land in interpreter start-up or migration
+        else:
+            _wait_ready(proc)
+            time.sleep(rng.uniform(0.0, 0.3))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if not db.exists():
+            continue
+        _no_index_twice(db)
+        with Register.open(db, bsn_key=WORKER_BSN_KEY, status_base_uri=BASE) as reg:
+            reg.integrity_check()
+    # resume: every reserved-but-unconfirmed row is completed with its own id and index
+    with Register.open(db, bsn_key=WORKER_BSN_KEY, status_base_uri=BASE) as reg:
+        before = {r.credential_id: (r.list_id, r.idx) for r in reg.list()}
+        for rec in reg.list(state="pending"):
+            assert rec.batch_row_key is not None
+            again = reg.reserve(
+                "fresh-id", "DebtStatement", "sd-jwt", batch_row_key=rec.batch_row_key
+            )
+            assert again.resumed
+            assert (again.credential_id, again.list_id, again.idx) == (
+                rec.credential_id,
+                rec.list_id,
+                rec.idx,
+            )
+            reg.confirm(again.credential_id)
+        assert reg.list(state="pending") == []
+        assert {r.credential_id: (r.list_id, r.idx) for r in reg.list()} == before
+        report = reg.integrity_check()
+        assert report.credentials == len(before) > 0
+    _no_index_twice(db)
