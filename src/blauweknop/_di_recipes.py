@@ -167,6 +167,17 @@ def status_credential_verifier(org: TrustedOrganisation, now: float) -> Callable
 
 
 # -- wallet ---------------------------------------------------------------------------------
+def _check_base_context(doc: Mapping[str, Any]) -> None:
+    """VC Data Model 2.0 section 4.3: ``@context`` is an ordered set whose first item is the
+    VC 2.0 context (checked for presentations by ``verify_presentation``; here for the
+    credentials they carry, and for credentials a wallet imports)."""
+    ctx = doc.get("@context")
+    if not isinstance(ctx, list) or not ctx or ctx[0] != CREDENTIALS_V2:
+        raise MalformedError(
+            "malformed_document", "the credential's first @context must be the VC 2.0 context"
+        )
+
+
 def _issuer_id(doc: Mapping[str, Any]) -> str:
     issuer = doc.get("issuer")
     issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
@@ -220,6 +231,7 @@ def inspect_di_credential(
     wallet: Wallet, doc: Mapping[str, Any], trust_list: TrustList, now: float
 ) -> dict[str, Any]:
     """Verify an issued DI credential (base proof) for import; returns the wallet record."""
+    _check_base_context(doc)
     issuer_id = _issuer_id(doc)
     profile = profile_for_w3c_type(_types(doc))
     org = trust_list.organisation(issuer_id, now=now)
@@ -310,6 +322,7 @@ def verify_di_presentation(
     if len(creds) != 1:
         raise MalformedError("vp_token_malformed", "each presentation must carry exactly one credential")
     cred = creds[0]
+    _check_base_context(cred)
     issuer_id = _issuer_id(cred)
     profile = profile_for_w3c_type(_types(cred))
     org = verifier.trust_list.organisation(issuer_id, now=now)

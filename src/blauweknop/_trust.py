@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -59,6 +60,17 @@ def _timestamp(value: Any, what: str) -> float | None:
             d = d.replace(tzinfo=dt.UTC)
         return d.timestamp()
     raise MalformedError("trust_entry_invalid", f"{what}: not a time")
+
+
+def _numeric_date(value: Any, name: str) -> float:
+    """A JSON number (RFC 7519 NumericDate). ``float()`` alone would also take the strings
+    ``"NaN"`` and ``"inf"``, and a list whose ``exp`` is NaN or infinite never expires."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number")
+    out = float(value)
+    if not math.isfinite(out):
+        raise ValueError(f"{name} must be finite")
+    return out
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -230,9 +242,9 @@ class TrustList:
         except BlauweKnopError as e:
             raise TrustError("trust_list_invalid", f"trust list: {e.message}") from e
         try:
-            iat = float(payload["iat"])
-            nbf = float(payload.get("nbf", iat))
-            exp = float(payload["exp"])
+            iat = _numeric_date(payload["iat"], "iat")
+            nbf = _numeric_date(payload.get("nbf", iat), "nbf")
+            exp = _numeric_date(payload["exp"], "exp")
             iss = str(payload.get("iss", ""))
             raw_orgs = payload["organisations"]
             if not isinstance(raw_orgs, list):

@@ -18,16 +18,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ._codec import parse_json_object
+from ._codec import parse_json
 from ._errors import (
     BlauweKnopError,
+    DisclosureError,
     MalformedError,
     PolicyError,
     StatusError,
+    TrustError,
 )
 from ._keys import Key
 from ._limits import DEFAULT_LIMITS, Limits
-from ._profile import TECHNICAL_CLAIMS, CredentialProfile, get_profile
+from ._profile import NEVER_DISCLOSABLE, TECHNICAL_CLAIMS, CredentialProfile, get_profile
 from ._sdjwt import SDJWT, KeyBindingPolicy, verify_sd_jwt
 from ._sdjwt_vc import SD_JWT_VC_TYP
 from ._trust import TrustedOrganisation, TrustList
@@ -148,12 +150,12 @@ def parse_vp_token(
     A presentation is a string (SD-JWT VC) or a JSON object (W3C VP). Anything else is
     ``MalformedError("vp_token_malformed")``.
     """
+    obj: Any = vp_token
     if isinstance(vp_token, str | bytes):
-        obj: Mapping[str, Any] = parse_json_object(
+        # Valid JSON of the wrong shape (an array, a string) is a malformed vp_token.
+        obj = parse_json(
             vp_token, limits=limits, what="vp_token", max_bytes=limits.max_vp_token_bytes
         )
-    else:
-        obj = vp_token
     if not isinstance(obj, Mapping) or not obj:
         raise MalformedError("vp_token_malformed", "vp_token must be a non-empty JSON object")
     out: dict[str, list[str | dict[str, Any]]] = {}
@@ -296,6 +298,11 @@ class Verifier:
     ) -> VerifiedCredential:
         """Verify one presentation (SD-JWT VC string or W3C VP object)."""
         now = time.time() if now is None else now
+        # The trust list was fresh when loaded; a long-running verifier must stop at its exp.
+        if now > self.trust_list.expires_at + self.leeway:
+            raise TrustError("trust_list_expired", "trust list has expired; fetch a fresh one")
+        if now + self.leeway < self.trust_list.not_before:
+            raise TrustError("trust_list_not_yet_valid", "trust list is not valid yet")
         if isinstance(presentation, str):
             return self._verify_sd_jwt_vc(presentation, nonce, audience, now, query_id)
         if isinstance(presentation, Mapping):
@@ -312,6 +319,14 @@ class Verifier:
 
         def resolve(header: dict[str, Any], payload: dict[str, Any]) -> Key:
             iss, vct = payload.get("iss"), payload.get("vct")
+            if not (isinstance(iss, str) and iss and isinstance(vct, str) and vct):
+                # iss/vct sent as a disclosure: name the rule broken (SD-JWT VC 3.2.2.2)
+                for path, _ in sd.disclosure_paths(self.limits):
+                    if len(path) == 1 and path[0] in NEVER_DISCLOSABLE:
+                        raise DisclosureError(
+                            "disclosure_not_allowed",
+                            f"claim {path[0]!r} must not be selectively disclosable",
+                        )
             if not isinstance(iss, str) or not iss:
                 raise MalformedError("malformed_claim", "SD-JWT VC has no iss")
             if not isinstance(vct, str) or not vct:

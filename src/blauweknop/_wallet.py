@@ -384,7 +384,8 @@ class Wallet:
         }
 
     def _check_status(self, record: dict[str, Any], trust_list: TrustList, status: StatusSource,
-                      now: float) -> None:
+                      now: float) -> bool:
+        """Raise for revoked/suspended; ``True`` if valid, ``False`` if status is unknown."""
         org = trust_list.organisation(record["issuer"], now=now)
         ref = record["status_ref"]
         try:
@@ -398,6 +399,8 @@ class Wallet:
             if e.code in ("revoked", "suspended"):
                 raise
             # status unknown at import time: store, the verifier decides at presentation time
+            return False
+        return True
 
     def refresh_status(self, trust_list: TrustList, status: StatusSource, *, now: float | None = None) -> list[str]:
         """Re-check every stored credential against cached status lists; returns the ids
@@ -409,8 +412,9 @@ class Wallet:
                 if rec.get("status_ref") is None or rec["state"] == "superseded":
                     continue
                 try:
-                    self._check_status(rec, trust_list, status, now)
-                    new = "active"
+                    # unknown status (list missing or stale) keeps the state we know
+                    known = self._check_status(rec, trust_list, status, now)
+                    new = "active" if known else rec["state"]
                 except StatusError as e:
                     new = e.code
                 except BlauweKnopError:
