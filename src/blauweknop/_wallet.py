@@ -64,7 +64,8 @@ class StoredCredential:
         issuer / issuer_name: the issuing organisation.
         claims: all domain claims (everything the holder could disclose).
         issued_at / valid_until: Unix times.
-        state: ``active``, ``expired``, ``revoked``, ``suspended`` or ``superseded``.
+        state: ``active``, ``not_yet_valid``, ``expired``, ``revoked``, ``suspended`` or
+            ``superseded``.
         received_at: when it was added.
     """
 
@@ -329,10 +330,11 @@ class Wallet:
                         continue
                     if other.get("state") == "superseded":
                         continue
+                    # Same balance moment = the same snapshot (e.g. both encodings): keep both.
                     if _balance_at(other) < _balance_at(record):
                         superseded.append(oid)
                         self._store.put(_CRED, oid, {**other, "state": "superseded"})
-                    else:
+                    elif _balance_at(other) > _balance_at(record):
                         newer_exists = True
                 if newer_exists:
                     record["state"] = "superseded"
@@ -356,7 +358,11 @@ class Wallet:
             found.update(org=org, profile=profile)
             return trust_list.resolve_key(iss, kid if isinstance(kid, str) else None, now=now)
 
-        res = verify_sd_jwt(sd, issuer_key=resolve, typ=SD_JWT_VC_TYP, now=now, limits=self.limits)
+        # A declaration may be handed out before its pause starts: store it (shown as
+        # "not_yet_valid", never presented early). Trust is still judged at the real `now`.
+        nbf = sd.unverified_payload(self.limits).get("nbf")
+        at = max(now, float(nbf)) if isinstance(nbf, int | float) and not isinstance(nbf, bool) else now
+        res = verify_sd_jwt(sd, issuer_key=resolve, typ=SD_JWT_VC_TYP, now=at, limits=self.limits)
         profile = found["profile"]
         profile.check_disclosed(res.claims, res.disclosed)
         if res.holder_jwk is None:
@@ -429,6 +435,8 @@ class Wallet:
         state = rec["state"]
         if state == "active" and rec.get("exp") is not None and now > rec["exp"]:
             state = "expired"
+        elif state == "active" and rec.get("nbf") is not None and now < rec["nbf"]:
+            state = "not_yet_valid"
         claims = rec["claims"]
         if rec["format"] == "ldp_vc":
             claims = {k: v for k, v in rec["claims"].get("credentialSubject", {}).items() if k != "id"}
@@ -466,10 +474,12 @@ class Wallet:
         lines: list[CreditorLine] = []
         notes: list[str] = []
         pause: PauseWindow | None = None
+        seen_creditors: set[str] = set()
         for c in self.credentials(now=now):
             if c.vct == DEBT_STATEMENT_VCT:
-                if c.state == "superseded":
-                    continue
+                if c.state == "superseded" or c.issuer in seen_creditors:
+                    continue  # one line per creditor: the newest statement
+                seen_creditors.add(c.issuer)
                 if not c.usable:
                     notes.append(f"statement from {c.issuer_name} is {c.state}; ask for a new one")
                     continue

@@ -316,8 +316,8 @@ def test_import_refuses_a_revoked_credential_when_status_is_given(
     assert res.credential.state == "active"
 
 
-def test_import_refuses_a_declaration_not_valid_yet(scheme: Scheme, wallet: Wallet) -> None:
-    """Current behaviour: a declaration whose window opens later is refused at import."""
+def test_future_declaration_is_stored_but_not_presented_early(scheme: Scheme, wallet: Wallet) -> None:
+    """A pause that starts in two weeks can be handed out now; it is usable from its start."""
     cred = issue_declaration(
         scheme,
         wallet.holder_jwk(),
@@ -325,8 +325,14 @@ def test_import_refuses_a_declaration_not_valid_yet(scheme: Scheme, wallet: Wall
         valid_from="2026-12-07",
         valid_until="2027-04-06",
     )
-    raises(ValidityError, "not_yet_valid", wallet.add, cred.text, trust_list=scheme.trust, now=NOW)
-    assert wallet.credentials(now=NOW) == []
+    res = wallet.add(cred.text, trust_list=scheme.trust, now=NOW)
+    assert res.credential.state == "not_yet_valid" and not res.credential.usable
+    request = json.loads((ROOT / "examples/data/requests/rode-knop-check.json").read_text())
+    raises(PolicyError, "request_not_satisfied", wallet.present, request, nonce="n", audience=CJIB, now=NOW)
+    later = NOW + 20 * 86400
+    assert [c.state for c in wallet.credentials(now=later)] == ["active"]
+    vp = wallet.present(request, nonce="n", audience=CJIB, now=later)
+    assert len(next(iter(vp.values()))) == 1
 
 
 def test_duplicate_import_changes_nothing(scheme: Scheme, wallet: Wallet) -> None:
@@ -800,3 +806,17 @@ def test_wallet_files_hold_no_plaintext_personal_data(scheme: Scheme, tmp_path: 
     ]
     for needle in needles:
         assert needle.encode() not in blob, needle
+
+
+def test_same_snapshot_in_both_encodings_counts_once(scheme: Scheme, wallet: Wallet) -> None:
+    """Equal balance_at from one creditor is one snapshot: both copies stay usable, the
+    overview counts the creditor once."""
+    a = issue_statement(scheme.cjib, wallet.holder_jwk())
+    b = issue_statement(scheme.cjib, wallet.holder_jwk(), fmt="di")
+    wallet.add(a.text, trust_list=scheme.trust, now=NOW)
+    res = wallet.add(b.text, trust_list=scheme.trust, now=NOW)
+    assert res.superseded == ()
+    assert sorted(c.state for c in wallet.credentials(now=NOW)) == ["active", "active"]
+    ov = wallet.overview(today=dt.date(2026, 11, 22))
+    assert [line.creditor_id for line in ov.creditors] == [CJIB]
+    assert ov.total_outstanding == 50000
