@@ -49,6 +49,8 @@ __all__ = ["FORMATS", "IssuedCredential", "Issuer"]
 
 #: Output formats: SD-JWT VC (default) and W3C VC 2.0 with an ecdsa-sd-2023 proof.
 FORMATS = ("sd-jwt", "di")
+#: Most single-use copies of one credential (unlinkability batches).
+MAX_COPIES = 100
 _TZ = ZoneInfo("Europe/Amsterdam")
 _CONFIG_VERSION = 1
 
@@ -255,6 +257,7 @@ class Issuer:
         valid_days: int | None = None,
         batch_row_key: str | None = None,
         write: Callable[[str], None] | None = None,
+        credential_id: str | None = None,
     ) -> IssuedCredential:
         """Issue ``data`` (a validated :class:`DebtStatement` or
         :class:`~rodeknop_vc.PaymentIncapacityDeclaration`) to the holder key.
@@ -278,7 +281,7 @@ class Issuer:
         now_i = int(time.time() if now is None else now)
         nbf, exp = self._validity(data, now_i, valid_days)
         claims = data.to_claims()
-        cid = str(claims.get("statement_id") or claims.get("declaration_id"))
+        cid = credential_id or str(claims.get("statement_id") or claims.get("declaration_id"))
         bsn = (claims.get("subject") or {}).get("bsn")
         fmt = "dc+sd-jwt" if format == "sd-jwt" else "ldp_vc"
         res = self.register.reserve(
@@ -330,18 +333,66 @@ class Issuer:
             valid_until=exp,
         )
 
+    def issue_copies(
+        self,
+        data: CredentialModel,
+        *,
+        holder_jwks: Iterable[Mapping[str, Any]],
+        format: str = "sd-jwt",
+        now: float | None = None,
+        valid_days: int | None = None,
+    ) -> list[IssuedCredential]:
+        """Unlinkability: one credential as a batch of single-use copies, each bound to its
+        own holder key (see :meth:`Wallet.new_holder_keys`), with its own salts, decoys,
+        signature and status index, so presentations of different copies cannot be linked
+        by the credential itself. The wallet presents a fresh copy each time while any
+        remain. Revoking, suspending or resuming the credential id covers every copy.
+
+        Copies are registered as ``<id>~copy<n>`` (n from 1).
+        """
+        keys = list(holder_jwks)
+        if not 1 <= len(keys) <= MAX_COPIES:
+            raise InvalidDataError("invalid_data", f"between 1 and {MAX_COPIES} holder keys")
+        claims = data.to_claims()
+        cid = str(claims.get("statement_id") or claims.get("declaration_id"))
+        return [
+            self.issue(data, holder_jwk=k, format=format, now=now, valid_days=valid_days,
+                       credential_id=f"{cid}~copy{i}")
+            for i, k in enumerate(keys, start=1)
+        ]
+
     # -- lifecycle --------------------------------------------------------------------
+    def _family(self, credential_id: str) -> list[str]:
+        """The credential and its single-use copies, as registered."""
+        from ._errors import PolicyError
+
+        ids = []
+        for cand in [credential_id, *(f"{credential_id}~copy{i}" for i in range(1, MAX_COPIES + 1))]:
+            try:
+                self.register.get(cand)
+            except PolicyError:
+                if cand != credential_id:
+                    break
+                continue
+            ids.append(cand)
+        if not ids:
+            self.register.get(credential_id)  # raises credential_unknown
+        return ids
+
     def revoke(self, credential_id: str, *, reason: str, actor: str = "operator") -> None:
-        """Revoke for good (e.g. the debt-relief trajectory ended). Audited."""
-        self.register.revoke(credential_id, reason=reason, actor=actor)
+        """Revoke for good (e.g. the debt-relief trajectory ended), with every copy. Audited."""
+        for cid in self._family(credential_id):
+            self.register.revoke(cid, reason=reason, actor=actor)
 
     def suspend(self, credential_id: str, *, reason: str, actor: str = "operator") -> None:
-        """Suspend while in doubt; :meth:`resume` lifts it. Audited."""
-        self.register.suspend(credential_id, reason=reason, actor=actor)
+        """Suspend while in doubt (every copy); :meth:`resume` lifts it. Audited."""
+        for cid in self._family(credential_id):
+            self.register.suspend(cid, reason=reason, actor=actor)
 
     def resume(self, credential_id: str, *, reason: str, actor: str = "operator") -> None:
-        """Lift a suspension. Audited."""
-        self.register.resume(credential_id, reason=reason, actor=actor)
+        """Lift a suspension (every copy). Audited."""
+        for cid in self._family(credential_id):
+            self.register.resume(cid, reason=reason, actor=actor)
 
     def publish_status(self, out_dir: str | os.PathLike[str], *, now: float | None = None,
                        ttl: int = 3600, valid_seconds: int = 86400) -> list[Path]:

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._codec import canonical_json
 from ._dcql import CandidateCredential, DCQLQuery, DisclosurePlan, plan
 from ._errors import (
     BlauweKnopError,
@@ -525,9 +526,19 @@ class Wallet:
 
     # -- requests ---------------------------------------------------------------------
     def _candidates(self, now: float) -> list[CandidateCredential]:
-        out = []
+        """One candidate per logical credential and format. Single-use copies of the same
+        credential (unlinkability batches) share a group; the least-presented usable copy
+        stands for the group, so a verifier never sees the same copy twice while fresh
+        copies remain, and never two copies of one credential in one response."""
+        best: dict[tuple[Any, ...], tuple[tuple[Any, ...], str, dict[str, Any], StoredCredential]] = {}
         for cid, rec in self._store.items(_CRED):
             view = self._view(cid, rec, now)
+            rank = (not view.usable, rec.get("presented", 0), -(rec.get("iat") or 0), cid)
+            key = (rec["format"], _group_key(rec))
+            if key not in best or rank < best[key][0]:
+                best[key] = (rank, cid, rec, view)
+        out = []
+        for _, cid, rec, view in best.values():
             if rec["format"] == "dc+sd-jwt":
                 claims = rec["claims"]
                 types: tuple[str, ...] = (rec["vct"],)
@@ -578,6 +589,7 @@ class Wallet:
             reasons = "; ".join(m.message for m in p.missing) or "unsatisfiable"
             raise PolicyError("request_not_satisfied", f"cannot answer the request: {reasons}")
         vp_token: dict[str, list[Any]] = {}
+        used: list[tuple[str, dict[str, Any]]] = []
         for qid, disclosures in p.presentations().items():
             for d in disclosures:
                 rec = self._store.get(_CRED, d.credential_id)
@@ -598,7 +610,25 @@ class Wallet:
                     pres = present_di(rec["claims"], paths, holder_key=hkey, nonce=nonce,
                                       audience=audience, now=now)
                 vp_token.setdefault(qid, []).append(pres)
+                used.append((d.credential_id, rec))
+        with self._store.transaction():
+            for cid, rec in used:
+                self._store.put(_CRED, cid, {**rec, "presented": rec.get("presented", 0) + 1})
         return vp_token
+
+
+def _domain_claims(rec: Mapping[str, Any]) -> Mapping[str, Any]:
+    if rec["format"] == "ldp_vc":
+        subject: Mapping[str, Any] = rec["claims"].get("credentialSubject", {})
+        return subject
+    claims: Mapping[str, Any] = rec["claims"]
+    return claims
+
+
+def _group_key(rec: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Copies of one credential: same issuer, type, domain id and claims."""
+    claims = _domain_claims(rec)
+    return (rec["issuer"], rec["vct"], canonical_json({k: v for k, v in claims.items() if k != "id"}))
 
 
 def _balance_at(rec: Mapping[str, Any]) -> dt.datetime:

@@ -820,3 +820,30 @@ def test_same_snapshot_in_both_encodings_counts_once(scheme: Scheme, wallet: Wal
     ov = wallet.overview(today=dt.date(2026, 11, 22))
     assert [line.creditor_id for line in ov.creditors] == [CJIB]
     assert ov.total_outstanding == 50000
+
+
+def test_single_use_copies_are_unlinkable_and_used_once(scheme: Scheme, wallet: Wallet, tmp_path: Path) -> None:
+    """Unlinkability: a batch of copies with their own holder keys; each presentation uses a
+    fresh copy (different issuer signature, cnf key and status index), revoking covers all."""
+    keys = wallet.new_holder_keys(3)
+    data = load("debt-statement.json")
+    data["statement_id"] = "CJIB-COPIES-1"
+    copies = scheme.cjib.issue_copies(DebtStatement.from_claims(data), holder_jwks=keys, now=NOW)
+    assert len({c.status_index for c in copies}) == 3
+    for c in copies:
+        wallet.add(c.text, trust_list=scheme.trust, now=NOW)
+    req = request("outstanding-totals.json")
+    verifier = scheme.verifier(tmp_path)
+    seen_sigs, seen_cnf = set(), set()
+    for n in range(3):
+        vp = wallet.present(req, nonce=f"n{n}", audience=CJIB, now=NOW)
+        [pres] = next(iter(vp.values()))  # one presentation: copies never answer twice
+        jwt = pres.split("~")[0]
+        seen_sigs.add(jwt.rsplit(".", 1)[1])
+        res = verifier.verify(vp, nonce=f"n{n}", audience=CJIB, now=NOW)
+        seen_cnf.add(res.credentials[0].holder["x"])
+    assert len(seen_sigs) == 3 and len(seen_cnf) == 3
+    scheme.cjib.revoke("CJIB-COPIES-1", reason="test", actor="t")
+    states = {r.credential_id: r.state for r in scheme.cjib.register.list()
+              if r.credential_id.startswith("CJIB-COPIES-1")}
+    assert states == {f"CJIB-COPIES-1~copy{i}": "revoked" for i in (1, 2, 3)}
