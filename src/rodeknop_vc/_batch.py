@@ -13,16 +13,28 @@ import csv
 import io
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from blauweknop import BlauweKnopError, InvalidDataError, Issuer, Key, PolicyError, key_from_did_jwk
+from blauweknop import (
+    BlauweKnopError,
+    InvalidDataError,
+    Issuer,
+    Key,
+    PolicyError,
+    StorageError,
+    key_from_did_jwk,
+)
 from blauweknop._codec import parse_json_object
 from blauweknop._files import atomic_write, safe_output_path
 
 from ._declaration import PaymentIncapacityDeclaration
+
+if TYPE_CHECKING:
+    from blauweknop._register import CredentialRecord
 
 __all__ = ["BatchReport", "BatchRow", "RejectedRow", "issue_batch", "read_batch", "write_report"]
 
@@ -58,6 +70,27 @@ OPTIONAL_COLUMNS = (
 #: Spreadsheet formula prefixes: a field starting with one is refused (CSV injection).
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MAX_ROWS = 100_000
+#: Declaration claim -> the CSV column it comes from, so that a rejection names the column
+#: the operator has to correct (the schema speaks in claim paths).
+_CLAIM_COLUMNS = {
+    "subject.family_name": "family_name",
+    "subject.given_names": "given_names",
+    "subject.birthdate": "birthdate",
+    "subject.bsn": "bsn",
+    "subject.address": "street",
+    "subject.address.street": "street",
+    "subject.address.house_number": "house_number",
+    "subject.address.postal_code": "postal_code",
+    "subject.address.city": "city",
+    "executing_organisation": "executing_organisation",
+    "executing_organisation.name": "executing_organisation",
+    "counsellor.organisation_phone": "counsellor_organisation_phone",
+    "counsellor.organisation_email": "counsellor_organisation_email",
+    "counsellor.name": "counsellor_name",
+    "counsellor.direct_phone": "counsellor_direct_phone",
+    "counsellor.email": "counsellor_email",
+    "counsellor.client_reference": "client_reference",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,7 +118,12 @@ class RejectedRow:
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON form."""
-        return {"line": self.line, "row_key": self.row_key, "field": self.field, "message": self.message}
+        return {
+            "line": self.line,
+            "row_key": self.row_key,
+            "field": self.field,
+            "message": self.message,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,18 +146,31 @@ class BatchReport:
 
 
 def _holder(value: str, base: Path) -> dict[str, Any]:
+    try:
+        return _holder_jwk(value, base)
+    except InvalidDataError:
+        raise
+    except BlauweKnopError as e:
+        raise _bad_holder(e.message) from e
+
+
+def _bad_holder(message: str) -> InvalidDataError:
+    return InvalidDataError("invalid_data", f"holder_key: {message}", field="holder_key")
+
+
+def _holder_jwk(value: str, base: Path) -> dict[str, Any]:
     if value.startswith("did:jwk:"):
         return key_from_did_jwk(value).public_jwk(with_kid=False)
     p = Path(value)
     if p.is_absolute() or ".." in p.parts:
-        raise InvalidDataError("invalid_data", "holder_key: use a did:jwk or a path inside the batch folder", field="holder_key")
+        raise _bad_holder("use a did:jwk or a path inside the batch folder")
     try:
         data = (base / p).read_bytes()
     except OSError as e:
-        raise InvalidDataError("invalid_data", f"holder_key: cannot read {value}: {e.strerror}", field="holder_key") from e
+        raise _bad_holder(f"cannot read {value}: {e.strerror}") from e
     jwk = parse_json_object(data, what="holder key")
     if "d" in jwk:
-        raise InvalidDataError("invalid_data", "holder_key: must be a public key", field="holder_key")
+        raise _bad_holder("must be a public key")
     return Key.from_jwk(jwk).public_jwk(with_kid=False)
 
 
@@ -134,8 +185,9 @@ def _claims(row: dict[str, str], issuer: Issuer) -> dict[str, Any]:
         "given_names": row["given_names"],
         "birthdate": row["birthdate"],
     }
-    if any(opt(c) for c in ("street", "house_number", "postal_code", "city")):
-        subject["address"] = {c: row.get(c, "") for c in ("street", "house_number", "postal_code", "city")}
+    address = ("street", "house_number", "postal_code", "city")
+    if any(opt(c) for c in address):
+        subject["address"] = {c: row.get(c, "") for c in address}
     if opt("bsn"):
         subject["bsn"] = row["bsn"]
     counsellor: dict[str, Any] = {
@@ -159,22 +211,33 @@ def _claims(row: dict[str, str], issuer: Issuer) -> dict[str, Any]:
         "trajectory_start": row["trajectory_start"],
         "valid_from": row["valid_from"],
         "valid_until": row["valid_until"],
-        "requested_measures": [m.strip() for m in row["requested_measures"].split(";") if m.strip()],
+        "requested_measures": [
+            m.strip() for m in row["requested_measures"].split(";") if m.strip()
+        ],
         "counsellor": counsellor,
         "subject": subject,
     }
-    for name in ("application_date", "admission_decision_date", "trajectory_phase", "extends_declaration_id"):
+    for name in (
+        "application_date",
+        "admission_decision_date",
+        "trajectory_phase",
+        "extends_declaration_id",
+    ):
         if opt(name):
             claims[name] = row[name]
     return claims
 
 
-def read_batch(path: str | os.PathLike[str], issuer: Issuer) -> tuple[list[BatchRow], list[RejectedRow]]:
+def read_batch(
+    path: str | os.PathLike[str], issuer: Issuer
+) -> tuple[list[BatchRow], list[RejectedRow]]:
     """Read and validate every row. Nothing is signed here.
 
-    Rejected: missing columns (the whole file), rows that are not UTF-8, formula-like
-    fields (CSV injection), duplicate row keys (every occurrence after the first), and any
-    row whose declaration fails validation (schema, dates, BSN eleven-test...).
+    Rejected: missing, unknown or repeated columns (the whole file), rows that are not UTF-8,
+    formula-like fields (CSV injection), duplicate row keys (every occurrence after the first),
+    row keys that cannot name an output file, and any row whose declaration fails validation
+    (schema, dates, BSN eleven-test...). A rejection names the line where the row starts
+    (the header is line 1) and the CSV column to correct.
     """
     p = Path(path)
     try:
@@ -182,38 +245,71 @@ def read_batch(path: str | os.PathLike[str], issuer: Issuer) -> tuple[list[Batch
     except OSError as e:
         raise InvalidDataError("invalid_data", f"cannot read {p}: {e.strerror}") from e
     text = raw.decode("utf-8", "surrogateescape").removeprefix("\ufeff")
-    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        header = reader.fieldnames or []
+        header = next(reader, [])
     except csv.Error as e:
         raise InvalidDataError("invalid_data", f"{p}: not a CSV file: {e}") from e
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise InvalidDataError("invalid_data", f"{p}: missing column(s): {', '.join(missing)}", field=missing[0])
-    unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-    if unknown:
-        raise InvalidDataError("invalid_data", f"{p}: unknown column(s): {', '.join(unknown)}", field=unknown[0])
+    for problem, names in (
+        ("missing", [c for c in REQUIRED_COLUMNS if c not in header]),
+        ("unknown", [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]),
+        ("repeated", sorted({c for c in header if header.count(c) > 1})),
+    ):
+        if names:
+            shown = [_printable(c) or "" for c in names]
+            raise InvalidDataError(
+                "invalid_data", f"{p}: {problem} column(s): {', '.join(shown)}", field=shown[0]
+            )
     rows: list[BatchRow] = []
     rejected: list[RejectedRow] = []
     seen: dict[str, int] = {}
+    count = 0
     try:
-        for n, rec in enumerate(_records(reader), start=2):
-            if n - 1 > MAX_ROWS:
+        for line, fields in _records(reader):
+            count += 1
+            if count > MAX_ROWS:
                 raise InvalidDataError("invalid_data", f"{p}: more than {MAX_ROWS} rows")
+            rec = dict(zip(header, fields, strict=False))
             key = rec.get("declaration_id") or None
             try:
-                row = _check_row(rec, key, n, seen, issuer, p.parent)
+                if len(fields) != len(header):
+                    raise InvalidDataError(
+                        "invalid_data",
+                        f"{len(fields)} fields where the header has {len(header)} columns",
+                    )
+                row = _check_row(rec, key, line, seen, issuer, p.parent)
                 rows.append(row)
-                seen[row.key] = n
+                seen[row.key] = line
             except BlauweKnopError as e:
-                rejected.append(RejectedRow(line=n, row_key=_printable(key), field=getattr(e, "field", None), message=e.message))
+                field, message = _column_of(getattr(e, "field", None), e.message)
+                rejected.append(
+                    RejectedRow(line=line, row_key=_printable(key), field=field, message=message)
+                )
     except csv.Error as e:
         raise InvalidDataError("invalid_data", f"{p}: CSV syntax error: {e}") from e
     return rows, rejected
 
 
-def _records(reader: csv.DictReader[str]) -> Iterator[dict[str, Any]]:
-    yield from reader
+def _records(reader: Any) -> Iterator[tuple[int, list[str]]]:
+    """Non-empty records with the physical line each starts on (a quoted field may span
+    lines; blank lines are skipped, as spreadsheets export them)."""
+    start = reader.line_num + 1
+    for fields in reader:
+        if fields:
+            yield start, fields
+        start = reader.line_num + 1
+
+
+def _column_of(field: str | None, message: str) -> tuple[str | None, str]:
+    """Name the CSV column instead of the declaration claim path (``subject.bsn`` -> ``bsn``;
+    ``requested_measures[1]`` -> ``requested_measures``)."""
+    if not field:
+        return None, message
+    path = re.sub(r"\[[0-9*]+\]", "", field)
+    column = _CLAIM_COLUMNS.get(path, path if "." not in path else field)
+    if column != field and message.startswith(field + ":"):
+        message = column + message[len(field):]
+    return column, message
 
 
 def _printable(value: str | None) -> str | None:
@@ -222,19 +318,21 @@ def _printable(value: str | None) -> str | None:
     return value.encode("utf-8", "replace").decode("utf-8", "replace")[:100]
 
 
-def _check_row(rec: dict[str, Any], key: str | None, line: int, seen: dict[str, int],
+def _check_row(rec: dict[str, str], key: str | None, line: int, seen: dict[str, int],
                issuer: Issuer, base: Path) -> BatchRow:
-    if None in rec:
-        raise InvalidDataError("invalid_data", "more fields than columns")
     for name, value in rec.items():
-        if value is None:
-            raise InvalidDataError("invalid_data", f"{name}: missing (fewer fields than columns)", field=name)
         try:
             value.encode("utf-8")
         except UnicodeEncodeError as e:
-            raise InvalidDataError("invalid_data", f"{name}: not valid UTF-8", field=name) from e
+            raise InvalidDataError(
+                "invalid_data",
+                f"{name}: not valid UTF-8 (save the file as UTF-8, not Latin-1/ANSI)",
+                field=name,
+            ) from e
         if value.startswith(_FORMULA_PREFIXES) and name != "holder_key":
-            raise InvalidDataError("invalid_data", f"{name}: starts with a formula character", field=name)
+            raise InvalidDataError(
+                "invalid_data", f"{name}: starts with a formula character", field=name
+            )
     if key in seen:
         raise InvalidDataError(
             "invalid_data", f"declaration_id: duplicate of line {seen[key]}", field="declaration_id"
@@ -244,6 +342,12 @@ def _check_row(rec: dict[str, Any], key: str | None, line: int, seen: dict[str, 
             raise InvalidDataError("invalid_data", f"{c}: required", field=c)
     holder = _holder(rec["holder_key"], base)
     decl = PaymentIncapacityDeclaration.from_claims(_claims(rec, issuer))
+    if "/" in decl.declaration_id:
+        # The id names the output file; the schema allows "/" in identifiers, a file name not.
+        raise InvalidDataError(
+            "invalid_data", "declaration_id: must not contain '/' (it names the output file)",
+            field="declaration_id",
+        )
     return BatchRow(line=line, declaration=decl, holder_jwk=holder)
 
 
@@ -252,7 +356,7 @@ def issue_batch(
     rows: list[BatchRow],
     out_dir: str | os.PathLike[str],
     *,
-    format: str = "sd-jwt",
+    format: str = "sd-jwt",  # noqa: A002 - the same keyword as Issuer.issue
     progress: Callable[[str, str], None] | None = None,
 ) -> tuple[list[str], list[str], list[RejectedRow]]:
     """Issue every row not issued before; returns (issued, already_done, failed).
@@ -260,37 +364,94 @@ def issue_batch(
     Each row: reserve in the register (keyed by the row key), sign, write the file
     atomically, confirm. A rerun after a crash finds confirmed rows done and re-signs
     pending ones with the same id and status index, so each row is issued exactly once.
+    A row already in the register under another batch row, format or holder key, or
+    revoked and missing its file, is reported as failed and not signed. A failing row
+    never stops the others.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StorageError("storage_write_failed", f"cannot create {out}: {e.strerror or e}") from e
     suffix = ".sd-jwt" if format == "sd-jwt" else ".vc.json"
+    register_format = "dc+sd-jwt" if format == "sd-jwt" else "ldp_vc"
     issued: list[str] = []
     done: list[str] = []
     failed: list[RejectedRow] = []
+
+    def fail(row: BatchRow, field: str | None, code: str, message: str) -> None:
+        failed.append(
+            RejectedRow(line=row.line, row_key=row.key, field=field, message=f"{code}: {message}")
+        )
+        if progress:
+            progress(row.key, "failed")
+
     for row in rows:
-        target = safe_output_path(out, row.key + suffix)
         try:
-            existing = issuer.register.get(row.key)
-        except PolicyError:
-            existing = None
-        if (existing is not None and existing.state != "pending"
-                and existing.batch_row_key == row.key and target.exists()):
-            done.append(row.key)
-            if progress:
-                progress(row.key, "done")
-            continue
-        try:
-            cred = issuer.issue(row.declaration, holder_jwk=row.holder_jwk, format=format,
-                                batch_row_key=row.key, write=lambda text, t=target: atomic_write(t, (text + "\n").encode()))
+            # A bad name fails this row only; the other rows still go ahead.
+            target = safe_output_path(out, row.key + suffix)
+            try:
+                existing = issuer.register.get(row.key)
+            except PolicyError:
+                existing = None
+            if existing is not None:
+                problem = _resume_problem(existing, row, register_format)
+                if problem is not None:
+                    fail(row, *problem)
+                    continue
+                if existing.state != "pending" and target.exists():
+                    done.append(row.key)
+                    if progress:
+                        progress(row.key, "done")
+                    continue
+                if existing.state == "revoked":
+                    fail(row, "declaration_id", "illegal_transition",
+                         f"{row.key} was issued and then revoked; its file is not in {out}, "
+                         "and a revoked declaration is not signed again")
+                    continue
+            cred = issuer.issue(
+                row.declaration,
+                holder_jwk=row.holder_jwk,
+                format=format,
+                batch_row_key=row.key,
+                write=_writer(target),
+            )
         except BlauweKnopError as e:
-            failed.append(RejectedRow(line=row.line, row_key=row.key, field=None, message=f"{e.code}: {e.message}"))
-            if progress:
-                progress(row.key, "failed")
+            fail(row, getattr(e, "field", None), e.code, e.message)
             continue
         issued.append(cred.credential_id)
         if progress:
             progress(row.key, "issued")
     return issued, done, failed
+
+
+def _writer(target: Path) -> Callable[[str], None]:
+    def write(text: str) -> None:
+        atomic_write(target, (text + "\n").encode())
+
+    return write
+
+
+def _resume_problem(
+    existing: CredentialRecord, row: BatchRow, register_format: str
+) -> tuple[str, str, str] | None:
+    """Why a row already in the register must not be signed (again) by this run, if it must
+    not: ``(field, code, message)``. Signing again keeps the id and status index, so it is
+    only right for the same batch row, format and holder."""
+    key = row.key
+    if existing.batch_row_key != key:
+        return ("declaration_id", "credential_exists",
+                f"{key} was already issued outside a batch; use a new declaration_id")
+    if existing.format != register_format:
+        fmt = "sd-jwt" if existing.format == "dc+sd-jwt" else "di"
+        return ("declaration_id", "credential_exists",
+                f"{key} was issued as {existing.format}; rerun with --format {fmt} "
+                "or use a new declaration_id")
+    if existing.holder_thumbprint != Key.from_jwk(row.holder_jwk).kid:
+        return ("holder_key", "credential_exists",
+                f"{key} was issued to another holder key; a declaration is never re-bound, "
+                "use a new declaration_id")
+    return None
 
 
 def write_report(out_dir: str | os.PathLike[str], report: BatchReport) -> Path:
