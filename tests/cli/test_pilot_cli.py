@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -34,9 +35,29 @@ def fmt(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+TODAY = dt.datetime.now(dt.UTC).date()
+#: The declaration's pause window, shifted to today so the CLI (which uses the real clock)
+#: accepts it on any day; the pilot data itself is fixed in time.
+HOLD_UNTIL = TODAY + dt.timedelta(days=113)
+
+
+def declaration_for_today() -> dict[str, object]:
+    data = json.loads((DATA / "rode-knop-declaration.json").read_text())
+    start = TODAY - dt.timedelta(days=6)
+    data.update(
+        trajectory_start=start.isoformat(),
+        valid_from=start.isoformat(),
+        valid_until=HOLD_UNTIL.isoformat(),
+        application_date=(start - dt.timedelta(days=19)).isoformat(),
+        admission_decision_date=(start - dt.timedelta(days=4)).isoformat(),
+    )
+    return data
+
+
 @pytest.fixture(scope="module")
 def pilot(tmp_path_factory: pytest.TempPathFactory, fmt: str) -> Path:
     d = tmp_path_factory.mktemp(f"pilot-{fmt}")
+    (d / "declaration.json").write_text(json.dumps(declaration_for_today()))
     run("blauweknop", "keys", "generate", "--out", "anchor.jwk", cwd=d)
     run("rodeknop", "init", "--home", "gem", "--id", GEM, "--name", "Gemeente Eindhoven",
         "--municipality-code", "GM0772", "--status-uri", "https://status.eindhoven.example/rk", cwd=d)
@@ -49,7 +70,7 @@ def pilot(tmp_path_factory: pytest.TempPathFactory, fmt: str) -> Path:
     run("blauweknop", "wallet", "init", "--wallet", "wallet", cwd=d)
     run("blauweknop", "wallet", "holder-key", "--wallet", "wallet", "--out", "holder.pub.jwk", cwd=d)
     run("rodeknop", "issue", "--home", "gem", "--holder-key", "holder.pub.jwk",
-        "--data", str(DATA / "rode-knop-declaration.json"), "--out", "decl.sdjwt", "--format", fmt, cwd=d)
+        "--data", "declaration.json", "--out", "decl.sdjwt", "--format", fmt, cwd=d)
     run("blauweknop", "issue", "--home", "cjib", "--holder-key", "holder.pub.jwk",
         "--data", str(DATA / "debt-statement.json"), "--out", "cjib.sdjwt", "--format", fmt, cwd=d)
     run("blauweknop", "issue", "--home", "duo", "--holder-key", "holder.pub.jwk",
@@ -80,11 +101,11 @@ def test_trust_show(pilot: Path) -> None:
 def test_wallet_list_and_overview(pilot: Path) -> None:
     creds = json.loads(run("blauweknop", "wallet", "list", "--wallet", "wallet", "--json", cwd=pilot).stdout)
     assert sorted(c["issuer"] for c in creds) == sorted([CJIB, DUO, GEM])
-    ov = json.loads(run("blauweknop", "wallet", "overview", "--wallet", "wallet", "--json",
-                        "--today", "2026-11-22", cwd=pilot).stdout)
+    ov = json.loads(run("blauweknop", "wallet", "overview", "--wallet", "wallet", "--json", cwd=pilot).stdout)
     assert ov["total_outstanding"] == 50000 + 1438000
-    assert ov["pause"]["valid_until"] == "2027-03-15"
-    text = run("blauweknop", "wallet", "overview", "--wallet", "wallet", "--today", "2026-11-22", cwd=pilot).stdout
+    assert ov["pause"]["valid_until"] == HOLD_UNTIL.isoformat()
+    assert ov["pause"]["days_left"] == 113
+    text = run("blauweknop", "wallet", "overview", "--wallet", "wallet", cwd=pilot).stdout
     assert "TOTAL" in text and "Gemeente Eindhoven" in text
 
 
@@ -100,7 +121,7 @@ def test_present_verify_decide_then_revoke(pilot: Path, fmt: str) -> None:
             "--nonce", "n-1", "--audience", CJIB, "--request", req, "--status-dir", "cache", "--json", cwd=d)
     out = json.loads(p.stdout)
     assert out["ok"] is True
-    assert out["decisions"][0]["hold_until"] == "2027-03-15"
+    assert out["decisions"][0]["hold_until"] == HOLD_UNTIL.isoformat()
     decl = next(c for c in out["credentials"] if c["vct"].startswith("urn:rodeknop"))
     assert "bsn" not in decl["claims"].get("subject", {})
     text = run("blauweknop", "verify", "vp.json", "--trust-list", "trust.jwt", "--anchor", "anchor.pub.jwk",
@@ -138,7 +159,7 @@ def test_usage_errors_exit_2(pilot: Path) -> None:
     p = run("blauweknop", "verify", "garbage.json", "--trust-list", "trust.jwt", "--anchor", "anchor.pub.jwk",
             "--nonce", "n", "--audience", CJIB, cwd=pilot, expect=1)
     assert "[malformed_json]" in p.stderr
-    bad = json.loads((DATA / "rode-knop-declaration.json").read_text())
+    bad = declaration_for_today()
     bad["valid_until"] = "2020-01-01"
     (pilot / "bad.json").write_text(json.dumps(bad))
     p = run("rodeknop", "issue", "--home", "gem", "--holder-key", "holder.pub.jwk", "--data", "bad.json",
