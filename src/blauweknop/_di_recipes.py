@@ -189,9 +189,10 @@ def _issuer_id(doc: Mapping[str, Any]) -> str:
 def _types(doc: Mapping[str, Any]) -> list[str]:
     t = doc.get("type")
     types = t if isinstance(t, list) else [t]
-    if not all(isinstance(x, str) for x in types):
+    out = [x for x in types if isinstance(x, str)]
+    if len(out) != len(types):
         raise MalformedError("malformed_document", "type must be strings")
-    return types
+    return out
 
 
 def _timestamp(doc: Mapping[str, Any], name: str) -> float | None:

@@ -258,9 +258,9 @@ class TrustList:
         if now + leeway < nbf:
             raise TrustError("trust_list_not_yet_valid", "trust list is not valid yet")
         orgs: dict[str, TrustedOrganisation] = {}
-        for e in raw_orgs:
+        for raw in raw_orgs:
             try:
-                org = parse_entry(e)
+                org = parse_entry(raw)
             except MalformedError as err:
                 raise TrustError("trust_list_invalid", err.message) from err
             if org.id in orgs:

@@ -228,8 +228,8 @@ class Wallet:
         keystore. Refuses a directory that already holds a wallet.
         """
         hk = Key.generate(alg)
-        initial = {
-            _KEY: {hk.kid: hk.private_jwk()},
+        initial: dict[str, dict[str, dict[str, Any]]] = {
+            _KEY: {hk.kid: dict(hk.private_jwk())},
             _META: {"wallet": {"version": 1, "active_holder_kid": hk.kid, "created_at": int(time.time())}},
         }
         store = WalletStore.create(directory, passphrase=passphrase, key=key, scrypt_n=scrypt_n,
