@@ -372,6 +372,7 @@ class Wallet:
         if self._store.get(_KEY, holder.kid) is None:
             raise HolderBindingError("holder_mismatch", "credential is bound to another holder key")
         claims = res.claims
+        _check_status_claim(claims.get("status"))
         return {
             "format": "dc+sd-jwt",
             "vct": profile.vct,
@@ -629,6 +630,24 @@ def _group_key(rec: Mapping[str, Any]) -> tuple[Any, ...]:
     """Copies of one credential: same issuer, type, domain id and claims."""
     claims = _domain_claims(rec)
     return (rec["issuer"], rec["vct"], canonical_json({k: v for k, v in claims.items() if k != "id"}))
+
+
+def _check_status_claim(status: Any) -> None:
+    """The same shape check as the verifier's: a stored ``status`` is ``None`` or
+    ``{"status_list": {"idx": int >= 0, "uri": str}}`` (otherwise a status check of the
+    stored credential, at import or by ``refresh_status``, could not even be made)."""
+    if status is None:
+        return
+    sl = status.get("status_list") if isinstance(status, Mapping) else None
+    idx = sl.get("idx") if isinstance(sl, Mapping) else None
+    if (
+        not isinstance(sl, Mapping)
+        or not isinstance(idx, int)
+        or isinstance(idx, bool)
+        or idx < 0
+        or not isinstance(sl.get("uri"), str)
+    ):
+        raise MalformedError("malformed_claim", "status.status_list needs idx and uri")
 
 
 def _balance_at(rec: Mapping[str, Any]) -> dt.datetime:

@@ -33,6 +33,7 @@ __all__ = [
     "canonical_dataset",
     "format_datetime",
     "hash_name_for",
+    "json_copy",
     "parse_datetime",
     "proof_config_hash",
     "sign",
@@ -52,6 +53,28 @@ _DATETIME = re.compile(
     r"^(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)"
     r"(\.\d{1,9})?(Z|[+-](?:0\d|1[0-3]):[0-5]\d|[+-]14:00)?$"
 )
+
+
+_IMMUTABLE: Final = frozenset({str, int, float, bool, type(None)})
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of plain JSON (``dict``, ``list``, scalars), as ``copy.deepcopy`` makes it
+    but without its memo bookkeeping, which dominates for small documents; any other type
+    is handed to ``copy.deepcopy``. Shared sub-objects are copied separately, never shared.
+
+    >>> doc = {"a": [1, {"b": "c"}]}
+    >>> json_copy(doc) == doc and json_copy(doc)["a"] is not doc["a"]
+    True
+    """
+    t = type(value)
+    if t is dict:
+        return {k: json_copy(v) for k, v in value.items()}
+    if t is list:
+        return [json_copy(v) for v in value]
+    if t in _IMMUTABLE:
+        return value
+    return copy.deepcopy(value)
 
 
 def curve_of(key: Key | Signer) -> str:
@@ -127,7 +150,8 @@ def canonical_dataset(
 ) -> CanonicalDataset:
     """Expand (with the safety checks), deserialize to RDF and canonicalize (RDFC-1.0)."""
     expanded = expand(document, loader, limits)
-    return canonicalize(to_quads(expanded, loader), hash_name=hash_name, limits=limits)
+    quads = to_quads(expanded, loader, limits=limits)
+    return canonicalize(quads, hash_name=hash_name, limits=limits)
 
 
 def proof_config_hash(
@@ -139,8 +163,8 @@ def proof_config_hash(
 ) -> bytes:
     """Hash of the canonical proof configuration: the proof without ``proofValue``, with the
     document's ``@context`` (VC-DI-ECDSA 3.2.5 / 3.6.4, VC-DI-EDDSA 3.2.5)."""
-    config = {k: copy.deepcopy(v) for k, v in proof.items() if k not in ("proofValue", "@context")}
-    config["@context"] = copy.deepcopy(context)
+    config = {k: json_copy(v) for k, v in proof.items() if k not in ("proofValue", "@context")}
+    config["@context"] = json_copy(context)
     canon = canonical_dataset(config, loader, limits, hash_name)
     return hashlib.new(hash_name, canon.serialize().encode("utf-8")).digest()
 
@@ -221,7 +245,7 @@ def unsecured(
     (``context_not_allowed`` otherwise)."""
     if not checked:
         check_document(document, limits, max_bytes)
-    out = {k: copy.deepcopy(v) for k, v in document.items() if k != "proof"}
+    out = {k: json_copy(v) for k, v in document.items() if k != "proof"}
     if "@context" not in out:
         raise ContextError("context_not_allowed", "the document has no @context")
     return out

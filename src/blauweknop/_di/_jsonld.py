@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -74,11 +75,26 @@ def check_contexts(document: Any, loader: OfflineLoader, limits: Limits = DEFAUL
                 else:
                     stack.append(item)
         elif isinstance(v, list):
+            _refuse_repeated_values(v)
             stack.extend(v)
         elif v is None:
             # JSON-LD drops nulls silently; the JSON a caller reads would then hold a member
             # the proof does not cover (VC-DATA-INTEGRITY 2.4.3).
             raise ContextError("data_loss", "null values are not allowed")
+
+
+def _refuse_repeated_values(items: list[Any]) -> None:
+    """An array repeating a value: our contexts declare no ``@list``, so JSON-LD arrays are
+    sets and the repeat becomes one RDF statement. The JSON a caller reads would show more
+    than the proof covers (a holder could add copies to a signed credential), so it is
+    data loss (VC-DATA-INTEGRITY 2.4.3)."""
+    seen: set[tuple[type, Any]] = set()
+    for item in items:
+        if isinstance(item, str | int | float | bool):
+            key = (type(item), item)
+            if key in seen:
+                raise ContextError("data_loss", f"an array repeats the value {item!r}")
+            seen.add(key)
 
 
 def _check_context_value(value: Any, allowed: frozenset[str]) -> None:
@@ -129,6 +145,17 @@ class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
     def __init__(self, loader: OfflineLoader, dropped: list[str | None]) -> None:
         super().__init__(on_property_dropped=dropped.append)
         self._loader = loader
+        self.deadline = float("inf")
+
+    def _create_node_map(self, *args: Any, **kwargs: Any) -> Any:
+        # pyld adds every value with a linear search for duplicates: quadratic in the values
+        # of one property (a 200 KB presentation took a minute). It recurses per value, so
+        # a deadline checked here bounds that work (Limits.canonicalization_seconds).
+        if time.monotonic() > self.deadline:
+            raise ContextError(
+                "canonicalization_limit", "RDF conversion exceeded its time limit"
+            )
+        return super()._create_node_map(*args, **kwargs)
 
     def _memo_key(self, local_ctx: Any) -> Any:
         if isinstance(local_ctx, str):
@@ -174,9 +201,15 @@ class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         return result
 
 
-def _run(loader: OfflineLoader, fn: Callable[[jsonld.JsonLdProcessor, dict[str, Any]], Any]) -> Any:
+def _run(
+    loader: OfflineLoader,
+    fn: Callable[[jsonld.JsonLdProcessor, dict[str, Any]], Any],
+    seconds: float | None = None,
+) -> Any:
     dropped: list[str | None] = []
     proc = _Processor(loader, dropped)
+    if seconds is not None:
+        proc.deadline = time.monotonic() + seconds
     try:
         with loader.lock:
             result = fn(proc, loader.jsonld_options())
@@ -275,8 +308,10 @@ def to_quads(
     loader: OfflineLoader,
     *,
     rename: Callable[[str], str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[Quad]:
-    """Deserialize already-checked expanded JSON-LD to RDF (JSON-LD 1.1 API 8.1 toRdf).
+    """Deserialize already-checked expanded JSON-LD to RDF (JSON-LD 1.1 API 8.1 toRdf),
+    within ``limits.canonicalization_seconds`` (``canonicalization_limit`` otherwise).
 
     pyld's public ``to_rdf`` expands its input again; the input here is already expanded, so
     the node map is built directly (same steps as pyld's ``to_rdf``), falling back to the
@@ -296,15 +331,21 @@ def to_quads(
                 dataset[graph_name] = proc._graph_to_rdf(graph, issuer, opts)
         return dataset
 
-    dataset = _run(loader, convert)
+    dataset = _run(loader, convert, limits.canonicalization_seconds)
     return quads_from_pyld(dataset, rename=rename)
 
 
 def compact(expanded: list[Any], context: Any, loader: OfflineLoader) -> dict[str, Any]:
-    """JSON-LD 1.1 Compaction of ``expanded`` with ``context`` (a checked ``@context`` value)."""
+    """JSON-LD 1.1 Compaction of ``expanded`` with ``context`` (a checked ``@context`` value).
+
+    ``expanded`` is already expanded: pyld would otherwise expand it again first
+    (``skipExpansion``; expansion of expanded JSON-LD changes nothing).
+    """
     result = _run(
         loader,
-        lambda proc, opts: proc.compact(expanded, {"@context": context}, opts),
+        lambda proc, opts: proc.compact(
+            expanded, {"@context": context}, {**opts, "skipExpansion": True}
+        ),
     )
     if not isinstance(result, dict):  # pragma: no cover
         raise ContextError("jsonld_invalid", "compaction did not produce an object")
