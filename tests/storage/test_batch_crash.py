@@ -33,9 +33,9 @@ from blauweknop._register import CredentialRecord, Register
 
 BIN = Path(sys.executable).parent
 GEM = "urn:oin:00000001001234567000"
-ROWS = 12
+ROWS = 24  # long enough that a kill usually lands mid-batch, even on a fast machine
 KILLS = 20
-MAX_ROUNDS = 40
+MAX_ROUNDS = 60
 HEADER = (
     "declaration_id",
     "holder_key",
