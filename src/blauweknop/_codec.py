@@ -7,11 +7,11 @@ refuse all of that with a typed :class:`MalformedError`.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ._errors import MalformedError
@@ -26,8 +26,17 @@ __all__ = [
     "parse_json_object",
 ]
 
-_B64U_RE = re.compile(r"^[A-Za-z0-9_-]*$")
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+_B64U_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+_PADDING = (b"", b"", b"==", b"=")
+# The last character of a canonical encoding leaves its unused low bits zero: 4 bits when
+# the length is 2 mod 4 (one byte in the last group), 2 bits when it is 3 mod 4 (two bytes).
+_CANONICAL_LAST = {
+    2: frozenset(c for i, c in enumerate(_B64U_ALPHABET) if i & 0x0F == 0),
+    3: frozenset(c for i, c in enumerate(_B64U_ALPHABET) if i & 0x03 == 0),
+}
 
 
 def b64u_encode(data: bytes) -> str:
@@ -36,7 +45,9 @@ def b64u_encode(data: bytes) -> str:
     >>> b64u_encode(b"\\xff\\xfe")
     '__4'
     """
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    # binascii directly: base64.urlsafe_b64encode is two Python calls around the same thing.
+    encoded = binascii.b2a_base64(data, newline=False).rstrip(b"=")
+    return encoded.translate(_TO_URLSAFE).decode("ascii")
 
 
 def b64u_decode(text: str | bytes, *, what: str = "value") -> bytes:
@@ -57,13 +68,19 @@ def b64u_decode(text: str | bytes, *, what: str = "value") -> bytes:
             text = text.decode("ascii")
         except UnicodeDecodeError as e:
             raise MalformedError("malformed_base64", f"{what} is not ASCII") from e
-    if not _B64U_RE.match(text) or len(text) % 4 == 1:
+    rem = len(text) % 4
+    # '+', '/' and '=' would pass the strict decoder below once '-'/'_' are mapped onto them.
+    if rem == 1 or not text.isascii() or "=" in text or "+" in text or "/" in text:
         raise MalformedError("malformed_base64", f"{what} is not unpadded base64url")
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError) as e:  # pragma: no cover - regex already filters
-        raise MalformedError("malformed_base64", f"{what} is not base64url") from e
-    if b64u_encode(raw) != text:
+        # strict_mode refuses every character outside the alphabet (whitespace included).
+        raw = binascii.a2b_base64(
+            text.encode("ascii").translate(_FROM_URLSAFE) + _PADDING[rem], strict_mode=True
+        )
+    except binascii.Error as e:
+        raise MalformedError("malformed_base64", f"{what} is not unpadded base64url") from e
+    # Canonical without re-encoding: only the last character can carry stray bits.
+    if rem and text[-1] not in _CANONICAL_LAST[rem]:
         raise MalformedError("malformed_base64", f"{what} is not canonical base64url")
     return raw
 
@@ -81,12 +98,21 @@ def _finite_float(text: str) -> float:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise MalformedError("duplicate_json_key", f"duplicate JSON member {k!r}")
-        out[k] = v
+    out = dict(pairs)
+    if len(out) != len(pairs):  # a key repeated: name the first repetition
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise MalformedError("duplicate_json_key", f"duplicate JSON member {k!r}")
+            seen.add(k)
     return out
+
+
+# One decoder for every strict parse (json.loads with hooks would build a new one per call).
+_STRICT_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates, parse_constant=_reject_constant, parse_float=_finite_float
+)
+_scan_once: Callable[[str, int], tuple[Any, int]] = _STRICT_DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def parse_json(
@@ -115,12 +141,14 @@ def parse_json(
     if text.startswith("\ufeff"):
         raise MalformedError("malformed_json", f"{what} starts with a byte-order mark")
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_no_duplicates,
-            parse_constant=_reject_constant,
-            parse_float=_finite_float,
-        )
+        # decode() is scan_once() between two whitespace matches; without surrounding
+        # whitespace one scan is the whole parse, anything else takes decode() itself.
+        try:
+            value, end = _scan_once(text, 0)
+        except StopIteration:
+            end = -1
+        if end != len(text):
+            value = _STRICT_DECODER.decode(text)
     except MalformedError:
         raise
     except RecursionError as e:
@@ -128,8 +156,13 @@ def parse_json(
     except ValueError as e:
         raise MalformedError("malformed_json", f"{what} is not valid JSON: {e}") from e
     # json's C scanner raises RecursionError near depth 1000; the tighter bound is checked here.
-    check_depth(value, limits.max_json_depth, what)
-    if "\\u" in text or _SURROGATE_RE.search(text):
+    # Nesting never exceeds the number of opening brackets (nor the length), so short
+    # documents skip the walk.
+    depth = limits.max_json_depth
+    if len(text) > depth and text.count("[") + text.count("{") > depth:
+        check_depth(value, depth, what)
+    # Strict UTF-8 decoding never yields a surrogate: from bytes only escapes can make one.
+    if "\\u" in text or (data is text and _SURROGATE_RE.search(text)):
         _reject_surrogates(value, what)
     return value
 
@@ -179,6 +212,9 @@ def canonical_json(value: Any) -> bytes:
     >>> canonical_json({"b": 1, "a": [True, None]})
     b'{"a":[true,null],"b":1}'
     """
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return _CANONICAL_ENCODER.encode(value).encode("utf-8")
+
+
+_CANONICAL_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)

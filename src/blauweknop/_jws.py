@@ -33,6 +33,7 @@ __all__ = ["ParsedJWS", "parse_compact", "sign_compact"]
 #: Header parameters that would let a token choose its own verification key (RFC 8725 3.10).
 _KEY_SELECTING_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256"})
 _ALG_CRV = {"ES256": "P-256", "ES384": "P-384", "EdDSA": "Ed25519"}
+_HEADER_ENCODER = json.JSONEncoder(separators=(",", ":"))  # json.dumps builds one per call
 
 
 def sign_compact(header: dict[str, Any], payload: bytes, signer: Signer) -> str:
@@ -40,7 +41,7 @@ def sign_compact(header: dict[str, Any], payload: bytes, signer: Signer) -> str:
     h = {"alg": signer.alg, **header}
     if h["alg"] != signer.alg:
         raise SignatureError("algorithm_not_allowed", "header alg does not match the signer")
-    enc_h = b64u_encode(json.dumps(h, separators=(",", ":")).encode())
+    enc_h = b64u_encode(_HEADER_ENCODER.encode(h).encode())
     signing_input = f"{enc_h}.{b64u_encode(payload)}"
     return f"{signing_input}.{b64u_encode(signer.sign(signing_input.encode('ascii')))}"
 

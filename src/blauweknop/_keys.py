@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -47,6 +48,11 @@ _CURVES: dict[str, tuple[ec.EllipticCurve, str, int, Any]] = {
     "P-384": (ec.SECP384R1(), "ES384", 48, hashes.SHA384()),
 }
 _ALG_TO_CRV = {"ES256": "P-256", "ES384": "P-384", "EdDSA": "Ed25519"}
+# ECDSA algorithm objects are immutable: build them once, not per signature.
+_ECDSA = {crv: ec.ECDSA(h) for crv, (_, _, _, h) in _CURVES.items()}
+_ECDSA_DETERMINISTIC = {
+    crv: ec.ECDSA(h, deterministic_signing=True) for crv, (_, _, _, h) in _CURVES.items()
+}
 
 
 @runtime_checkable
@@ -109,7 +115,18 @@ class Key:
         Traceback (most recent call last):
         ...
         blauweknop._errors.SignatureError: key_invalid: unsupported key type 'oct'
+
+        Public JWKs whose members are all strings (the usual ``cnf.jwk`` or trust-list key)
+        are parsed once and kept in a small LRU cache keyed by their exact members, so a
+        verifier that sees the same holder or issuer key again skips the point validation.
+        Private JWKs are never cached.
         """
+        if type(jwk) is dict and "d" not in jwk and all(type(v) is str for v in jwk.values()):
+            return _public_key_from_members(frozenset(jwk.items()))
+        return cls._parse_jwk(jwk)
+
+    @classmethod
+    def _parse_jwk(cls, jwk: Mapping[str, Any]) -> Key:
         if not isinstance(jwk, Mapping):
             raise SignatureError("key_invalid", "a JWK must be a JSON object")
         if "use" in jwk and jwk["use"] != "sig":
@@ -292,8 +309,8 @@ class Key:
             raise SignatureError("key_invalid", "cannot sign with a public key")
         if self.crv == "Ed25519":
             return bytes(self._priv.sign(data))
-        _, _, size, h = _CURVES[self.crv]
-        algo = ec.ECDSA(h, deterministic_signing=True) if deterministic else ec.ECDSA(h)
+        size = _CURVES[self.crv][2]
+        algo = (_ECDSA_DETERMINISTIC if deterministic else _ECDSA)[self.crv]
         r, s = decode_dss_signature(self._priv.sign(data, algo))
         return r.to_bytes(size, "big") + s.to_bytes(size, "big")
 
@@ -308,7 +325,7 @@ class Key:
                     raise SignatureError("signature_invalid", "Ed25519 signature must be 64 bytes")
                 self._pub.verify(signature, data)
                 return
-            _, _, size, h = _CURVES[self.crv]
+            size = _CURVES[self.crv][2]
             if len(signature) != 2 * size:
                 raise SignatureError(
                     "signature_invalid", f"ECDSA signature must be {2 * size} bytes (raw r||s)"
@@ -316,7 +333,7 @@ class Key:
             r = int.from_bytes(signature[:size], "big")
             s = int.from_bytes(signature[size:], "big")
             # r, s in [1, n-1] is checked by OpenSSL; encode_dss_signature refuses negatives only.
-            self._pub.verify(encode_dss_signature(r, s), data, ec.ECDSA(h))
+            self._pub.verify(encode_dss_signature(r, s), data, _ECDSA[self.crv])
         except InvalidSignature as e:
             raise SignatureError("signature_invalid", "signature does not verify") from e
 
@@ -329,6 +346,13 @@ class Key:
 
     def __hash__(self) -> int:
         return hash(self._kid)
+
+
+@functools.lru_cache(maxsize=512)
+def _public_key_from_members(members: frozenset[tuple[str, str]]) -> Key:
+    """:meth:`Key.from_jwk` for a public JWK given as its (all-string) members; failures are
+    raised, not cached. A hit returns the same immutable-in-practice :class:`Key` object."""
+    return Key._parse_jwk(dict(members))
 
 
 def _raw(jwk: Mapping[str, Any], name: str, size: int) -> bytes:

@@ -53,6 +53,45 @@ def _generalise(path: Iterable[str | int | None]) -> Path:
     return tuple(None if isinstance(p, int) else p for p in path)
 
 
+class _RuleNode:
+    """The type metadata ``sd`` rules as a trie over generalised claim paths (array
+    indices are ``None``): marking and checking a credential walk it alongside the claims
+    instead of building and looking up a path tuple per claim."""
+
+    __slots__ = ("always_below", "children", "rule")
+
+    def __init__(self) -> None:
+        self.rule: str | None = None
+        self.children: dict[str | int | None, _RuleNode] = {}
+        self.always_below = False  # some rule here or below is "always"
+
+    @classmethod
+    def build(cls, rules: Mapping[Path, str]) -> _RuleNode:
+        root = cls()
+        for path, rule in rules.items():
+            node = root
+            for elem in path:
+                node = node.children.setdefault(elem, cls())
+            node.rule = rule
+
+        def mark_always(node: _RuleNode) -> bool:
+            below = [mark_always(c) for c in node.children.values()]
+            node.always_below = node.rule == "always" or any(below)
+            return node.always_below
+
+        mark_always(root)
+        return root
+
+    def child(self, key: Any) -> _RuleNode | None:
+        """The node for one more path element, as :func:`_generalise` would see it."""
+        return self.children.get(None if isinstance(key, int) else key)
+
+
+_NO_RULES = _RuleNode()  # below a path no rule mentions; never modified
+_SD_MARKS = frozenset({"always", "allowed"})
+_SCALARS = frozenset({str, int, float, bool, type(None)})  # what mark() returns unchanged
+
+
 @dataclass(frozen=True, kw_only=True)
 class CredentialProfile:
     """One credential type: its identifiers, disclosure rules, schema and issuer roles.
@@ -76,10 +115,20 @@ class CredentialProfile:
     default_validity_days: int | None
     _rules: Mapping[Path, str] = field(repr=False)
     _validator: Any = field(repr=False, compare=False)
+    _trie: _RuleNode = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_trie", _RuleNode.build(self._rules))
 
     def sd_rule(self, path: Iterable[str | int | None]) -> str | None:
         """The type metadata ``sd`` value for a claim path (indices match ``null``), or ``None``."""
-        return self._rules.get(_generalise(path))
+        node = self._trie
+        for elem in path:  # the trie holds exactly the rules: same answer as _rules.get()
+            sub = node.children.get(None if isinstance(elem, int) else elem)
+            if sub is None:
+                return None
+            node = sub
+        return node.rule
 
     def validate(self, claims: Mapping[str, Any]) -> None:
         """Check domain claims against the JSON Schema; the error names the first bad field."""
@@ -90,24 +139,32 @@ class CredentialProfile:
             raise InvalidDataError("invalid_data", f"{where}: {e.message}", field=where)
 
     def mark(self, claims: Mapping[str, Any], path: Path = ()) -> Any:
-        """Wrap every claim the metadata marks ``always`` (or ``allowed``) in :class:`SD`."""
+        """Wrap every claim the metadata marks ``always`` (or ``allowed``) in :class:`SD`.
 
-        def walk(value: Any, p: Path) -> Any:
-            if isinstance(value, Mapping):
+        Objects and arrays are copied; ``path`` is where ``claims`` sit in the credential.
+        """
+        start = self._trie
+        for elem in path:
+            start = start.children.get(None if isinstance(elem, int) else elem, _NO_RULES)
+
+        def walk(value: Any, node: _RuleNode) -> Any:
+            if type(value) is dict or isinstance(value, Mapping):
                 out: dict[str, Any] = {}
+                kids = node.children
                 for k, v in value.items():
-                    child = walk(v, (*p, k))
-                    out[k] = SD(child) if self.sd_rule((*p, k)) in ("always", "allowed") else child
+                    sub = kids.get(None if isinstance(k, int) else k, _NO_RULES)
+                    m = v if type(v) in _SCALARS else walk(v, sub)
+                    out[k] = SD(m) if sub.rule in _SD_MARKS else m
                 return out
             if isinstance(value, list):
-                items = []
-                for i, v in enumerate(value):
-                    child = walk(v, (*p, i))
-                    items.append(SD(child) if self.sd_rule((*p, i)) in ("always", "allowed") else child)
+                sub = node.children.get(None, _NO_RULES)
+                items = [v if type(v) in _SCALARS else walk(v, sub) for v in value]
+                if sub.rule in _SD_MARKS:
+                    return [SD(v) for v in items]
                 return items
             return value
 
-        return walk(claims, path)
+        return walk(claims, start)
 
     def check_disclosed(self, claims: Mapping[str, Any], disclosed: Iterable[Path]) -> None:
         """Verifier-side type-metadata check (SD-JWT VC section 6.4): no disclosure may carry a
@@ -124,21 +181,30 @@ class CredentialProfile:
                     "disclosure_not_allowed", f"claim {_dotted(d)} is marked sd=never for {self.vct}"
                 )
 
-        def walk(value: Any, p: Path) -> None:
-            if p and self.sd_rule(p) == "always" and p not in dset:
+        # Only where the rule trie has an ``always`` rule at or below can a claim be missing
+        # its disclosure: every other subtree is skipped.
+        def walk(value: Any, p: Path, node: _RuleNode) -> None:
+            if p and node.rule == "always" and p not in dset:
                 raise DisclosureError(
                     "sd_required", f"claim {_dotted(p)} must be selectively disclosable"
                 )
-            if isinstance(value, Mapping):
+            if type(value) in _SCALARS:
+                return
+            if type(value) is dict or isinstance(value, Mapping):
+                kids = node.children
                 for k, v in value.items():
                     if not p and k in TECHNICAL_CLAIMS:
                         continue
-                    walk(v, (*p, k))
+                    sub = kids.get(None if isinstance(k, int) else k)
+                    if sub is not None and sub.always_below:
+                        walk(v, (*p, k), sub)
             elif isinstance(value, list):
-                for i, v in enumerate(value):
-                    walk(v, (*p, i))
+                sub = node.children.get(None)
+                if sub is not None and sub.always_below:
+                    for i, v in enumerate(value):
+                        walk(v, (*p, i), sub)
 
-        walk(claims, ())
+        walk(claims, (), self._trie)
 
     def check_issuer_roles(self, roles: Iterable[str], issuer_id: str) -> None:
         """Raise ``untrusted_issuer`` unless the issuer holds one of the profile's roles."""

@@ -18,9 +18,11 @@ Example:
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import json
 import math
+import os
 import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -81,11 +83,49 @@ def _digest(encoded: str) -> str:
     return b64u_encode(hashlib.sha256(encoded.encode("ascii")).digest())
 
 
+# json.dumps(..., ensure_ascii=False, separators=(",", ":"), allow_nan=False), built once.
+_DISCLOSURE_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_PAYLOAD_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_KB_JSON = json.JSONEncoder(separators=(",", ":"))
+_json_str = json.encoder.encode_basestring  # what the encoder above writes for a str
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_JSON_SCALARS: dict[Any, str] = {True: "true", False: "false", None: "null"}
+
+
+def _disclosure_json(salt: str, name: str | None, value: Any) -> str:
+    """The disclosure array as compact JSON, byte for byte what ``_DISCLOSURE_JSON`` writes;
+    strings, integers and the constants are written here without building the array."""
+    if type(salt) is not str or (name is not None and type(name) is not str):
+        arr = [salt, value] if name is None else [salt, name, value]
+        return _DISCLOSURE_JSON.encode(arr)
+    t = type(value)
+    if t is str:
+        v = _json_str(value)
+    elif t is int:
+        v = int.__repr__(value)
+    elif t is bool or value is None:
+        v = _JSON_SCALARS[value]
+    else:
+        v = _DISCLOSURE_JSON.encode(value)
+    if name is None:
+        return f"[{_json_str(salt)},{v}]"
+    return f"[{_json_str(salt)},{_json_str(name)},{v}]"
+
+
+def _b64u(data: bytes) -> bytes:
+    return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_URLSAFE)
+
+
+def _encode_disclosure(salt: str, name: str | None, value: Any) -> tuple[str, str]:
+    """``(encoded, digest)`` of a new disclosure: ``b64u_encode`` and :func:`_digest`
+    written out on bytes, as this runs for every disclosure issued."""
+    enc = _b64u(_disclosure_json(salt, name, value).encode("utf-8"))
+    return enc.decode("ascii"), _b64u(hashlib.sha256(enc).digest()).decode("ascii")
+
+
 def _make_disclosure(salt: str, name: str | None, value: Any) -> Disclosure:
-    arr = [salt, value] if name is None else [salt, name, value]
-    raw = json.dumps(arr, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    enc = b64u_encode(raw.encode("utf-8"))
-    return Disclosure(salt, name, value, enc, _digest(enc))
+    enc, digest = _encode_disclosure(salt, name, value)
+    return Disclosure(salt, name, value, enc, digest)
 
 
 def _default_salt() -> str:
@@ -96,18 +136,82 @@ def _decoy_digest() -> str:
     return b64u_encode(hashlib.sha256(secrets.token_bytes(32)).digest())
 
 
+# A canonical 22-character encoding of 16 bytes ends in a character whose low 4 bits are 0.
+_B64U = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_SALT_LAST = {c: _B64U[i & 0x30] for i, c in enumerate(_B64U)}
+
+
+class _Entropy:
+    """The default salts, decoy digests and decoy counts of one issuance, drawn from
+    ``os.urandom`` in blocks (what ``secrets`` reads too) instead of one system call per
+    salt. Nothing outlives the issuance, so no state is shared across threads or forks."""
+
+    __slots__ = ("_buf", "_pos", "_text", "_tpos")
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._pos = 0
+        self._text = ""
+        self._tpos = 0
+
+    def _take(self, n: int) -> bytes:
+        if self._pos + n > len(self._buf):
+            self._buf = os.urandom(max(n, 1024))
+            self._pos = 0
+        self._pos += n
+        return self._buf[self._pos - n : self._pos]
+
+    def salt(self) -> str:
+        """Distributed exactly as :func:`_default_salt`: 21 characters of base64url text
+        of random bytes (6 independent uniform bits each) and a last one keeping 2 bits, so
+        128 random bits in the canonical encoding of 16 bytes, cut from one encoded block."""
+        if self._tpos + 22 > len(self._text):
+            self._text = b64u_encode(os.urandom(1536))  # 2048 characters, no padding
+            self._tpos = 0
+        chunk = self._text[self._tpos : self._tpos + 22]
+        self._tpos += 22
+        return chunk[:21] + _SALT_LAST[chunk[21]]
+
+    def decoy(self) -> str:
+        """Like :func:`_decoy_digest`: the digest of 256 random bits."""
+        return _b64u(hashlib.sha256(self._take(32)).digest()).decode("ascii")
+
+    def below(self, n: int) -> int:
+        """Uniform in ``range(n)`` for ``1 <= n <= 256`` (rejection sampling on one byte)."""
+        limit = 256 - 256 % n
+        while True:
+            b = self._take(1)[0]
+            if b < limit:
+                return b % n
+
+
+_PLAIN = frozenset({str, int, bool, type(None)})  # scalars issuance and _process pass through
+
+
 # ------------------------------------------------------------------------------------------
 # Issuance
 # ------------------------------------------------------------------------------------------
+def _path_text(path: tuple[Any, ...]) -> str:
+    """``(((), "a"), 0)`` -> ``".a[0]"``: claim paths are built as nested pairs (cheap) and
+    spelled out only for an error message."""
+    parts: list[str] = []
+    while path:
+        path, key = path
+        parts.append(f"[{key}]" if isinstance(key, int) else f".{key}")
+    return "".join(reversed(parts))
+
+
 @dataclass(slots=True)
 class _Builder:
     salt: Callable[[], str]
     decoys: Callable[[], int]
-    disclosures: list[Disclosure] = field(default_factory=list)
+    decoy: Callable[[], str] = _decoy_digest
+    disclosures: list[str] = field(default_factory=list)  # encoded, in issuance order
 
-    def build(self, value: Any, path: str) -> Any:
+    def build(self, value: Any, path: tuple[Any, ...]) -> Any:
         if isinstance(value, SD):
-            raise MalformedError("invalid_sd_mark", f"SD mark at {path or 'top level'} has no claim name")
+            where = _path_text(path) or "top level"
+            raise MalformedError("invalid_sd_mark", f"SD mark at {where} has no claim name")
         if isinstance(value, dict):
             out: dict[str, Any] = {}
             digests: list[str] = []
@@ -116,28 +220,33 @@ class _Builder:
                     raise MalformedError("invalid_claims", f"claim name {k!r} is not a string")
                 if k in _RESERVED_NAMES:
                     raise DisclosureError("claim_name_reserved", f"claim name {k!r} is reserved")
+                # build() returns plain scalars unchanged: skip the call for them.
                 if isinstance(v, SD):
-                    d = _make_disclosure(self.salt(), k, self.build(v.value, f"{path}.{k}"))
-                    self.disclosures.append(d)
-                    digests.append(d.digest)
+                    salt, val = self.salt(), v.value
+                    if type(val) not in _PLAIN:
+                        val = self.build(val, (path, k))
+                    enc, digest = _encode_disclosure(salt, k, val)
+                    self.disclosures.append(enc)
+                    digests.append(digest)
                 else:
-                    out[k] = self.build(v, f"{path}.{k}")
+                    out[k] = v if type(v) in _PLAIN else self.build(v, (path, k))
             if digests:
-                digests.extend(_decoy_digest() for _ in range(self.decoys()))
+                digests.extend(self.decoy() for _ in range(self.decoys()))
                 out["_sd"] = sorted(digests)
             return out
         if isinstance(value, list):
             items: list[Any] = []
             for i, v in enumerate(value):
                 if isinstance(v, SD):
-                    d = _make_disclosure(self.salt(), None, self.build(v.value, f"{path}[{i}]"))
-                    self.disclosures.append(d)
-                    items.append({"...": d.digest})
+                    salt = self.salt()  # before the element's own disclosures, as always
+                    enc, digest = _encode_disclosure(salt, None, self.build(v.value, (path, i)))
+                    self.disclosures.append(enc)
+                    items.append({"...": digest})
                 else:
-                    items.append(self.build(v, f"{path}[{i}]"))
+                    items.append(self.build(v, (path, i)))
             return items
         if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN/Infinity
-            raise MalformedError("invalid_claims", f"{value} at {path or 'top level'}")
+            raise MalformedError("invalid_claims", f"{value} at {_path_text(path) or 'top level'}")
         return value
 
 
@@ -164,16 +273,20 @@ def issue_sd_jwt(
     """
     if signer.alg not in ALLOWED_JWS_ALGS:
         raise SignatureError("algorithm_not_allowed", f"cannot issue with {signer.alg}")
+    entropy = _Entropy()
     if isinstance(decoys, tuple):
         lo, hi = decoys
-        decoy_fn: Callable[[], int] = lambda: lo + secrets.randbelow(hi - lo + 1)  # noqa: E731
+        if 0 < hi - lo + 1 <= 256:
+            decoy_fn: Callable[[], int] = lambda: lo + entropy.below(hi - lo + 1)  # noqa: E731
+        else:
+            decoy_fn = lambda: lo + secrets.randbelow(hi - lo + 1)  # noqa: E731
     else:
         n = decoys
         decoy_fn = lambda: n  # noqa: E731
     if "_sd_alg" in claims or "cnf" in claims and holder_jwk is not None:
         raise MalformedError("invalid_claims", "_sd_alg and cnf are set by the issuer function")
-    b = _Builder(salt, decoy_fn)
-    payload = b.build(claims, "")
+    b = _Builder(entropy.salt if salt is _default_salt else salt, decoy_fn, entropy.decoy)
+    payload = b.build(claims, ())
     if not isinstance(payload, dict):
         raise MalformedError("invalid_claims", "claims must be an object")
     payload["_sd_alg"] = "sha-256"
@@ -184,9 +297,9 @@ def issue_sd_jwt(
             raise SignatureError("algorithm_not_allowed", "holder key cannot sign a KB-JWT")
         payload["cnf"] = {"jwk": {k: holder_jwk[k] for k in holder_jwk if k != "d"}}
     header: dict[str, Any] = {"typ": typ, "kid": signer.kid, **(extra_header or {})}
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    body = _PAYLOAD_JSON.encode(payload).encode()
     jwt = sign_compact(header, body, signer)
-    return jwt + "~" + "".join(d.encoded + "~" for d in b.disclosures)
+    return jwt + "~" + "".join(enc + "~" for enc in b.disclosures)
 
 
 # ------------------------------------------------------------------------------------------
@@ -255,7 +368,7 @@ class SDJWT:
 
     def serialize(self, *, without_kb: bool = False) -> str:
         """Compact form; with ``without_kb`` the part the ``sd_hash`` covers."""
-        s = self.jwt + "~" + "".join(d.encoded + "~" for d in self.disclosures)
+        s = "~".join([self.jwt, *[d.encoded for d in self.disclosures], ""])
         return s if without_kb or self.kb_jwt is None else s + self.kb_jwt
 
     def unverified_payload(self, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
@@ -300,11 +413,16 @@ class SDJWT:
         (DCQL claims-path semantics). Ancestors of a revealed claim are revealed too.
         """
         pats = [tuple(p) for p in paths]
+        wild = [None in pat for pat in pats]
         keep: set[str] = set()
         for dpath, d in self.disclosure_paths():
-            for pat in pats:
+            for pat, has_wildcard in zip(pats, wild, strict=True):
                 n = min(len(pat), len(dpath))
-                if all(p is None and isinstance(q, int) or p == q for p, q in zip(pat[:n], dpath[:n], strict=True)):
+                # Without a None wildcard the element test is plain equality: compare tuples.
+                if (pat[:n] == dpath[:n]) if not has_wildcard else all(
+                    (p is None and isinstance(q, int)) or p == q
+                    for p, q in zip(pat[:n], dpath[:n], strict=True)
+                ):
                     # dpath is an ancestor of pat (needed to reach it) or lies under it.
                     keep.add(d.digest)
                     break
@@ -330,9 +448,8 @@ class SDJWT:
             return chosen.serialize()
         if nonce is None or audience is None:
             raise HolderBindingError("key_binding_missing", "key binding needs a nonce and an audience")
-        return chosen.serialize() + make_kb_jwt(
-            chosen.serialize(), holder_key, nonce=nonce, audience=audience, iat=iat
-        )
+        shown = chosen.serialize()
+        return shown + make_kb_jwt(shown, holder_key, nonce=nonce, audience=audience, iat=iat)
 
 
 def make_kb_jwt(
@@ -345,7 +462,7 @@ def make_kb_jwt(
         "nonce": nonce,
         "sd_hash": b64u_encode(hashlib.sha256(sd_jwt_without_kb.encode("ascii")).digest()),
     }
-    return sign_compact({"typ": "kb+jwt"}, json.dumps(payload, separators=(",", ":")).encode(), holder_key)
+    return sign_compact({"typ": "kb+jwt"}, _KB_JSON.encode(payload).encode(), holder_key)
 
 
 # ------------------------------------------------------------------------------------------
@@ -426,6 +543,8 @@ def _process(
     def walk(node: Any, path: ClaimPath, depth: int) -> Any:
         if depth > limits.max_json_depth:
             raise MalformedError("too_deep", "claims nest too deeply")
+        # A JSON scalar child needs only the depth check walk() would make: no call for it.
+        leaf_ok = depth < limits.max_json_depth
         if isinstance(node, dict):
             if "_sd_alg" in node and path:
                 raise DisclosureError("sd_alg_not_top_level", "_sd_alg may only appear at top level")
@@ -435,13 +554,22 @@ def _process(
             for k, v in node.items():
                 if k in ("_sd", "_sd_alg"):
                     continue
-                out[k] = walk(v, (*path, k), depth + 1)
+                out[k] = v if leaf_ok and type(v) in _PLAIN else walk(v, (*path, k), depth + 1)
             sd = node.get("_sd")
             if sd is not None:
                 if not isinstance(sd, list):
                     raise DisclosureError("digest_malformed", "_sd must be an array")
+                max_digests = limits.max_digests
                 for dg in sd:
-                    note_digest(dg)
+                    # note_digest(dg), written out: this loop sees every digest and decoy
+                    if not isinstance(dg, str):
+                        raise DisclosureError("digest_malformed", "digest is not a string")
+                    count[0] += 1
+                    if count[0] > max_digests:
+                        raise MalformedError("too_large", f"more than {max_digests} digests")
+                    if dg in seen_digests:
+                        raise DisclosureError("digest_duplicate", "a digest appears more than once")
+                    seen_digests.add(dg)
                     d = by_digest.get(dg)
                     if d is None:
                         continue  # decoy, or a claim the holder did not disclose
@@ -454,8 +582,10 @@ def _process(
                             "disclosure_name_clash", f"disclosed claim {d.name!r} already exists"
                         )
                     used.add(dg)
-                    disclosed.add((*path, d.name))
-                    out[d.name] = walk(d.value, (*path, d.name), depth + 1)
+                    dpath = (*path, d.name)
+                    disclosed.add(dpath)
+                    v = d.value
+                    out[d.name] = v if leaf_ok and type(v) in _PLAIN else walk(v, dpath, depth + 1)
             return out
         if isinstance(node, list):
             items: list[Any] = []

@@ -21,7 +21,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -30,7 +29,7 @@ from typing import Any
 from .._errors import HolderBindingError, MalformedError, SignatureError
 from .._keys import Key, did_jwk, key_from_did_jwk
 from .._limits import DEFAULT_LIMITS, Limits
-from ._common import ECDSA_RDFC, EDDSA_RDFC, to_timestamp
+from ._common import ECDSA_RDFC, EDDSA_RDFC, json_copy, to_timestamp
 from ._loader import CREDENTIALS_V2, OfflineLoader
 from ._proof import _verify, add_proof
 
@@ -83,7 +82,7 @@ def sign_presentation(
         "holder": holder,
     }
     if credentials:
-        vp["verifiableCredential"] = [copy.deepcopy(dict(c)) for c in credentials]
+        vp["verifiableCredential"] = [json_copy(dict(c)) for c in credentials]
     return add_proof(
         vp,
         holder_key,
@@ -182,4 +181,4 @@ def verify_presentation(
     creds = creds if isinstance(creds, list) else [creds]
     if not all(isinstance(c, dict) for c in creds):
         raise MalformedError("malformed_presentation", "verifiableCredential must hold objects")
-    return [copy.deepcopy(c) for c in creds]
+    return [json_copy(c) for c in creds]

@@ -31,7 +31,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import itertools
@@ -52,6 +51,7 @@ from ._common import (
     ECDSA_SD,
     build_proof_options,
     curve_of,
+    json_copy,
     proof_config_hash,
     sign,
     unsecured,
@@ -245,7 +245,7 @@ class _Skolem:
         if isinstance(value, list):
             return [self.skolemize(v) for v in value]
         if not isinstance(value, dict) or "@value" in value:
-            return copy.deepcopy(value)
+            return json_copy(value)
         if "@list" in value:
             return {k: (self.skolemize(v) if k == "@list" else v) for k, v in value.items()}
         out: dict[str, Any] = {}
