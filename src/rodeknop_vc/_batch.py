@@ -69,6 +69,10 @@ OPTIONAL_COLUMNS = (
 )
 #: Spreadsheet formula prefixes: a field starting with one is refused (CSV injection).
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: Phone columns may use the international form: ``+`` followed only by digits, spaces and
+#: hyphens cannot form a spreadsheet formula that calls anything.
+_PHONE_COLUMNS = frozenset({"counsellor_organisation_phone", "counsellor_direct_phone"})
+_INTERNATIONAL_PHONE = re.compile(r"\+[0-9][0-9 -]*")
 MAX_ROWS = 100_000
 #: Declaration claim -> the CSV column it comes from, so that a rejection names the column
 #: the operator has to correct (the schema speaks in claim paths).
@@ -329,7 +333,11 @@ def _check_row(rec: dict[str, str], key: str | None, line: int, seen: dict[str, 
                 f"{name}: not valid UTF-8 (save the file as UTF-8, not Latin-1/ANSI)",
                 field=name,
             ) from e
-        if value.startswith(_FORMULA_PREFIXES) and name != "holder_key":
+        if (
+            value.startswith(_FORMULA_PREFIXES)
+            and name != "holder_key"
+            and not (name in _PHONE_COLUMNS and _INTERNATIONAL_PHONE.fullmatch(value))
+        ):
             raise InvalidDataError(
                 "invalid_data", f"{name}: starts with a formula character", field=name
             )

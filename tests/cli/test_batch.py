@@ -656,3 +656,24 @@ def test_di_batch(tmp_path: Path) -> None:
         assert listed[row["declaration_id"]]["format"] == "ldp_vc"
     report, _ = batch(d, "admissions.csv", "out", "--format", "di")
     assert (report["issued"], report["already_done"]) == ([], VALID_IDS)
+
+
+def test_international_phone_numbers_are_accepted(tmp_path: Path) -> None:
+    """`+31 ...` is a phone number, not a formula; `+` followed by anything else is refused."""
+    d = copy_examples(tmp_path)
+    init_home(d)
+    rows = rows_of(d / "admissions.csv")[:2]
+    rows[0]["counsellor_organisation_phone"] = "+31 40 238 6000"
+    rows[1]["counsellor_organisation_phone"] = "+31+1"
+    (d / "phones.csv").write_bytes(csv_bytes(rows))
+    report, _ = batch(d, "phones.csv", "out", expect=2)
+    assert report["issued"] == [VALID_IDS[0]]
+    assert [(r["row_key"], r["field"]) for r in report["rejected"]] == [
+        (VALID_IDS[1], "counsellor_organisation_phone")
+    ]
+    v = verify_sd_jwt(
+        (d / "out" / f"{VALID_IDS[0]}.sd-jwt").read_text().strip(),
+        issuer_key=issuer_key(d / "gem"),
+        typ="dc+sd-jwt",
+    )
+    assert v.claims["counsellor"]["organisation_phone"] == "+31 40 238 6000"

@@ -3569,14 +3569,14 @@ def _(c: Ctx) -> Any:
 @case(
     "csv-injection-plus-phone",
     STORAGE,
-    "a phone number written '+31 40 238 6000'",
+    "a formula hidden behind a phone-like '+' ('+31+cmd|...')",
     "rode-knop-batch.md (CSV injection)",
     "read_batch",
     InvalidDataError,
     "invalid_data",
 )
 def _(c: Ctx) -> Any:
-    return batch_file(c, counsellor_organisation_phone="+31 40 238 6000")
+    return batch_file(c, counsellor_organisation_phone="+31+cmd|' /C calc'!A0")
 
 
 @case(
