@@ -55,14 +55,14 @@ def run_batch(home: str, batch_file: str, out_dir: str, *, fmt: str, as_json: bo
             issued, done, failed = issue_batch(
                 issuer, rows, out_dir, format=fmt, progress=lambda _key, _what: bar.advance(task)
             )
+        report = BatchReport(issued=tuple(issued), already_done=tuple(done),
+                             rejected=tuple(rejected), failed=tuple(failed))
+        path = write_report(out_dir, report)
     except KeyboardInterrupt:
         # The register is consistent after an interruption at any point; say how to go on.
         click.echo("interrupted: run the same command again to resume; rows already issued "
                    "are skipped, none is issued twice", err=True)
         sys.exit(130)
-    report = BatchReport(issued=tuple(issued), already_done=tuple(done), rejected=tuple(rejected),
-                         failed=tuple(failed))
-    path = write_report(out_dir, report)
     if as_json:
         echo_json({"ok": not (rejected or failed), **report.to_json(), "report": str(path)})
     else:

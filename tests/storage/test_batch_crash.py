@@ -329,7 +329,8 @@ def test_a_register_copied_while_issuing_opens_and_passes_its_check(home: Path) 
 
 def test_ctrl_c_tells_the_operator_how_to_resume(home: Path) -> None:
     d = home.parent
-    ids = write_batch(d / "b.csv", "GM0772-RK-INT", [did_jwk(Key.generate().public())], rows=40)
+    # enough rows that the interrupt lands while issuing, even on an idle machine
+    ids = write_batch(d / "b.csv", "GM0772-RK-INT", [did_jwk(Key.generate().public())], rows=400)
     proc = subprocess.Popen(
         [str(BIN / "rodeknop"), "issue", "--home", "gem", "--batch", "b.csv", "--out-dir", "out"],
         cwd=d,
