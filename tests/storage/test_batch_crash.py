@@ -33,7 +33,7 @@ from blauweknop._register import CredentialRecord, Register
 
 BIN = Path(sys.executable).parent
 GEM = "urn:oin:00000001001234567000"
-ROWS = 24  # long enough that a kill usually lands mid-batch, even on a fast machine
+ROWS = 100  # long enough (~1 s idle) that a kill lands mid-batch even on a fast, idle machine
 KILLS = 20
 MAX_ROUNDS = 60
 HEADER = (
