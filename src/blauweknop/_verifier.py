@@ -21,17 +21,14 @@ from typing import Any, Protocol
 from ._codec import parse_json
 from ._errors import (
     BlauweKnopError,
-    DisclosureError,
     MalformedError,
-    PolicyError,
     StatusError,
     TrustError,
 )
-from ._keys import Key
 from ._limits import DEFAULT_LIMITS, Limits
-from ._profile import NEVER_DISCLOSABLE, TECHNICAL_CLAIMS, CredentialProfile, get_profile
+from ._profile import TECHNICAL_CLAIMS, CredentialProfile, get_profile
 from ._sdjwt import SDJWT, KeyBindingPolicy, verify_sd_jwt
-from ._sdjwt_vc import SD_JWT_VC_TYP
+from ._sdjwt_vc import SD_JWT_VC_TYP, trust_list_resolver
 from ._trust import TrustedOrganisation, TrustList
 
 __all__ = [
@@ -317,27 +314,7 @@ class Verifier:
         sd = SDJWT.parse(text, limits=self.limits)
         found: dict[str, Any] = {}
 
-        def resolve(header: dict[str, Any], payload: dict[str, Any]) -> Key:
-            iss, vct = payload.get("iss"), payload.get("vct")
-            if not (isinstance(iss, str) and iss and isinstance(vct, str) and vct):
-                # iss/vct sent as a disclosure: name the rule broken (SD-JWT VC 3.2.2.2)
-                for path, _ in sd.disclosure_paths(self.limits):
-                    if len(path) == 1 and path[0] in NEVER_DISCLOSABLE:
-                        raise DisclosureError(
-                            "disclosure_not_allowed",
-                            f"claim {path[0]!r} must not be selectively disclosable",
-                        )
-            if not isinstance(iss, str) or not iss:
-                raise MalformedError("malformed_claim", "SD-JWT VC has no iss")
-            if not isinstance(vct, str) or not vct:
-                raise MalformedError("malformed_claim", "SD-JWT VC has no vct")
-            profile = get_profile(vct)
-            org = self.trust_list.organisation(iss, now=now)
-            profile.check_issuer_roles(org.roles, iss)
-            kid = header.get("kid")
-            key = self.trust_list.resolve_key(iss, kid if isinstance(kid, str) else None, now=now)
-            found.update(org=org, profile=profile)
-            return key
+        resolve = trust_list_resolver(sd, self.trust_list, now=now, found=found, limits=self.limits)
 
         res = verify_sd_jwt(
             sd,

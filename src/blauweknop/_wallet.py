@@ -39,7 +39,7 @@ from ._keys import Key
 from ._limits import DEFAULT_LIMITS, Limits
 from ._profile import DEBT_STATEMENT_VCT, RODE_KNOP_VCT, TECHNICAL_CLAIMS, get_profile
 from ._sdjwt import SDJWT, verify_sd_jwt
-from ._sdjwt_vc import SD_JWT_VC_TYP
+from ._sdjwt_vc import SD_JWT_VC_TYP, trust_list_resolver
 from ._trust import TrustList
 from ._verifier import StatusSource
 from ._wallet_store import DEFAULT_SCRYPT_N, WalletStore
@@ -348,16 +348,7 @@ class Wallet:
             raise MalformedError("malformed_sd_jwt", "an issued credential carries no key binding")
         found: dict[str, Any] = {}
 
-        def resolve(header: dict[str, Any], payload: dict[str, Any]) -> Key:
-            iss, vct = payload.get("iss"), payload.get("vct")
-            if not isinstance(iss, str) or not isinstance(vct, str):
-                raise MalformedError("malformed_claim", "SD-JWT VC needs iss and vct")
-            profile = get_profile(vct)
-            org = trust_list.organisation(iss, now=now)
-            profile.check_issuer_roles(org.roles, iss)
-            kid = header.get("kid")
-            found.update(org=org, profile=profile)
-            return trust_list.resolve_key(iss, kid if isinstance(kid, str) else None, now=now)
+        resolve = trust_list_resolver(sd, trust_list, now=now, found=found, limits=self.limits)
 
         # A declaration may be handed out before its pause starts: store it (shown as
         # "not_yet_valid", never presented early). Trust is still judged at the real `now`.
