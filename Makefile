@@ -13,7 +13,7 @@ help:
 	@echo "make test    - install everything needed and run the whole test suite"
 	@echo "make bench   - benchmarks (ratios against raw signature operations)"
 	@echo "make docs    - build the documentation site (warnings are errors)"
-	@echo "make lint    - ruff and mypy"
+	@echo "make lint    - ruff (check + format) and mypy strict on src/ and cli/"
 
 $(VENV)/.stamp-base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,7 @@ demo-di: venv
 
 lint: deps
 	$(VENV)/bin/ruff check src cli tests benchmarks examples
+	$(VENV)/bin/ruff format --check src cli tests benchmarks examples
 	$(VENV)/bin/mypy
 
 bench: deps interop-deps

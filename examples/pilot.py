@@ -53,8 +53,12 @@ def eur(cents: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--format", choices=["sd-jwt", "di"], default="sd-jwt",
-                    help="credential encoding (SD-JWT VC or W3C VC with ecdsa-sd-2023)")
+    ap.add_argument(
+        "--format",
+        choices=["sd-jwt", "di"],
+        default="sd-jwt",
+        help="credential encoding (SD-JWT VC or W3C VC with ecdsa-sd-2023)",
+    )
     ap.add_argument("--out-dir", type=Path, help="keep the homes, wallet and files here")
     args = ap.parse_args(argv)
     work = args.out_dir or Path(tempfile.mkdtemp(prefix="blauweknop-pilot-"))
@@ -66,29 +70,62 @@ def main(argv: list[str] | None = None) -> int:
 
     step("Set-up: the scheme authority, three organisations and the citizen's wallet")
     anchor = Key.generate()
-    eindhoven = Issuer.init(work / "eindhoven", issuer_id=EINDHOVEN, name="Gemeente Eindhoven",
-                            roles=["municipality"], status_base_uri="https://status.eindhoven.example/rk",
-                            extra={"municipality_code": "GM0772"})
-    cjib = Issuer.init(work / "cjib", issuer_id=CJIB, name="CJIB", roles=["creditor"],
-                       status_base_uri="https://status.cjib.example/bk")
-    duo = Issuer.init(work / "duo", issuer_id=DUO, name="DUO", roles=["creditor"],
-                      status_base_uri="https://status.duo.example/bk")
-    trust_jwt = build_trust_list([i.trust_entry() for i in (eindhoven, cjib, duo)], anchor,
-                                 valid_days=30, now=now)
+    eindhoven = Issuer.init(
+        work / "eindhoven",
+        issuer_id=EINDHOVEN,
+        name="Gemeente Eindhoven",
+        roles=["municipality"],
+        status_base_uri="https://status.eindhoven.example/rk",
+        extra={"municipality_code": "GM0772"},
+    )
+    cjib = Issuer.init(
+        work / "cjib",
+        issuer_id=CJIB,
+        name="CJIB",
+        roles=["creditor"],
+        status_base_uri="https://status.cjib.example/bk",
+    )
+    duo = Issuer.init(
+        work / "duo",
+        issuer_id=DUO,
+        name="DUO",
+        roles=["creditor"],
+        status_base_uri="https://status.duo.example/bk",
+    )
+    trust_jwt = build_trust_list(
+        [i.trust_entry() for i in (eindhoven, cjib, duo)], anchor, valid_days=30, now=now
+    )
     trust = TrustList.verify(trust_jwt, anchor.public(), now=now)
-    print(f"trust list: {', '.join(o.name for o in trust.organisations.values())} (signed by the scheme authority)")
-    wallet = Wallet.create(work / "wallet", passphrase="demo passphrase (fictional)", scrypt_n=2**14)
+    print(
+        f"trust list: {', '.join(o.name for o in trust.organisations.values())}"
+        " (signed by the scheme authority)"
+    )
+    wallet = Wallet.create(
+        work / "wallet",
+        passphrase="demo passphrase (fictional)",  # noqa: S106 (fictional demo)
+        scrypt_n=2**14,
+    )
     holder = wallet.holder_jwk()
     print(f"wallet created, holder key {holder['kid'][:16]}...")
 
     step(f"Issuance ({'SD-JWT VC' if fmt == 'sd-jwt' else 'W3C VC + ecdsa-sd-2023'})")
-    decl = PaymentIncapacityDeclaration.from_claims(json.loads((DATA / "rode-knop-declaration.json").read_text()))
+    decl = PaymentIncapacityDeclaration.from_claims(
+        json.loads((DATA / "rode-knop-declaration.json").read_text())
+    )
     creds = [
         eindhoven.issue(decl, holder_jwk=holder, format=fmt, now=now),
-        cjib.issue(DebtStatement.from_claims(json.loads((DATA / "debt-statement.json").read_text())),
-                   holder_jwk=holder, format=fmt, now=now),
-        duo.issue(DebtStatement.from_claims(json.loads((DATA / "debt-statement-duo.json").read_text())),
-                  holder_jwk=holder, format=fmt, now=now),
+        cjib.issue(
+            DebtStatement.from_claims(json.loads((DATA / "debt-statement.json").read_text())),
+            holder_jwk=holder,
+            format=fmt,
+            now=now,
+        ),
+        duo.issue(
+            DebtStatement.from_claims(json.loads((DATA / "debt-statement-duo.json").read_text())),
+            holder_jwk=holder,
+            format=fmt,
+            now=now,
+        ),
     ]
     for c in creds:
         print(f"issued {c.credential_id}: {c.vct} ({len(c.text)} bytes)")
@@ -97,11 +134,19 @@ def main(argv: list[str] | None = None) -> int:
     step("The citizen's overview (inzicht en overzicht)")
     ov = wallet.overview(today=PILOT_DAY.date())
     for line in ov.creditors:
-        print(f"  {line.creditor:<32} outstanding {eur(line.outstanding):>14}   in arrears {eur(line.in_arrears):>12}")
-    print(f"  {'TOTAL':<32} outstanding {eur(ov.total_outstanding):>14}   in arrears {eur(ov.total_in_arrears):>12}")
+        print(
+            f"  {line.creditor:<32} outstanding {eur(line.outstanding):>14}"
+            f"   in arrears {eur(line.in_arrears):>12}"
+        )
+    print(
+        f"  {'TOTAL':<32} outstanding {eur(ov.total_outstanding):>14}"
+        f"   in arrears {eur(ov.total_in_arrears):>12}"
+    )
     if ov.pause:
-        print(f"  Rode Knop pause by {ov.pause.municipality} until {ov.pause.valid_until} "
-              f"({ov.pause.days_left} days left)")
+        print(
+            f"  Rode Knop pause by {ov.pause.municipality} until {ov.pause.valid_until} "
+            f"({ov.pause.days_left} days left)"
+        )
 
     step("CJIB asks: under debt relief? until when? what do you owe the others in total?")
     suffix = "" if fmt == "sd-jwt" else "-di"
@@ -110,29 +155,42 @@ def main(argv: list[str] | None = None) -> int:
     plan = wallet.plan(request, now=now)
     for qid, items in plan.presentations().items():
         for d in items:
-            shown = ", ".join(".".join(str(x) for x in p if x != "credentialSubject")
-                              for p in d.disclose_paths)
+            shown = ", ".join(
+                ".".join(str(x) for x in p if x != "credentialSubject") for p in d.disclose_paths
+            )
             print(f"  [{qid}] discloses: {shown}")
     vp_token = wallet.present(plan, nonce=nonce, audience=CJIB, now=now)
     (work / "vp_token.json").write_text(json.dumps(vp_token, indent=2))
-    print(f"  vp_token: {sum(len(v) for v in vp_token.values())} presentation(s), bound to nonce and audience")
+    print(
+        f"  vp_token: {sum(len(v) for v in vp_token.values())} presentation(s),"
+        " bound to nonce and audience"
+    )
 
     step("CJIB verifies offline (cached trust list and status lists; no network)")
     status_dir = work / "cjib-status-cache"
     cache = StatusCache(status_dir)
     for issuer in (eindhoven, cjib, duo):
-        for f in issuer.publish_status(work / "published" / issuer.config["name"].split()[-1].lower(), now=now):
+        for f in issuer.publish_status(
+            work / "published" / issuer.config["name"].split()[-1].lower(), now=now
+        ):
             cache.import_file(f)
     verifier = Verifier(trust, status=cache)
     result = verifier.verify(vp_token, nonce=nonce, audience=CJIB, request=request, now=now)
     for c in result.credentials:
-        print(f"  verified {c.vct.split(':')[-2]} from {c.issuer_name}: {json.dumps(c.claims, ensure_ascii=False)[:110]}...")
+        print(
+            f"  verified {c.vct.split(':')[-2]} from {c.issuer_name}:"
+            f" {json.dumps(c.claims, ensure_ascii=False)[:110]}..."
+        )
     decision = hold_decision(result.of_type(RODE_KNOP_VCT)[0], today=PILOT_DAY.date())
-    print(f"\nCJIB DECISION: {'PUT COLLECTION ON HOLD' if decision.hold else 'NO HOLD'} "
-          f"until {decision.hold_until} ({', '.join(decision.measures)})")
+    print(
+        f"\nCJIB DECISION: {'PUT COLLECTION ON HOLD' if decision.hold else 'NO HOLD'} "
+        f"until {decision.hold_until} ({', '.join(decision.measures)})"
+    )
 
     step("The trajectory ends: Gemeente Eindhoven revokes the declaration")
-    eindhoven.revoke(decl.declaration_id, reason="debt-relief trajectory ended", actor="demo operator")
+    eindhoven.revoke(
+        decl.declaration_id, reason="debt-relief trajectory ended", actor="demo operator"
+    )
     for f in eindhoven.publish_status(work / "published" / "eindhoven", now=now + 60):
         cache.import_file(f)
     nonce2 = secrets.token_urlsafe(16)

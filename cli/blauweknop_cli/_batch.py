@@ -41,27 +41,45 @@ def run_batch(home: str, batch_file: str, out_dir: str, *, fmt: str, as_json: bo
     rows, rejected = read_batch(batch_file, issuer)
     console = Console(stderr=True, highlight=False)
     if not as_json:
-        click.echo(f"{batch_file}: {len(rows)} valid row(s), "
-                   f"{len(rejected)} rejected before signing", err=True)
+        click.echo(
+            f"{batch_file}: {len(rows)} valid row(s), {len(rejected)} rejected before signing",
+            err=True,
+        )
         if rejected:
-            click.echo("rejected (nothing signed for these rows; correct them in the CSV and run "
-                       "the same command again):", err=True)
+            click.echo(
+                "rejected (nothing signed for these rows; correct them in the CSV and run "
+                "the same command again):",
+                err=True,
+            )
             for r in rejected:
                 click.echo(_row_line(r), err=True)
     try:
-        with Progress(TextColumn("issuing"), BarColumn(), MofNCompleteColumn(),
-                      TimeRemainingColumn(), console=console, disable=as_json or not rows) as bar:
+        with Progress(
+            TextColumn("issuing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            disable=as_json or not rows,
+        ) as bar:
             task = bar.add_task("issue", total=len(rows))
             issued, done, failed = issue_batch(
                 issuer, rows, out_dir, format=fmt, progress=lambda _key, _what: bar.advance(task)
             )
-        report = BatchReport(issued=tuple(issued), already_done=tuple(done),
-                             rejected=tuple(rejected), failed=tuple(failed))
+        report = BatchReport(
+            issued=tuple(issued),
+            already_done=tuple(done),
+            rejected=tuple(rejected),
+            failed=tuple(failed),
+        )
         path = write_report(out_dir, report)
     except KeyboardInterrupt:
         # The register is consistent after an interruption at any point; say how to go on.
-        click.echo("interrupted: run the same command again to resume; rows already issued "
-                   "are skipped, none is issued twice", err=True)
+        click.echo(
+            "interrupted: run the same command again to resume; rows already issued "
+            "are skipped, none is issued twice",
+            err=True,
+        )
         sys.exit(130)
     if as_json:
         echo_json({"ok": not (rejected or failed), **report.to_json(), "report": str(path)})
@@ -70,6 +88,8 @@ def run_batch(home: str, batch_file: str, out_dir: str, *, fmt: str, as_json: bo
             click.echo("failed while issuing (the reason is given per row):", err=True)
             for r in failed:
                 click.echo(_row_line(r), err=True)
-        click.echo(f"issued {len(issued)}, already done {len(done)}, rejected {len(rejected)}, "
-                   f"failed {len(failed)}; credentials in {out_dir}; report: {path}")
+        click.echo(
+            f"issued {len(issued)}, already done {len(done)}, rejected {len(rejected)}, "
+            f"failed {len(failed)}; credentials in {out_dir}; report: {path}"
+        )
     return 2 if (rejected or failed) else 0

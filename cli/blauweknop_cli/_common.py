@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -26,7 +26,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: everything but storage and usage problems. A presentation that cannot be parsed is a
 #: rejection too (DESIGN §6).
 NOT_REJECTIONS = (StorageError, InvalidDataError)
-PASSPHRASE_ENV = "BLAUWEKNOP_WALLET_PASSPHRASE"
+PASSPHRASE_ENV = "BLAUWEKNOP_WALLET_PASSPHRASE"  # noqa: S105 (a variable name)
 
 
 class Rejected(click.ClickException):
@@ -35,7 +35,7 @@ class Rejected(click.ClickException):
     exit_code = 1
 
 
-def fail(code: str, message: str, *, exit_code: int = 2, as_json: bool = False) -> None:
+def fail(code: str, message: str, *, exit_code: int = 2, as_json: bool = False) -> NoReturn:
     """Print an error (``error [code]: message`` or JSON) to stderr and exit."""
     if as_json:
         click.echo(json.dumps({"ok": False, "code": code, "message": message}), err=False)
@@ -78,7 +78,9 @@ def read_bytes(path: str | Path, what: str) -> bytes:
         raise  # unreachable
 
 
-def read_json_object(path: str | Path, what: str, *, max_bytes: int = 4 * 1024 * 1024) -> dict[str, Any]:
+def read_json_object(
+    path: str | Path, what: str, *, max_bytes: int = 4 * 1024 * 1024
+) -> dict[str, Any]:
     """Read a JSON object file strictly (duplicate keys, NaN... refused) or exit 2."""
     data = read_bytes(path, what)
     try:
@@ -113,7 +115,9 @@ def wallet_secret(*, confirm: bool = False) -> str:
     return str(click.prompt("Wallet passphrase", hide_input=True, confirmation_prompt=confirm))
 
 
-def write_output(path: str | Path, data: str | bytes, *, force: bool = False, mode: int = 0o644) -> Path:
+def write_output(
+    path: str | Path, data: str | bytes, *, force: bool = False, mode: int = 0o644
+) -> Path:
     """Write an output file atomically; refuse to overwrite unless ``force``."""
     from blauweknop._files import atomic_write
 

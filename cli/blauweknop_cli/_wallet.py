@@ -21,8 +21,13 @@ from ._common import (
 )
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-WALLET_OPT = click.option("--wallet", "wallet_dir", required=True, type=click.Path(file_okay=False),
-                          help="Wallet directory.")
+WALLET_OPT = click.option(
+    "--wallet",
+    "wallet_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Wallet directory.",
+)
 
 
 def _open(wallet_dir: str) -> Wallet:
@@ -42,11 +47,15 @@ def wallet() -> None:
     """
 
 
-
 @wallet.command("init", context_settings=CONTEXT)
 @WALLET_OPT
-@click.option("--alg", type=click.Choice(["ES256", "EdDSA"]), default="ES256", show_default=True,
-              help="Holder key algorithm.")
+@click.option(
+    "--alg",
+    type=click.Choice(["ES256", "EdDSA"]),
+    default="ES256",
+    show_default=True,
+    help="Holder key algorithm.",
+)
 @handle_errors()
 def wallet_init(wallet_dir: str, alg: str) -> None:
     """Create an encrypted wallet with a fresh holder key."""
@@ -58,7 +67,9 @@ def wallet_init(wallet_dir: str, alg: str) -> None:
 
 @wallet.command("holder-key", context_settings=CONTEXT)
 @WALLET_OPT
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Public JWK file to write.")
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="Public JWK file to write."
+)
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @handle_errors()
 def wallet_holder_key(wallet_dir: str, out: str, force: bool) -> None:
@@ -72,17 +83,39 @@ def wallet_holder_key(wallet_dir: str, out: str, force: bool) -> None:
 @wallet.command("add", context_settings=CONTEXT)
 @WALLET_OPT
 @click.argument("credential_file", type=click.Path(dir_okay=False))
-@click.option("--trust-list", required=True, type=click.Path(dir_okay=False), help="The signed trust list (JWT).")
-@click.option("--anchor", required=True, type=click.Path(dir_okay=False), help="The scheme authority's public key.")
-@click.option("--status-dir", type=click.Path(file_okay=False), help="Status cache, to refuse revoked credentials.")
+@click.option(
+    "--trust-list",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The signed trust list (JWT).",
+)
+@click.option(
+    "--anchor",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The scheme authority's public key.",
+)
+@click.option(
+    "--status-dir",
+    type=click.Path(file_okay=False),
+    help="Status cache, to refuse revoked credentials.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors(rejections=True)
-def wallet_add(wallet_dir: str, credential_file: str, trust_list: str, anchor: str,
-               status_dir: str | None, as_json: bool) -> None:
+def wallet_add(
+    wallet_dir: str,
+    credential_file: str,
+    trust_list: str,
+    anchor: str,
+    status_dir: str | None,
+    as_json: bool,
+) -> None:
     """Verify a credential and store it (rejected credentials exit 1, nothing stored)."""
     from .main import _load_public_key
 
-    tl = TrustList.verify(read_bytes(trust_list, "trust list"), _load_public_key(anchor, "anchor key"))
+    tl = TrustList.verify(
+        read_bytes(trust_list, "trust list"), _load_public_key(anchor, "anchor key")
+    )
     text = read_bytes(credential_file, "credential").decode("utf-8", "replace")
     status = None
     if status_dir:
@@ -93,8 +126,14 @@ def wallet_add(wallet_dir: str, credential_file: str, trust_list: str, anchor: s
         res = w.add(text, trust_list=tl, status=status)
     c = res.credential
     if as_json:
-        echo_json({"ok": True, "duplicate": res.duplicate, "superseded": list(res.superseded),
-                   "credential": c.to_json()})
+        echo_json(
+            {
+                "ok": True,
+                "duplicate": res.duplicate,
+                "superseded": list(res.superseded),
+                "credential": c.to_json(),
+            }
+        )
         return
     if res.duplicate:
         click.echo(f"already in the wallet as {c.id}; nothing changed")
@@ -123,7 +162,11 @@ def wallet_list(wallet_dir: str, as_json: bool) -> None:
 
     t = Table("id", "type", "issuer", "format", "state", "valid until")
     for c in creds:
-        until = dt.datetime.fromtimestamp(c.valid_until, dt.UTC).date().isoformat() if c.valid_until else "-"
+        until = (
+            dt.datetime.fromtimestamp(c.valid_until, dt.UTC).date().isoformat()
+            if c.valid_until
+            else "-"
+        )
         t.add_row(c.id, c.vct.split(":")[-2], c.issuer_name, c.format, c.state, until)
     Console(width=120).print(t)
 
@@ -131,7 +174,9 @@ def wallet_list(wallet_dir: str, as_json: bool) -> None:
 @wallet.command("overview", context_settings=CONTEXT)
 @WALLET_OPT
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Compute for this date (default today).")
+@click.option(
+    "--today", type=click.DateTime(["%Y-%m-%d"]), help="Compute for this date (default today)."
+)
 @handle_errors()
 def wallet_overview(wallet_dir: str, as_json: bool, today: dt.datetime | None) -> None:
     """Show where you stand: what you owe per creditor, arrears, arrangements, the pause."""
@@ -144,40 +189,71 @@ def wallet_overview(wallet_dir: str, as_json: bool, today: dt.datetime | None) -
     from rich.table import Table
 
     console = Console(width=120)
-    t = Table("creditor", "outstanding", "in arrears", "cases", "arrangement", "balance at",
-              title=f"Your debts on {ov.as_of}")
+    t = Table(
+        "creditor",
+        "outstanding",
+        "in arrears",
+        "cases",
+        "arrangement",
+        "balance at",
+        title=f"Your debts on {ov.as_of}",
+    )
     for c in ov.creditors:
         arr = "-"
         if c.arrangement:
             a = c.arrangement
-            arr = f"{a['type']}: {a['installments_paid']}/{a['number_of_installments']} paid ({a['status']})"
+            paid = f"{a['installments_paid']}/{a['number_of_installments']}"
+            arr = f"{a['type']}: {paid} paid ({a['status']})"
         bal = c.balance_at[:10] + (" (stale)" if c.stale else "")
-        t.add_row(c.creditor, _eur(c.outstanding), _eur(c.in_arrears),
-                  f"{c.cases} ({c.cases_in_arrears} in arrears)", arr, bal)
+        t.add_row(
+            c.creditor,
+            _eur(c.outstanding),
+            _eur(c.in_arrears),
+            f"{c.cases} ({c.cases_in_arrears} in arrears)",
+            arr,
+            bal,
+        )
     t.add_section()
     t.add_row("TOTAL", _eur(ov.total_outstanding), _eur(ov.total_in_arrears), "", "", "")
     console.print(t)
     if ov.pause:
         p = ov.pause
-        console.print(f"Rode Knop pause by {p.municipality}: {p.valid_from} .. {p.valid_until} "
-                      f"({p.days_left} days left); creditors asked: {', '.join(p.measures)}")
+        console.print(
+            f"Rode Knop pause by {p.municipality}: {p.valid_from} .. {p.valid_until} "
+            f"({p.days_left} days left); creditors asked: {', '.join(p.measures)}"
+        )
     for n in ov.notes:
         console.print(f"note: {n}")
 
 
 @wallet.command("present", context_settings=CONTEXT)
 @WALLET_OPT
-@click.option("--request", "request_file", required=True, type=click.Path(dir_okay=False),
-              help="The creditor's DCQL request (JSON).")
+@click.option(
+    "--request",
+    "request_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The creditor's DCQL request (JSON).",
+)
 @click.option("--nonce", required=True, help="The creditor's nonce.")
 @click.option("--audience", required=True, help="The creditor's identifier (audience).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="vp_token file to write.")
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="vp_token file to write."
+)
 @click.option("--plan-only", is_flag=True, help="Only show what would be disclosed; write nothing.")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors()
-def wallet_present(wallet_dir: str, request_file: str, nonce: str, audience: str, out: str,
-                   plan_only: bool, force: bool, as_json: bool) -> None:
+def wallet_present(
+    wallet_dir: str,
+    request_file: str,
+    nonce: str,
+    audience: str,
+    out: str,
+    plan_only: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
     """Answer a DCQL request with exactly the requested claims, bound to nonce and audience."""
     request = read_json(request_file, "DCQL request")
     with _open(wallet_dir) as w:
@@ -206,7 +282,10 @@ def _print_plan(plan: Any) -> None:
     click.echo("this request will disclose:")
     for qid, items in plan.presentations().items():
         for d in items:
-            paths = ", ".join(".".join(str(x) for x in p) for p in d.disclose_paths) or "(always-shown claims only)"
+            paths = (
+                ", ".join(".".join(str(x) for x in p) for p in d.disclose_paths)
+                or "(always-shown claims only)"
+            )
             click.echo(f"  [{qid}] credential {d.credential_id}: {paths}")
     for wmsg in plan.warnings:
         click.echo(f"  warning: {wmsg.message}")

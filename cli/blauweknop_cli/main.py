@@ -81,7 +81,8 @@ def blauweknop() -> None:
       blauweknop trust build --anchor-key anchor.jwk --entry cjib/trust-entry.json --out trust.jwt
       blauweknop issue --home cjib --holder-key holder.pub.jwk --data statement.json --out cred.txt
       blauweknop wallet add --wallet w cred.txt --trust-list trust.jwt --anchor anchor.pub.jwk
-      blauweknop verify vp.json --trust-list trust.jwt --anchor anchor.pub.jwk --nonce N --audience A
+      blauweknop verify vp.json --trust-list trust.jwt --anchor anchor.pub.jwk \
+        --nonce N --audience A
 
     Exit codes: 0 success, 1 rejected (reason code printed), 2 bad usage or input.
     """
@@ -94,10 +95,20 @@ def keys() -> None:
 
 
 @keys.command("generate", context_settings=CONTEXT)
-@click.option("--alg", type=click.Choice(["ES256", "EdDSA"]), default="ES256", show_default=True,
-              help="Signature algorithm (P-256 ECDSA or Ed25519).")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
-              help="Private key file to write (mode 0600); the public key goes to OUT with .pub.jwk.")
+@click.option(
+    "--alg",
+    type=click.Choice(["ES256", "EdDSA"]),
+    default="ES256",
+    show_default=True,
+    help="Signature algorithm (P-256 ECDSA or Ed25519).",
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Private key file to write (mode 0600); the public key goes to OUT with .pub.jwk.",
+)
 @handle_errors()
 def keys_generate(alg: str, out: str) -> None:
     """Generate a key pair: OUT (private, 0600) and OUT.pub.jwk (public). Never overwrites."""
@@ -119,16 +130,35 @@ def trust() -> None:
 
 
 @trust.command("build", context_settings=CONTEXT)
-@click.option("--anchor-key", required=True, type=click.Path(dir_okay=False),
-              help="The scheme authority's private key (JWK).")
-@click.option("--entry", "entries", multiple=True, required=True, type=click.Path(dir_okay=False),
-              help="An organisation's trust-entry.json (repeat for each organisation).")
-@click.option("--valid-days", default=30, show_default=True, type=click.IntRange(1, 400),
-              help="How long the list is valid; verifiers reject it afterwards.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Trust list JWT to write.")
+@click.option(
+    "--anchor-key",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The scheme authority's private key (JWK).",
+)
+@click.option(
+    "--entry",
+    "entries",
+    multiple=True,
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="An organisation's trust-entry.json (repeat for each organisation).",
+)
+@click.option(
+    "--valid-days",
+    default=30,
+    show_default=True,
+    type=click.IntRange(1, 400),
+    help="How long the list is valid; verifiers reject it afterwards.",
+)
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="Trust list JWT to write."
+)
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @handle_errors()
-def trust_build(anchor_key: str, entries: tuple[str, ...], valid_days: int, out: str, force: bool) -> None:
+def trust_build(
+    anchor_key: str, entries: tuple[str, ...], valid_days: int, out: str, force: bool
+) -> None:
     """Sign a trust list from organisations' entries."""
     key = Key.load(anchor_key)
     if not key.has_private:
@@ -136,13 +166,19 @@ def trust_build(anchor_key: str, entries: tuple[str, ...], valid_days: int, out:
     data = [read_json_object(e, "trust entry") for e in entries]
     token = build_trust_list(data, key, valid_days=valid_days)
     write_output(out, token + "\n", force=force)
-    click.echo(f"wrote {out}: {len(data)} organisation(s), valid {valid_days} days, anchor kid {key.kid}")
+    click.echo(
+        f"wrote {out}: {len(data)} organisation(s), valid {valid_days} days, anchor kid {key.kid}"
+    )
 
 
 @trust.command("show", context_settings=CONTEXT)
 @click.argument("trust_list", type=click.Path(dir_okay=False))
-@click.option("--anchor", required=True, type=click.Path(dir_okay=False),
-              help="The scheme authority's public key (pinned).")
+@click.option(
+    "--anchor",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The scheme authority's public key (pinned).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors(rejections=True)
 def trust_show(trust_list: str, anchor: str, as_json: bool) -> None:
@@ -154,7 +190,10 @@ def trust_show(trust_list: str, anchor: str, as_json: bool) -> None:
     exp = dt.datetime.fromtimestamp(tl.expires_at, dt.UTC).isoformat()
     click.echo(f"trust list by {tl.issuer}, valid until {exp}")
     for o in tl.organisations.values():
-        click.echo(f"  {o.id}  {o.name}  roles={','.join(sorted(o.roles))}  keys={len(set(o.keys.values()))}")
+        click.echo(
+            f"  {o.id}  {o.name}  roles={','.join(sorted(o.roles))}"
+            f"  keys={len(set(o.keys.values()))}"
+        )
 
 
 # -- issuer ---------------------------------------------------------------------------------
@@ -164,24 +203,54 @@ def issuer() -> None:
 
 
 @issuer.command("init", context_settings=CONTEXT)
-@click.option("--home", required=True, type=click.Path(file_okay=False), help="Issuer home directory to create.")
-@click.option("--id", "issuer_id", required=True, help="Organisation id: urn:oin:<20 digits> or an https URL.")
+@click.option(
+    "--home",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Issuer home directory to create.",
+)
+@click.option(
+    "--id", "issuer_id", required=True, help="Organisation id: urn:oin:<20 digits> or an https URL."
+)
 @click.option("--name", required=True, help="Organisation name as creditors will see it.")
-@click.option("--role", "roles", multiple=True, default=("creditor",), show_default=True,
-              help="Trust-list role (repeatable): creditor, municipality, debt_counsellor.")
-@click.option("--status-uri", default=None,
-              help="Base https URI where the published status lists will be served.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    default=("creditor",),
+    show_default=True,
+    help="Trust-list role (repeatable): creditor, municipality, debt_counsellor.",
+)
+@click.option(
+    "--status-uri",
+    default=None,
+    help="Base https URI where the published status lists will be served.",
+)
 @click.option("--alg", type=click.Choice(["ES256", "EdDSA"]), default="ES256", show_default=True)
 @handle_errors()
-def issuer_init(home: str, issuer_id: str, name: str, roles: tuple[str, ...], status_uri: str | None, alg: str) -> None:
+def issuer_init(
+    home: str, issuer_id: str, name: str, roles: tuple[str, ...], status_uri: str | None, alg: str
+) -> None:
     """Create an issuer home with a signing key and register; writes HOME/trust-entry.json."""
-    iss = Issuer.init(home, issuer_id=issuer_id, name=name, roles=roles, status_base_uri=status_uri, alg=alg)
-    click.echo(f"initialised {home} for {iss.issuer_id} ({iss.name}); "
-               f"send {Path(home) / 'trust-entry.json'} to the scheme authority")
+    iss = Issuer.init(
+        home, issuer_id=issuer_id, name=name, roles=roles, status_base_uri=status_uri, alg=alg
+    )
+    click.echo(
+        f"initialised {home} for {iss.issuer_id} ({iss.name}); "
+        f"send {Path(home) / 'trust-entry.json'} to the scheme authority"
+    )
 
 
-def _issue_one(home: str, holder_key: str, data_file: str, fmt: str, out: str, force: bool,
-               model: Any, as_json: bool) -> None:
+def _issue_one(
+    home: str,
+    holder_key: str,
+    data_file: str,
+    fmt: str,
+    out: str,
+    force: bool,
+    model: Any,
+    as_json: bool,
+) -> None:
     iss = Issuer.open(home)
     holder = read_json_object(holder_key, "holder key")
     data = read_json_object(data_file, "data file")
@@ -189,42 +258,83 @@ def _issue_one(home: str, holder_key: str, data_file: str, fmt: str, out: str, f
     cred = iss.issue(obj, holder_jwk=holder, format=fmt)
     write_output(out, cred.text + "\n", force=force)
     if as_json:
-        echo_json({"ok": True, "credential_id": cred.credential_id, "format": cred.format,
-                   "vct": cred.vct, "out": out, "status_uri": cred.status_uri,
-                   "status_index": cred.status_index, "valid_until": cred.valid_until})
+        echo_json(
+            {
+                "ok": True,
+                "credential_id": cred.credential_id,
+                "format": cred.format,
+                "vct": cred.vct,
+                "out": out,
+                "status_uri": cred.status_uri,
+                "status_index": cred.status_index,
+                "valid_until": cred.valid_until,
+            }
+        )
     else:
         until = dt.datetime.fromtimestamp(cred.valid_until, dt.UTC).date().isoformat()
         click.echo(f"issued {cred.credential_id} ({cred.format}) to {out}; valid until {until}")
 
 
 @blauweknop.command("issue", context_settings=CONTEXT)
-@click.option("--home", required=True, type=click.Path(file_okay=False), help="Issuer home directory.")
-@click.option("--holder-key", required=True, type=click.Path(dir_okay=False), help="The citizen's public holder key (JWK).")
-@click.option("--data", "data_file", required=True, type=click.Path(dir_okay=False),
-              help="Debt statement domain claims (JSON, see examples/data/debt-statement.json).")
-@click.option("--format", "fmt", type=FORMAT_CHOICE, default="sd-jwt", show_default=True,
-              help="sd-jwt: SD-JWT VC; di: W3C VC 2.0 with an ecdsa-sd-2023 proof.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Credential file to write.")
+@click.option(
+    "--home", required=True, type=click.Path(file_okay=False), help="Issuer home directory."
+)
+@click.option(
+    "--holder-key",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The citizen's public holder key (JWK).",
+)
+@click.option(
+    "--data",
+    "data_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Debt statement domain claims (JSON, see examples/data/debt-statement.json).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=FORMAT_CHOICE,
+    default="sd-jwt",
+    show_default=True,
+    help="sd-jwt: SD-JWT VC; di: W3C VC 2.0 with an ecdsa-sd-2023 proof.",
+)
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="Credential file to write."
+)
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors()
-def issue(home: str, holder_key: str, data_file: str, fmt: str, out: str, force: bool, as_json: bool) -> None:
+def issue(
+    home: str, holder_key: str, data_file: str, fmt: str, out: str, force: bool, as_json: bool
+) -> None:
     """Issue a signed debt statement to a citizen's holder key."""
     _issue_one(home, holder_key, data_file, fmt, out, force, DebtStatement, as_json)
 
 
 def _lifecycle(action: str) -> Any:
     @click.command(action, context_settings=CONTEXT)
-    @click.option("--home", required=True, type=click.Path(file_okay=False), help="Issuer home directory.")
+    @click.option(
+        "--home", required=True, type=click.Path(file_okay=False), help="Issuer home directory."
+    )
     @click.option("--reason", required=True, help="Why (kept in the audit trail).")
-    @click.option("--actor", default="operator", show_default=True, help="Who (kept in the audit trail).")
+    @click.option(
+        "--actor", default="operator", show_default=True, help="Who (kept in the audit trail)."
+    )
     @click.argument("credential_id")
     @handle_errors()
     def cmd(home: str, reason: str, actor: str, credential_id: str) -> None:
         iss = Issuer.open(home)
         getattr(iss, action)(credential_id, reason=reason, actor=actor)
-        click.echo(f"{credential_id}: {action}d" if action.endswith("e") else f"{credential_id}: {action}ed")
-        click.echo("publish the status lists so creditors see it: status publish --home ... --out-dir ...")
+        click.echo(
+            f"{credential_id}: {action}d"
+            if action.endswith("e")
+            else f"{credential_id}: {action}ed"
+        )
+        click.echo(
+            "publish the status lists so creditors see it: status publish --home ... --out-dir ..."
+        )
 
     cmd.help = {
         "revoke": "Revoke a credential for good (publish status afterwards).",
@@ -236,8 +346,14 @@ def _lifecycle(action: str) -> Any:
 
 def _list_command() -> Any:
     @click.command("list", context_settings=CONTEXT)
-    @click.option("--home", required=True, type=click.Path(file_okay=False), help="Issuer home directory.")
-    @click.option("--state", type=click.Choice(["valid", "revoked", "suspended", "pending"]), help="Only this state.")
+    @click.option(
+        "--home", required=True, type=click.Path(file_okay=False), help="Issuer home directory."
+    )
+    @click.option(
+        "--state",
+        type=click.Choice(["valid", "revoked", "suspended", "pending"]),
+        help="Only this state.",
+    )
     @click.option("--type", "vct", help="Only this credential type (vct).")
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
     @handle_errors()
@@ -258,24 +374,42 @@ def _list_command() -> Any:
 
         table = Table("id", "type", "format", "state", "valid until", "status index")
         for r in rows:
-            until = (dt.datetime.fromtimestamp(r.valid_until, dt.UTC).date().isoformat()
-                     if r.valid_until else "-")
-            table.add_row(r.credential_id, r.type.split(":")[-2], r.format, r.state, until,
-                          f"{r.list_id}/{r.idx}")
+            until = (
+                dt.datetime.fromtimestamp(r.valid_until, dt.UTC).date().isoformat()
+                if r.valid_until
+                else "-"
+            )
+            table.add_row(
+                r.credential_id,
+                r.type.split(":")[-2],
+                r.format,
+                r.state,
+                until,
+                f"{r.list_id}/{r.idx}",
+            )
         Console(width=120).print(table)
 
     return cmd
 
 
-def _status_group() -> Any:
+def _status_group() -> click.Group:
     @click.group("status", context_settings=CONTEXT)
     def grp() -> None:
         """Publish status lists (issuers) and sync them into a verifier's cache (creditors)."""
 
     @grp.command("publish", context_settings=CONTEXT)
-    @click.option("--home", required=True, type=click.Path(file_okay=False), help="Issuer home directory.")
-    @click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Directory to write the lists to.")
-    @click.option("--ttl", default=3600, show_default=True, help="Seconds a verifier may cache a list.")
+    @click.option(
+        "--home", required=True, type=click.Path(file_okay=False), help="Issuer home directory."
+    )
+    @click.option(
+        "--out-dir",
+        required=True,
+        type=click.Path(file_okay=False),
+        help="Directory to write the lists to.",
+    )
+    @click.option(
+        "--ttl", default=3600, show_default=True, help="Seconds a verifier may cache a list."
+    )
     @handle_errors()
     def publish(home: str, out_dir: str, ttl: int) -> None:
         """Write the signed status lists, ready to be served as static files at --status-uri."""
@@ -295,9 +429,17 @@ blauweknop.add_command(_bk_status)
 
 
 @_bk_status.command("sync", context_settings=CONTEXT)
-@click.option("--status-dir", required=True, type=click.Path(file_okay=False), help="The verifier's status cache.")
-@click.option("--from-dir", type=click.Path(file_okay=False),
-              help="Copy published lists from a directory (e.g. a mounted share) instead of HTTPS.")
+@click.option(
+    "--status-dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="The verifier's status cache.",
+)
+@click.option(
+    "--from-dir",
+    type=click.Path(file_okay=False),
+    help="Copy published lists from a directory (e.g. a mounted share) instead of HTTPS.",
+)
 @click.argument("uris", nargs=-1)
 @handle_errors()
 def status_sync(status_dir: str, from_dir: str | None, uris: tuple[str, ...]) -> None:
@@ -315,21 +457,51 @@ def status_sync(status_dir: str, from_dir: str | None, uris: tuple[str, ...]) ->
 # -- verify -------------------------------------------------------------------------------
 @blauweknop.command("verify", context_settings=CONTEXT)
 @click.argument("vp_file", type=click.Path(dir_okay=False))
-@click.option("--trust-list", required=True, type=click.Path(dir_okay=False), help="The signed trust list (JWT).")
-@click.option("--anchor", required=True, type=click.Path(dir_okay=False), help="The scheme authority's public key (pinned).")
+@click.option(
+    "--trust-list",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The signed trust list (JWT).",
+)
+@click.option(
+    "--anchor",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The scheme authority's public key (pinned).",
+)
 @click.option("--nonce", required=True, help="The nonce you sent with the request.")
-@click.option("--audience", required=True, help="Your own identifier (the audience the wallet bound to).")
-@click.option("--request", "request_file", type=click.Path(dir_okay=False),
-              help="The DCQL request you sent; the response must answer it.")
-@click.option("--status-dir", type=click.Path(file_okay=False), help="Status cache (see `status sync`).")
-@click.option("--allow-missing-status", is_flag=True,
-              help="Accept credentials whose status cannot be checked (NOT recommended).")
+@click.option(
+    "--audience", required=True, help="Your own identifier (the audience the wallet bound to)."
+)
+@click.option(
+    "--request",
+    "request_file",
+    type=click.Path(dir_okay=False),
+    help="The DCQL request you sent; the response must answer it.",
+)
+@click.option(
+    "--status-dir", type=click.Path(file_okay=False), help="Status cache (see `status sync`)."
+)
+@click.option(
+    "--allow-missing-status",
+    is_flag=True,
+    help="Accept credentials whose status cannot be checked (NOT recommended).",
+)
 @click.option("--at", "at", help="Verify as of this RFC 3339 time instead of now.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors(rejections=True)
-def verify(vp_file: str, trust_list: str, anchor: str, nonce: str, audience: str,
-           request_file: str | None, status_dir: str | None, allow_missing_status: bool,
-           at: str | None, as_json: bool) -> None:
+def verify(
+    vp_file: str,
+    trust_list: str,
+    anchor: str,
+    nonce: str,
+    audience: str,
+    request_file: str | None,
+    status_dir: str | None,
+    allow_missing_status: bool,
+    at: str | None,
+    as_json: bool,
+) -> None:
     """Verify a vp_token offline; print what was proven, or the rejection (exit 1)."""
     now = _parse_at(at)
     tl = _load_trust(trust_list, anchor, now)
@@ -349,17 +521,29 @@ def verify(vp_file: str, trust_list: str, anchor: str, nonce: str, audience: str
 
         decisions.append(hold_decision(c, today=today))
     if as_json:
-        echo_json({"ok": True, "credentials": [c.to_json() for c in result.credentials],
-                   "decisions": [d.to_json() for d in decisions]})
+        echo_json(
+            {
+                "ok": True,
+                "credentials": [c.to_json() for c in result.credentials],
+                "decisions": [d.to_json() for d in decisions],
+            }
+        )
         return
-    click.echo(f"VERIFIED: {len(result.credentials)} credential(s), offline, bound to nonce and audience")
+    click.echo(
+        f"VERIFIED: {len(result.credentials)} credential(s), offline, bound to nonce and audience"
+    )
     for c in result.credentials:
-        click.echo(f"- [{c.query_id}] {c.vct} ({c.format}) from {c.issuer_name} ({c.issuer}), status {c.status}")
+        click.echo(
+            f"- [{c.query_id}] {c.vct} ({c.format}) from {c.issuer_name} ({c.issuer}),"
+            f" status {c.status}"
+        )
         click.echo("    " + json.dumps(c.claims, ensure_ascii=False, sort_keys=True))
     for d in decisions:
         verb = "PUT COLLECTION ON HOLD" if d.hold else "NO HOLD"
-        click.echo(f"DECISION: {verb} from {d.hold_from} until {d.hold_until} "
-                   f"({', '.join(d.measures)}); {d.reason}")
+        click.echo(
+            f"DECISION: {verb} from {d.hold_from} until {d.hold_until} "
+            f"({', '.join(d.measures)}); {d.reason}"
+        )
 
 
 # =========================================================================================
@@ -368,12 +552,16 @@ def verify(vp_file: str, trust_list: str, anchor: str, nonce: str, audience: str
 @click.group(context_settings=CONTEXT)
 @click.version_option(package_name="blauweknop")
 def rodeknop() -> None:
-    """Rode Knop: municipalities issue payment-incapacity declarations (verklaring betalingsonmacht).
+    """Rode Knop: municipalities issue payment-incapacity declarations.
+
+    (In Dutch: verklaring betalingsonmacht.)
 
     \b
     A municipal operator's day:
-      rodeknop init --home gemeente --id urn:oin:... --name "Gemeente Eindhoven" --municipality-code GM0772
-      rodeknop issue --home gemeente --holder-key citizen.pub.jwk --data declaration.json --out decl.txt
+      rodeknop init --home gemeente --id urn:oin:... --name "Gemeente Eindhoven" \
+        --municipality-code GM0772
+      rodeknop issue --home gemeente --holder-key citizen.pub.jwk \
+        --data declaration.json --out decl.txt
       rodeknop issue --home gemeente --batch admissions.csv --out-dir out/      (resumable)
       rodeknop revoke --home gemeente --reason "trajectory ended" GM0772-RK-2026-0815
       rodeknop status publish --home gemeente --out-dir public/status
@@ -383,42 +571,92 @@ def rodeknop() -> None:
 
 
 @rodeknop.command("init", context_settings=CONTEXT)
-@click.option("--home", required=True, type=click.Path(file_okay=False), help="Municipality home directory to create.")
-@click.option("--id", "issuer_id", required=True, help="The municipality's id: urn:oin:<20 digits>.")
+@click.option(
+    "--home",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Municipality home directory to create.",
+)
+@click.option(
+    "--id", "issuer_id", required=True, help="The municipality's id: urn:oin:<20 digits>."
+)
 @click.option("--name", required=True, help='Name, e.g. "Gemeente Eindhoven".')
 @click.option("--municipality-code", required=True, help="CBS municipality code, e.g. GM0772.")
-@click.option("--status-uri", default=None, help="Base https URI where status lists will be served.")
+@click.option(
+    "--status-uri", default=None, help="Base https URI where status lists will be served."
+)
 @click.option("--alg", type=click.Choice(["ES256", "EdDSA"]), default="ES256", show_default=True)
 @handle_errors()
-def rk_init(home: str, issuer_id: str, name: str, municipality_code: str, status_uri: str | None, alg: str) -> None:
+def rk_init(
+    home: str, issuer_id: str, name: str, municipality_code: str, status_uri: str | None, alg: str
+) -> None:
     """Set up a municipality as a Rode Knop issuer (role: municipality)."""
     import re
 
     if not re.fullmatch(r"GM[0-9]{4}", municipality_code):
         fail("invalid_data", "--municipality-code must look like GM0772")
-    iss = Issuer.init(home, issuer_id=issuer_id, name=name, roles=("municipality",),
-                      status_base_uri=status_uri, alg=alg,
-                      extra={"municipality_code": municipality_code})
-    click.echo(f"initialised {home} for {iss.name} ({municipality_code}); "
-               f"send {Path(home) / 'trust-entry.json'} to the scheme authority")
+    iss = Issuer.init(
+        home,
+        issuer_id=issuer_id,
+        name=name,
+        roles=("municipality",),
+        status_base_uri=status_uri,
+        alg=alg,
+        extra={"municipality_code": municipality_code},
+    )
+    click.echo(
+        f"initialised {home} for {iss.name} ({municipality_code}); "
+        f"send {Path(home) / 'trust-entry.json'} to the scheme authority"
+    )
 
 
 @rodeknop.command("issue", context_settings=CONTEXT)
-@click.option("--home", required=True, type=click.Path(file_okay=False), help="Municipality home directory.")
-@click.option("--holder-key", type=click.Path(dir_okay=False), help="The citizen's public holder key (single issue).")
-@click.option("--data", "data_file", type=click.Path(dir_okay=False),
-              help="Declaration claims (JSON, see examples/data/rode-knop-declaration.json).")
-@click.option("--out", type=click.Path(dir_okay=False), help="Credential file to write (single issue).")
-@click.option("--batch", "batch_file", type=click.Path(dir_okay=False),
-              help="CSV with one declaration per row (see specs/rode-knop-batch.md).")
+@click.option(
+    "--home", required=True, type=click.Path(file_okay=False), help="Municipality home directory."
+)
+@click.option(
+    "--holder-key",
+    type=click.Path(dir_okay=False),
+    help="The citizen's public holder key (single issue).",
+)
+@click.option(
+    "--data",
+    "data_file",
+    type=click.Path(dir_okay=False),
+    help="Declaration claims (JSON, see examples/data/rode-knop-declaration.json).",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="Credential file to write (single issue)."
+)
+@click.option(
+    "--batch",
+    "batch_file",
+    type=click.Path(dir_okay=False),
+    help="CSV with one declaration per row (see specs/rode-knop-batch.md).",
+)
 @click.option("--out-dir", type=click.Path(file_okay=False), help="Directory for batch output.")
-@click.option("--format", "fmt", type=FORMAT_CHOICE, default="sd-jwt", show_default=True,
-              help="sd-jwt: SD-JWT VC; di: W3C VC 2.0 with an ecdsa-sd-2023 proof.")
+@click.option(
+    "--format",
+    "fmt",
+    type=FORMAT_CHOICE,
+    default="sd-jwt",
+    show_default=True,
+    help="sd-jwt: SD-JWT VC; di: W3C VC 2.0 with an ecdsa-sd-2023 proof.",
+)
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors()
-def rk_issue(home: str, holder_key: str | None, data_file: str | None, out: str | None,
-             batch_file: str | None, out_dir: str | None, fmt: str, force: bool, as_json: bool) -> None:
+def rk_issue(
+    home: str,
+    holder_key: str | None,
+    data_file: str | None,
+    out: str | None,
+    batch_file: str | None,
+    out_dir: str | None,
+    fmt: str,
+    force: bool,
+    as_json: bool,
+) -> None:
     """Issue a payment-incapacity declaration, one (--data) or a batch (--batch CSV)."""
     from rodeknop_vc import PaymentIncapacityDeclaration
 
@@ -432,7 +670,7 @@ def rk_issue(home: str, holder_key: str | None, data_file: str | None, out: str 
         sys.exit(run_batch(home, batch_file, out_dir, fmt=fmt, as_json=as_json))
     if not (data_file and holder_key and out):
         fail("bad_usage", "give --data, --holder-key and --out (or --batch and --out-dir)")
-    _issue_one(home, holder_key, data_file, fmt, out, force, PaymentIncapacityDeclaration, as_json)  # type: ignore[arg-type]
+    _issue_one(home, holder_key, data_file, fmt, out, force, PaymentIncapacityDeclaration, as_json)
 
 
 for _action in ("revoke", "suspend", "resume"):

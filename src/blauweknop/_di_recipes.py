@@ -40,7 +40,7 @@ from ._trust import TrustedOrganisation, TrustList
 
 if TYPE_CHECKING:
     from ._issuer import Issuer
-    from ._verifier import Verifier, VerifiedCredential
+    from ._verifier import VerifiedCredential, Verifier
     from ._wallet import Wallet
 
 __all__ = [
@@ -53,7 +53,14 @@ __all__ = [
     "verify_di_presentation",
 ]
 
-_ALWAYS = ("/type", "/issuer", "/validFrom", "/validUntil", "/credentialStatus", "/credentialSubject/id")
+_ALWAYS = (
+    "/type",
+    "/issuer",
+    "/validFrom",
+    "/validUntil",
+    "/credentialStatus",
+    "/credentialSubject/id",
+)
 
 
 def _iso(t: float) -> str:
@@ -88,7 +95,9 @@ def _verification_method(issuer_id: str, kid: str) -> str:
     return f"{issuer_id}#{kid}"
 
 
-def _issuer_resolver(trust: TrustList | None, org: TrustedOrganisation, now: float) -> Callable[[str], Key]:
+def _issuer_resolver(
+    trust: TrustList | None, org: TrustedOrganisation, now: float
+) -> Callable[[str], Key]:
     def resolve(vm: str) -> Key:
         if not isinstance(vm, str) or not vm.startswith(org.id + "#"):
             raise TrustError("untrusted_key", f"verification method {vm!r} is not one of {org.id}")
@@ -151,7 +160,9 @@ def bitstring_signer(issuer: Issuer) -> Callable[[dict[str, Any]], dict[str, Any
     return sign
 
 
-def status_credential_verifier(org: TrustedOrganisation, now: float) -> Callable[[Mapping[str, Any]], str]:
+def status_credential_verifier(
+    org: TrustedOrganisation, now: float
+) -> Callable[[Mapping[str, Any]], str]:
     """``verify(document) -> issuer id`` for a bitstring status list credential of ``org``."""
     resolve = _issuer_resolver(None, org, now)
 
@@ -237,12 +248,18 @@ def inspect_di_credential(
     profile = profile_for_w3c_type(_types(doc))
     org = trust_list.organisation(issuer_id, now=now)
     profile.check_issuer_roles(org.roles, issuer_id)
-    res = verify_proof(doc, resolve_key=_issuer_resolver(trust_list, org, now), now=now, limits=wallet.limits)
+    res = verify_proof(
+        doc, resolve_key=_issuer_resolver(trust_list, org, now), now=now, limits=wallet.limits
+    )
     if not res.is_base_proof:
-        raise MalformedError("malformed_document", "an issued credential carries an ecdsa-sd-2023 base proof")
+        raise MalformedError(
+            "malformed_document", "an issued credential carries an ecdsa-sd-2023 base proof"
+        )
     subject = doc.get("credentialSubject")
     if not isinstance(subject, Mapping) or not isinstance(subject.get("id"), str):
-        raise HolderBindingError("holder_key_missing", "credentialSubject.id (the holder) is missing")
+        raise HolderBindingError(
+            "holder_key_missing", "credentialSubject.id (the holder) is missing"
+        )
     try:
         holder = key_from_did_jwk(subject["id"])
     except (SignatureError, MalformedError) as e:
@@ -291,7 +308,10 @@ def present_di(
         pointers.append(_pointer(p))  # type: ignore[arg-type]
     derived = derive_proof_sd(doc, pointers or ["/credentialSubject/id"])
     return sign_presentation(
-        [derived], holder_key, challenge=nonce, domain=audience,
+        [derived],
+        holder_key,
+        challenge=nonce,
+        domain=audience,
         created=dt.datetime.fromtimestamp(now, dt.UTC),
     )
 
@@ -311,8 +331,13 @@ def verify_di_presentation(
 
     try:
         creds = verify_presentation(
-            vp, challenge=nonce, domain=audience, now=now, max_age=verifier.kb_max_age,
-            leeway=verifier.leeway, limits=verifier.limits,
+            vp,
+            challenge=nonce,
+            domain=audience,
+            now=now,
+            max_age=verifier.kb_max_age,
+            leeway=verifier.leeway,
+            limits=verifier.limits,
         )
     except HolderBindingError as e:
         # One vocabulary for both formats: the verifier asked with a nonce and an audience.
@@ -321,7 +346,9 @@ def verify_di_presentation(
             raise HolderBindingError(unified[e.code], e.message) from e
         raise
     if len(creds) != 1:
-        raise MalformedError("vp_token_malformed", "each presentation must carry exactly one credential")
+        raise MalformedError(
+            "vp_token_malformed", "each presentation must carry exactly one credential"
+        )
     cred = creds[0]
     _check_base_context(cred)
     issuer_id = _issuer_id(cred)
@@ -329,15 +356,22 @@ def verify_di_presentation(
     org = verifier.trust_list.organisation(issuer_id, now=now)
     profile.check_issuer_roles(org.roles, issuer_id)
     res = verify_proof(
-        cred, resolve_key=_issuer_resolver(verifier.trust_list, org, now), now=now,
-        leeway=verifier.leeway, limits=verifier.limits,
+        cred,
+        resolve_key=_issuer_resolver(verifier.trust_list, org, now),
+        now=now,
+        leeway=verifier.leeway,
+        limits=verifier.limits,
     )
     if res.is_base_proof:
-        raise DisclosureError("base_proof_presented", "a base proof must not be presented; derive one")
+        raise DisclosureError(
+            "base_proof_presented", "a base proof must not be presented; derive one"
+        )
     doc = res.document
     subject = doc.get("credentialSubject")
     if not isinstance(subject, Mapping) or subject.get("id") != vp.get("holder"):
-        raise HolderBindingError("holder_mismatch", "credential subject is not the presenting holder")
+        raise HolderBindingError(
+            "holder_mismatch", "credential subject is not the presenting holder"
+        )
     if "validUntil" not in doc:
         raise MalformedError("malformed_document", "credential has no validUntil")
     status_state = _di_status(verifier, doc.get("credentialStatus"), org, now)

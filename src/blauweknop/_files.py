@@ -31,7 +31,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644
         os.fsync(fd)
         os.close(fd)
         fd = -1
-        os.replace(tmp, p)
+        Path(tmp).replace(p)
         tmp = ""
         dfd = os.open(directory, os.O_RDONLY)
         try:
@@ -45,7 +45,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644
             os.close(fd)
         if tmp:
             with contextlib.suppress(OSError):
-                os.unlink(tmp)
+                Path(tmp).unlink()
 
 
 def safe_output_path(base: str | os.PathLike[str], name: str) -> Path:

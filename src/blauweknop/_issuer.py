@@ -117,8 +117,12 @@ class Issuer:
         if (h / "config.json").exists():
             raise StorageError("home_exists", f"{h} already holds an issuer; refusing to overwrite")
         roles = list(dict.fromkeys(roles))
-        entry_probe = {"id": issuer_id, "name": name, "roles": roles,
-                       "jwks": {"keys": [Key.generate().public_jwk()]}}
+        entry_probe = {
+            "id": issuer_id,
+            "name": name,
+            "roles": roles,
+            "jwks": {"keys": [Key.generate().public_jwk()]},
+        }
         try:
             parse_entry(entry_probe)
         except MalformedError as e:
@@ -135,7 +139,7 @@ class Issuer:
             raise SignatureError("key_invalid", "the issuer needs a private key")
         try:
             (h / "keys").mkdir(parents=True, exist_ok=True, mode=0o700)
-            os.chmod(h, 0o700)
+            h.chmod(0o700)
         except OSError as e:
             raise StorageError("storage_write_failed", f"cannot create {h}: {e.strerror}") from e
         key.save(h / "keys" / f"{key.kid}.jwk")
@@ -167,12 +171,16 @@ class Issuer:
         try:
             raw = (h / "config.json").read_bytes()
         except FileNotFoundError as e:
-            raise StorageError("home_not_found", f"{h} is not an issuer home (run init first)") from e
+            raise StorageError(
+                "home_not_found", f"{h} is not an issuer home (run init first)"
+            ) from e
         except OSError as e:
             raise StorageError("home_unreadable", f"cannot read {h}: {e.strerror}") from e
         config = parse_json_object(raw, what="config.json")
         if config.get("version") != _CONFIG_VERSION:
-            raise StorageError("home_version", f"unsupported issuer home version {config.get('version')}")
+            raise StorageError(
+                "home_version", f"unsupported issuer home version {config.get('version')}"
+            )
         if signer is None:
             signer = Key.load(h / "keys" / f"{config['active_kid']}.jwk")
         from ._register import Register
@@ -187,7 +195,9 @@ class Issuer:
         p = h / "register.secret"
         try:
             if p.stat().st_mode & 0o077:
-                raise StorageError("key_file_permissions", f"{p} is readable by others; chmod 600 it")
+                raise StorageError(
+                    "key_file_permissions", f"{p} is readable by others; chmod 600 it"
+                )
             return bytes.fromhex(p.read_text().strip())
         except (OSError, ValueError) as e:
             raise StorageError("home_unreadable", f"cannot read {p}") from e
@@ -204,7 +214,9 @@ class Issuer:
 
     def public_keys(self) -> list[Key]:
         """All public keys of this home (active and rotated-out), active first."""
-        keys: list[Key] = [self.signer if isinstance(self.signer, Key) else Key.from_jwk(self.signer.public_jwk())]
+        keys: list[Key] = [
+            self.signer if isinstance(self.signer, Key) else Key.from_jwk(self.signer.public_jwk())
+        ]
         for f in sorted((self.home / "keys").glob("*.jwk")):
             k = Key.load(f).public()
             if k not in keys:
@@ -230,19 +242,27 @@ class Issuer:
         key = Key.generate(alg or self.signer.alg)
         key.save(self.home / "keys" / f"{key.kid}.jwk")
         self.config["active_kid"] = key.kid
-        atomic_write(self.home / "config.json", (json.dumps(self.config, indent=2) + "\n").encode(), mode=0o600)
+        atomic_write(
+            self.home / "config.json",
+            (json.dumps(self.config, indent=2) + "\n").encode(),
+            mode=0o600,
+        )
         self.signer = key
         self._write_trust_entry()
         return key
 
     # -- issuance -------------------------------------------------------------------------
-    def _validity(self, data: CredentialModel, now: int, valid_days: int | None) -> tuple[int | None, int]:
+    def _validity(
+        self, data: CredentialModel, now: int, valid_days: int | None
+    ) -> tuple[int | None, int]:
         claims = data.to_claims()
         if "valid_until" in claims and "valid_from" in claims:
             nbf = _day_start(claims["valid_from"])
             exp = _day_start(claims["valid_until"]) + 86400  # valid_until is inclusive
             if exp <= now:
-                raise InvalidDataError("invalid_data", "valid_until: lies in the past", field="valid_until")
+                raise InvalidDataError(
+                    "invalid_data", "valid_until: lies in the past", field="valid_until"
+                )
             return nbf, exp
         days = valid_days or data.profile().default_validity_days or 30
         return None, now + days * 86400
@@ -252,7 +272,7 @@ class Issuer:
         data: CredentialModel,
         *,
         holder_jwk: Mapping[str, Any],
-        format: str = "sd-jwt",
+        format: str = "sd-jwt",  # noqa: A002 (public keyword, as in the CLI's --format)
         now: float | None = None,
         valid_days: int | None = None,
         batch_row_key: str | None = None,
@@ -275,7 +295,9 @@ class Issuer:
         try:
             holder = Key.from_jwk(holder_jwk)
         except SignatureError as e:
-            raise InvalidDataError("invalid_data", f"holder key: {e.message}", field="holder_key") from e
+            raise InvalidDataError(
+                "invalid_data", f"holder key: {e.message}", field="holder_key"
+            ) from e
         if holder.has_private:
             raise InvalidDataError("invalid_data", "holder key must be public", field="holder_key")
         now_i = int(time.time() if now is None else now)
@@ -297,7 +319,8 @@ class Issuer:
         if res.credential_id != cid:
             raise InvalidDataError(
                 "invalid_data",
-                f"batch row {batch_row_key!r} was issued before as {res.credential_id!r}, not {cid!r}",
+                f"batch row {batch_row_key!r} was issued before as {res.credential_id!r},"
+                f" not {cid!r}",
             )
         uri = res.list_uri
         if format == "sd-jwt":
@@ -316,7 +339,13 @@ class Issuer:
             from ._di_recipes import issue_di_credential
 
             text = issue_di_credential(
-                self, profile, claims, holder=holder, iat=now_i, nbf=nbf, exp=exp,
+                self,
+                profile,
+                claims,
+                holder=holder,
+                iat=now_i,
+                nbf=nbf,
+                exp=exp,
                 status=[e.to_claims() for e in res.bitstring_entries()],
             )
         if write is not None:
@@ -338,7 +367,7 @@ class Issuer:
         data: CredentialModel,
         *,
         holder_jwks: Iterable[Mapping[str, Any]],
-        format: str = "sd-jwt",
+        format: str = "sd-jwt",  # noqa: A002 (public keyword, as in the CLI's --format)
         now: float | None = None,
         valid_days: int | None = None,
     ) -> list[IssuedCredential]:
@@ -356,8 +385,14 @@ class Issuer:
         claims = data.to_claims()
         cid = str(claims.get("statement_id") or claims.get("declaration_id"))
         return [
-            self.issue(data, holder_jwk=k, format=format, now=now, valid_days=valid_days,
-                       credential_id=f"{cid}~copy{i}")
+            self.issue(
+                data,
+                holder_jwk=k,
+                format=format,
+                now=now,
+                valid_days=valid_days,
+                credential_id=f"{cid}~copy{i}",
+            )
             for i, k in enumerate(keys, start=1)
         ]
 
@@ -367,7 +402,10 @@ class Issuer:
         from ._errors import PolicyError
 
         ids = []
-        for cand in [credential_id, *(f"{credential_id}~copy{i}" for i in range(1, MAX_COPIES + 1))]:
+        for cand in [
+            credential_id,
+            *(f"{credential_id}~copy{i}" for i in range(1, MAX_COPIES + 1)),
+        ]:
             try:
                 self.register.get(cand)
             except PolicyError:
@@ -394,8 +432,14 @@ class Issuer:
         for cid in self._family(credential_id):
             self.register.resume(cid, reason=reason, actor=actor)
 
-    def publish_status(self, out_dir: str | os.PathLike[str], *, now: float | None = None,
-                       ttl: int = 3600, valid_seconds: int = 86400) -> list[Path]:
+    def publish_status(
+        self,
+        out_dir: str | os.PathLike[str],
+        *,
+        now: float | None = None,
+        ttl: int = 3600,
+        valid_seconds: int = 86400,
+    ) -> list[Path]:
         """Write every status list (IETF token status list JWT and W3C bitstring status list
         credentials) to ``out_dir``, ready to be served as static files."""
         from ._register import publish
@@ -420,4 +464,3 @@ class Issuer:
             sign_bitstring=sign_bitstring,
         )
         return [f.path for f in files]
-

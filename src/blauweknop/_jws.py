@@ -37,7 +37,7 @@ _HEADER_ENCODER = json.JSONEncoder(separators=(",", ":"))  # json.dumps builds o
 
 
 def sign_compact(header: dict[str, Any], payload: bytes, signer: Signer) -> str:
-    """Sign ``payload`` with ``signer``; ``alg`` and ``kid`` are set from the signer unless given."""
+    """Sign ``payload`` with ``signer``; ``alg`` and ``kid`` come from the signer unless given."""
     h = {"alg": signer.alg, **header}
     if h["alg"] != signer.alg:
         raise SignatureError("algorithm_not_allowed", "header alg does not match the signer")
@@ -114,7 +114,8 @@ def parse_compact(
         # A non-string typ (e.g. a list) is unhashable: test the type before membership.
         if not isinstance(header.get("typ"), str) or header["typ"] not in allowed:
             raise MalformedError(
-                "typ_mismatch", f"JWS typ {header.get('typ')!r}, expected {' or '.join(sorted(allowed))}"
+                "typ_mismatch",
+                f"JWS typ {header.get('typ')!r}, expected {' or '.join(sorted(allowed))}",
             )
     payload = b64u_decode(ep, what="JWS payload")
     sig = b64u_decode(es, what="JWS signature")

@@ -142,7 +142,9 @@ class Key:
             if kty == "EC" and crv in _CURVES:
                 curve, alg, size, _ = _CURVES[crv]
                 if "alg" in jwk and jwk["alg"] != alg:
-                    raise SignatureError("key_invalid", f"JWK alg {jwk['alg']!r} does not fit {crv}")
+                    raise SignatureError(
+                        "key_invalid", f"JWK alg {jwk['alg']!r} does not fit {crv}"
+                    )
                 x = _coord(jwk, "x", size)
                 y = _coord(jwk, "y", size)
                 pub: Any = ec.EllipticCurvePublicNumbers(x, y, curve).public_key()
@@ -155,7 +157,9 @@ class Key:
                 return cls(crv, priv, pub)
             if kty == "OKP" and crv == "Ed25519":
                 if "alg" in jwk and jwk["alg"] not in ("EdDSA", "Ed25519"):
-                    raise SignatureError("key_invalid", f"JWK alg {jwk['alg']!r} does not fit Ed25519")
+                    raise SignatureError(
+                        "key_invalid", f"JWK alg {jwk['alg']!r} does not fit Ed25519"
+                    )
                 xb = _raw(jwk, "x", 32)
                 pub = ed25519.Ed25519PublicKey.from_public_bytes(xb)
                 priv = None
@@ -168,11 +172,13 @@ class Key:
             raise
         except (ValueError, TypeError, MalformedError) as e:
             raise SignatureError("key_invalid", f"invalid {kty}/{crv} key: {e}") from e
-        raise SignatureError("key_invalid", f"unsupported key type {kty!r}" + (f"/{crv!r}" if crv else ""))
+        raise SignatureError(
+            "key_invalid", f"unsupported key type {kty!r}" + (f"/{crv!r}" if crv else "")
+        )
 
     @classmethod
     def from_public_bytes(cls, crv: str, data: bytes) -> Key:
-        """Load a public key from raw bytes: SEC1 (compressed or not) for EC, 32 bytes for Ed25519."""
+        """Load a public key from raw bytes: SEC1 (compressed or not) for EC, 32 for Ed25519."""
         try:
             if crv == "Ed25519":
                 return cls(crv, None, ed25519.Ed25519PublicKey.from_public_bytes(data))
@@ -209,7 +215,9 @@ class Key:
             data = p.read_bytes()
             mode = p.stat().st_mode
         except OSError as e:
-            raise StorageError("key_file_unreadable", f"cannot read key file {p}: {e.strerror}") from e
+            raise StorageError(
+                "key_file_unreadable", f"cannot read key file {p}: {e.strerror}"
+            ) from e
         jwk = parse_json_object(data, what=f"key file {p}")
         if "d" in jwk and mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise StorageError(
@@ -226,7 +234,11 @@ class Key:
         if p.exists() and not overwrite:
             raise StorageError("file_exists", f"{p} exists; refusing to overwrite a key")
         jwk = self.private_jwk() if self.has_private else self.public_jwk()
-        atomic_write(p, (json.dumps(jwk, indent=2) + "\n").encode(), mode=0o600 if self.has_private else 0o644)
+        atomic_write(
+            p,
+            (json.dumps(jwk, indent=2) + "\n").encode(),
+            mode=0o600 if self.has_private else 0o644,
+        )
 
     # -- properties ---------------------------------------------------------------------
     @property
@@ -257,7 +269,7 @@ class Key:
         }
 
     def public_jwk(self, *, with_kid: bool = True) -> dict[str, str]:
-        """Public JWK (with ``kid`` and ``alg`` unless ``with_kid=False``: the bare RFC 7638 members)."""
+        """Public JWK, with ``kid`` and ``alg`` unless ``with_kid=False`` (bare RFC 7638)."""
         jwk = dict(self._pub_jwk)
         if with_kid:
             jwk["kid"] = self._kid
@@ -293,7 +305,9 @@ class Key:
             raise SignatureError("key_invalid", "this is a public key")
         if self.crv == "Ed25519":
             return bytes(self._priv.private_bytes_raw())
-        return bytes(self._priv.private_numbers().private_value.to_bytes(_CURVES[self.crv][2], "big"))
+        return bytes(
+            self._priv.private_numbers().private_value.to_bytes(_CURVES[self.crv][2], "big")
+        )
 
     def public(self) -> Key:
         """The public half as its own key object."""

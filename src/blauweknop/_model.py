@@ -23,7 +23,9 @@ def parse_date(value: str, field: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except (ValueError, TypeError) as e:
-        raise InvalidDataError("invalid_data", f"{field}: {value!r} is not a valid date", field=field) from e
+        raise InvalidDataError(
+            "invalid_data", f"{field}: {value!r} is not a valid date", field=field
+        ) from e
 
 
 def parse_datetime(value: str, field: str) -> dt.datetime:
@@ -35,7 +37,9 @@ def parse_datetime(value: str, field: str) -> dt.datetime:
             "invalid_data", f"{field}: {value!r} is not an RFC 3339 date-time", field=field
         ) from e
     if d.tzinfo is None:
-        raise InvalidDataError("invalid_data", f"{field}: date-time needs a UTC offset", field=field)
+        raise InvalidDataError(
+            "invalid_data", f"{field}: date-time needs a UTC offset", field=field
+        )
     return d
 
 

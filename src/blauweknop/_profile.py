@@ -178,7 +178,8 @@ class CredentialProfile:
                 )
             if self.sd_rule(d) == "never":
                 raise DisclosureError(
-                    "disclosure_not_allowed", f"claim {_dotted(d)} is marked sd=never for {self.vct}"
+                    "disclosure_not_allowed",
+                    f"claim {_dotted(d)} is marked sd=never for {self.vct}",
                 )
 
         # Only where the rule trie has an ``always`` rule at or below can a claim be missing

@@ -283,7 +283,7 @@ def issue_sd_jwt(
     else:
         n = decoys
         decoy_fn = lambda: n  # noqa: E731
-    if "_sd_alg" in claims or "cnf" in claims and holder_jwk is not None:
+    if "_sd_alg" in claims or ("cnf" in claims and holder_jwk is not None):
         raise MalformedError("invalid_claims", "_sd_alg and cnf are set by the issuer function")
     b = _Builder(entropy.salt if salt is _default_salt else salt, decoy_fn, entropy.decoy)
     payload = b.build(claims, ())
@@ -348,7 +348,9 @@ class SDJWT:
         if not isinstance(token, str):
             raise MalformedError("malformed_sd_jwt", "SD-JWT must be a string")
         if len(token) > limits.max_token_bytes:
-            raise MalformedError("too_large", f"SD-JWT is larger than {limits.max_token_bytes} bytes")
+            raise MalformedError(
+                "too_large", f"SD-JWT is larger than {limits.max_token_bytes} bytes"
+            )
         if not token.isascii():
             raise MalformedError("malformed_sd_jwt", "SD-JWT contains non-ASCII characters")
         parts = token.split("~")
@@ -375,7 +377,9 @@ class SDJWT:
         """The JWT payload as signed (``_sd`` digests still in place). Not verified."""
         return parse_compact(self.jwt, limits=limits).payload_json(limits)
 
-    def disclosure_paths(self, limits: Limits = DEFAULT_LIMITS) -> list[tuple[ClaimPath, Disclosure]]:
+    def disclosure_paths(
+        self, limits: Limits = DEFAULT_LIMITS
+    ) -> list[tuple[ClaimPath, Disclosure]]:
         """Each disclosure with the claim path it discloses, as if every disclosure were shown.
 
         Array indices are those of the full (all-disclosed) array.
@@ -419,9 +423,13 @@ class SDJWT:
             for pat, has_wildcard in zip(pats, wild, strict=True):
                 n = min(len(pat), len(dpath))
                 # Without a None wildcard the element test is plain equality: compare tuples.
-                if (pat[:n] == dpath[:n]) if not has_wildcard else all(
-                    (p is None and isinstance(q, int)) or p == q
-                    for p, q in zip(pat[:n], dpath[:n], strict=True)
+                if (
+                    (pat[:n] == dpath[:n])
+                    if not has_wildcard
+                    else all(
+                        (p is None and isinstance(q, int)) or p == q
+                        for p, q in zip(pat[:n], dpath[:n], strict=True)
+                    )
                 ):
                     # dpath is an ancestor of pat (needed to reach it) or lies under it.
                     keep.add(d.digest)
@@ -447,7 +455,9 @@ class SDJWT:
         if holder_key is None:
             return chosen.serialize()
         if nonce is None or audience is None:
-            raise HolderBindingError("key_binding_missing", "key binding needs a nonce and an audience")
+            raise HolderBindingError(
+                "key_binding_missing", "key binding needs a nonce and an audience"
+            )
         shown = chosen.serialize()
         return shown + make_kb_jwt(shown, holder_key, nonce=nonce, audience=audience, iat=iat)
 
@@ -547,7 +557,9 @@ def _process(
         leaf_ok = depth < limits.max_json_depth
         if isinstance(node, dict):
             if "_sd_alg" in node and path:
-                raise DisclosureError("sd_alg_not_top_level", "_sd_alg may only appear at top level")
+                raise DisclosureError(
+                    "sd_alg_not_top_level", "_sd_alg may only appear at top level"
+                )
             if "..." in node:
                 raise DisclosureError("array_digest_malformed", "'...' outside an array element")
             out: dict[str, Any] = {}
@@ -593,7 +605,8 @@ def _process(
                 if isinstance(item, dict) and "..." in item:
                     if len(item) != 1:
                         raise DisclosureError(
-                            "array_digest_malformed", "array digest object has other keys than '...'"
+                            "array_digest_malformed",
+                            "array digest object has other keys than '...'",
                         )
                     dg = item["..."]
                     note_digest(dg)
@@ -602,7 +615,8 @@ def _process(
                         continue
                     if d.name is not None:
                         raise DisclosureError(
-                            "disclosure_kind_mismatch", "object-property disclosure used in an array"
+                            "disclosure_kind_mismatch",
+                            "object-property disclosure used in an array",
                         )
                     used.add(dg)
                     disclosed.add((*path, len(items)))
@@ -699,7 +713,9 @@ def _verify_kb(
 ) -> None:
     """RFC 9901 section 7.3."""
     if holder_jwk is None:
-        raise HolderBindingError("holder_key_missing", "KB-JWT present but the SD-JWT has no cnf.jwk")
+        raise HolderBindingError(
+            "holder_key_missing", "KB-JWT present but the SD-JWT has no cnf.jwk"
+        )
     assert sd.kb_jwt is not None
     try:
         kb = parse_compact(sd.kb_jwt)
@@ -737,4 +753,6 @@ def _verify_kb(
         raise HolderBindingError("key_binding_malformed", "KB-JWT nonce and aud must be strings")
     expected = b64u_encode(hashlib.sha256(sd.serialize(without_kb=True).encode("ascii")).digest())
     if p.get("sd_hash") != expected:
-        raise HolderBindingError("sd_hash_mismatch", "KB-JWT sd_hash does not match the presentation")
+        raise HolderBindingError(
+            "sd_hash_mismatch", "KB-JWT sd_hash does not match the presentation"
+        )

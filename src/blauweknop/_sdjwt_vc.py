@@ -11,7 +11,8 @@ Example:
     >>> import json, pathlib
     >>> issuer, holder = Key.generate(), Key.generate()
     >>> data = json.loads(pathlib.Path("examples/data/debt-statement.json").read_text())
-    >>> tok = issue_sd_jwt_vc(get_profile(DEBT_STATEMENT_VCT), data, issuer_id="urn:oin:00000001003214345000",
+    >>> tok = issue_sd_jwt_vc(get_profile(DEBT_STATEMENT_VCT), data,
+    ...                       issuer_id="urn:oin:00000001003214345000",
     ...                       signer=issuer, holder_jwk=holder.public_jwk(), iat=1_790_000_000,
     ...                       exp=1_792_592_000)
     >>> tok.count("~") > 10

@@ -60,7 +60,9 @@ class StatusCache(_BaseCache):
         self.check_token_status(uri, idx, issuer_key=keys, expected_issuer=issuer.id, now=now)
         return "valid"
 
-    def bitstring_status(self, entry: Mapping[str, Any], *, issuer: TrustedOrganisation, now: float) -> str:
+    def bitstring_status(
+        self, entry: Mapping[str, Any], *, issuer: TrustedOrganisation, now: float
+    ) -> str:
         """Check a W3C ``BitstringStatusListEntry`` against its cached status list credential."""
         from ._di_recipes import status_credential_verifier
 
@@ -69,7 +71,10 @@ class StatusCache(_BaseCache):
         except BlauweKnopError as e:
             raise StatusError("status_invalid", f"credentialStatus: {e.message}") from e
         self.check_bitstring_status(
-            parsed, verify=status_credential_verifier(issuer, now), expected_issuer=issuer.id, now=now
+            parsed,
+            verify=status_credential_verifier(issuer, now),
+            expected_issuer=issuer.id,
+            now=now,
         )
         return "valid"
 

@@ -109,7 +109,9 @@ def parse_entry(entry: Mapping[str, Any]) -> TrustedOrganisation:
         raise MalformedError("trust_entry_invalid", "entry must be a JSON object")
     oid = entry.get("id")
     if not isinstance(oid, str) or not _ID_RE.match(oid):
-        raise MalformedError("trust_entry_invalid", f"id {oid!r} is not urn:oin:<20 digits> or https URL")
+        raise MalformedError(
+            "trust_entry_invalid", f"id {oid!r} is not urn:oin:<20 digits> or https URL"
+        )
     name = entry.get("name")
     if not isinstance(name, str) or not name.strip():
         raise MalformedError("trust_entry_invalid", f"{oid}: name missing")
@@ -221,7 +223,10 @@ class TrustList:
         anchors = [anchor] if isinstance(anchor, Key) else list(anchor)
         try:
             jws = parse_compact(
-                text.strip(), typ=TRUST_LIST_TYP, limits=limits, max_bytes=limits.max_trust_list_bytes
+                text.strip(),
+                typ=TRUST_LIST_TYP,
+                limits=limits,
+                max_bytes=limits.max_trust_list_bytes,
             )
             last: BlauweKnopError | None = None
             for a in anchors:
@@ -274,7 +279,9 @@ class TrustList:
         if org is None:
             raise TrustError("untrusted_issuer", f"{issuer_id!r} is not in the trust list")
         if not org.is_active(time.time() if now is None else now):
-            raise TrustError("untrusted_issuer", f"{issuer_id!r} is outside its registration window")
+            raise TrustError(
+                "untrusted_issuer", f"{issuer_id!r} is outside its registration window"
+            )
         return org
 
     def resolve_key(self, issuer_id: str, kid: str | None, *, now: float | None = None) -> Key:

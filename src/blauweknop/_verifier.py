@@ -161,7 +161,9 @@ def parse_vp_token(
         if not isinstance(qid, str) or not qid:
             raise MalformedError("vp_token_malformed", "vp_token keys must be query ids")
         if not isinstance(items, list) or not items:
-            raise MalformedError("vp_token_malformed", f"vp_token[{qid!r}] must be a non-empty array")
+            raise MalformedError(
+                "vp_token_malformed", f"vp_token[{qid!r}] must be a non-empty array"
+            )
         for it in items:
             if not isinstance(it, str | dict):
                 raise MalformedError(
@@ -278,8 +280,13 @@ class Verifier:
                 claims = {"credentialSubject": dict(c.claims)}
             disclosed = c.disclosed if c.format == FORMAT_SD_JWT else None
             presented.setdefault(c.query_id, []).append(
-                PresentedCredential(format=c.format, types=types, claims=dict(claims),
-                                    disclosed=disclosed, holder_bound=True)
+                PresentedCredential(
+                    format=c.format,
+                    types=types,
+                    claims=dict(claims),
+                    disclosed=disclosed,
+                    holder_bound=True,
+                )
             )
         check_response(query, presented)
 

@@ -230,15 +230,26 @@ class Wallet:
         hk = Key.generate(alg)
         initial: dict[str, dict[str, dict[str, Any]]] = {
             _KEY: {hk.kid: dict(hk.private_jwk())},
-            _META: {"wallet": {"version": 1, "active_holder_kid": hk.kid, "created_at": int(time.time())}},
+            _META: {
+                "wallet": {
+                    "version": 1,
+                    "active_holder_kid": hk.kid,
+                    "created_at": int(time.time()),
+                }
+            },
         }
-        store = WalletStore.create(directory, passphrase=passphrase, key=key, scrypt_n=scrypt_n,
-                                   initial=initial)
+        store = WalletStore.create(
+            directory, passphrase=passphrase, key=key, scrypt_n=scrypt_n, initial=initial
+        )
         return cls(store)
 
     @classmethod
     def open(
-        cls, directory: str | os.PathLike[str], *, passphrase: str | None = None, key: bytes | None = None
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        passphrase: str | None = None,
+        key: bytes | None = None,
     ) -> Wallet:
         """Open (and lock) an existing wallet; a wrong passphrase is ``wrong_passphrase``."""
         return cls(WalletStore.open(directory, passphrase=passphrase, key=key))
@@ -307,7 +318,9 @@ class Wallet:
         if isinstance(credential, str) and credential.strip().startswith("{"):
             from ._codec import parse_json_object
 
-            credential = parse_json_object(credential.strip(), limits=self.limits, what="credential")
+            credential = parse_json_object(
+                credential.strip(), limits=self.limits, what="credential"
+            )
         if isinstance(credential, str):
             record = self._inspect_sd_jwt(credential.strip(), trust_list, now)
         else:
@@ -353,12 +366,18 @@ class Wallet:
         # A declaration may be handed out before its pause starts: store it (shown as
         # "not_yet_valid", never presented early). Trust is still judged at the real `now`.
         nbf = sd.unverified_payload(self.limits).get("nbf")
-        at = max(now, float(nbf)) if isinstance(nbf, int | float) and not isinstance(nbf, bool) else now
+        at = (
+            max(now, float(nbf))
+            if isinstance(nbf, int | float) and not isinstance(nbf, bool)
+            else now
+        )
         res = verify_sd_jwt(sd, issuer_key=resolve, typ=SD_JWT_VC_TYP, now=at, limits=self.limits)
         profile = found["profile"]
         profile.check_disclosed(res.claims, res.disclosed)
         if res.holder_jwk is None:
-            raise HolderBindingError("holder_key_missing", "credential is not bound to a holder key")
+            raise HolderBindingError(
+                "holder_key_missing", "credential is not bound to a holder key"
+            )
         holder = Key.from_jwk(res.holder_jwk)
         if self._store.get(_KEY, holder.kid) is None:
             raise HolderBindingError("holder_mismatch", "credential is bound to another holder key")
@@ -382,8 +401,9 @@ class Wallet:
             "state": "active",
         }
 
-    def _check_status(self, record: dict[str, Any], trust_list: TrustList, status: StatusSource,
-                      now: float) -> bool:
+    def _check_status(
+        self, record: dict[str, Any], trust_list: TrustList, status: StatusSource, now: float
+    ) -> bool:
         """Raise for revoked/suspended; ``True`` if valid, ``False`` if status is unknown."""
         org = trust_list.organisation(record["issuer"], now=now)
         ref = record["status_ref"]
@@ -401,7 +421,9 @@ class Wallet:
             return False
         return True
 
-    def refresh_status(self, trust_list: TrustList, status: StatusSource, *, now: float | None = None) -> list[str]:
+    def refresh_status(
+        self, trust_list: TrustList, status: StatusSource, *, now: float | None = None
+    ) -> list[str]:
         """Re-check every stored credential against cached status lists; returns the ids
         whose state changed (to ``revoked``/``suspended``, or back to ``active``)."""
         now = time.time() if now is None else now
@@ -432,7 +454,9 @@ class Wallet:
             state = "not_yet_valid"
         claims = rec["claims"]
         if rec["format"] == "ldp_vc":
-            claims = {k: v for k, v in rec["claims"].get("credentialSubject", {}).items() if k != "id"}
+            claims = {
+                k: v for k, v in rec["claims"].get("credentialSubject", {}).items() if k != "id"
+            }
         return StoredCredential(
             id=cid,
             format=rec["format"],
@@ -458,7 +482,9 @@ class Wallet:
             raise PolicyError("credential_missing", f"no credential {credential_id}")
         self._store.delete(_CRED, credential_id)
 
-    def overview(self, *, today: dt.date | None = None, stale_after_days: int = STALE_AFTER_DAYS) -> Overview:
+    def overview(
+        self, *, today: dt.date | None = None, stale_after_days: int = STALE_AFTER_DAYS
+    ) -> Overview:
         """The aggregated picture: outstanding per creditor and overall, arrears, arrangements,
         the active Rode Knop pause and its days left. Only the latest, usable statement per
         creditor counts; a statement older than ``stale_after_days`` is marked stale."""
@@ -486,7 +512,9 @@ class Wallet:
                         outstanding=cl["totals"]["outstanding"],
                         in_arrears=cl["totals"]["in_arrears"],
                         cases=cl["totals"]["number_of_cases"],
-                        cases_in_arrears=sum(1 for x in cases if x.get("collection_stage") in _ARREARS_STAGES),
+                        cases_in_arrears=sum(
+                            1 for x in cases if x.get("collection_stage") in _ARREARS_STAGES
+                        ),
                         balance_at=cl["balance_at"],
                         stale=(today - balance.date()).days > stale_after_days,
                         arrangement=cl.get("arrangement"),
@@ -497,7 +525,9 @@ class Wallet:
                 cl = c.claims
                 start = dt.date.fromisoformat(cl["valid_from"])
                 end = dt.date.fromisoformat(cl["valid_until"])
-                if start <= today <= end and (pause is None or end > dt.date.fromisoformat(pause.valid_until)):
+                if start <= today <= end and (
+                    pause is None or end > dt.date.fromisoformat(pause.valid_until)
+                ):
                     pause = PauseWindow(
                         municipality=cl["municipality"]["name"],
                         declaration_id=cl["declaration_id"],
@@ -522,7 +552,9 @@ class Wallet:
         credential (unlinkability batches) share a group; the least-presented usable copy
         stands for the group, so a verifier never sees the same copy twice while fresh
         copies remain, and never two copies of one credential in one response."""
-        best: dict[tuple[Any, ...], tuple[tuple[Any, ...], str, dict[str, Any], StoredCredential]] = {}
+        best: dict[
+            tuple[Any, ...], tuple[tuple[Any, ...], str, dict[str, Any], StoredCredential]
+        ] = {}
         for cid, rec in self._store.items(_CRED):
             view = self._view(cid, rec, now)
             rank = (not view.usable, rec.get("presented", 0), -(rec.get("iat") or 0), cid)
@@ -551,7 +583,9 @@ class Wallet:
             )
         return out
 
-    def plan(self, request: DCQLQuery | Mapping[str, Any] | str, *, now: float | None = None) -> DisclosurePlan:
+    def plan(
+        self, request: DCQLQuery | Mapping[str, Any] | str, *, now: float | None = None
+    ) -> DisclosurePlan:
         """Work out what answering ``request`` would disclose, for the citizen's consent.
 
         The plan lists, per query, the credential(s) and the exact claims; when it cannot
@@ -576,7 +610,11 @@ class Wallet:
         ``PolicyError("request_not_satisfied")`` when the plan cannot be satisfied.
         """
         now = time.time() if now is None else now
-        p = plan_or_request if isinstance(plan_or_request, DisclosurePlan) else self.plan(plan_or_request, now=now)
+        p = (
+            plan_or_request
+            if isinstance(plan_or_request, DisclosurePlan)
+            else self.plan(plan_or_request, now=now)
+        )
         if not p.satisfiable:
             reasons = "; ".join(m.message for m in p.missing) or "unsatisfiable"
             raise PolicyError("request_not_satisfied", f"cannot answer the request: {reasons}")
@@ -589,7 +627,9 @@ class Wallet:
                     raise PolicyError("credential_missing", f"credential {d.credential_id} is gone")
                 view = self._view(d.credential_id, rec, now)
                 if not view.usable:
-                    raise PolicyError("credential_unusable", f"credential {d.credential_id} is {view.state}")
+                    raise PolicyError(
+                        "credential_unusable", f"credential {d.credential_id} is {view.state}"
+                    )
                 hkey = self.holder_key(rec["holder_kid"])
                 paths = list(d.disclose_paths)
                 if rec["format"] == "dc+sd-jwt":
@@ -599,8 +639,14 @@ class Wallet:
                 else:
                     from ._di_recipes import present_di
 
-                    pres = present_di(rec["claims"], paths, holder_key=hkey, nonce=nonce,
-                                      audience=audience, now=now)
+                    pres = present_di(
+                        rec["claims"],
+                        paths,
+                        holder_key=hkey,
+                        nonce=nonce,
+                        audience=audience,
+                        now=now,
+                    )
                 vp_token.setdefault(qid, []).append(pres)
                 used.append((d.credential_id, rec))
         with self._store.transaction():
@@ -620,7 +666,11 @@ def _domain_claims(rec: Mapping[str, Any]) -> Mapping[str, Any]:
 def _group_key(rec: Mapping[str, Any]) -> tuple[Any, ...]:
     """Copies of one credential: same issuer, type, domain id and claims."""
     claims = _domain_claims(rec)
-    return (rec["issuer"], rec["vct"], canonical_json({k: v for k, v in claims.items() if k != "id"}))
+    return (
+        rec["issuer"],
+        rec["vct"],
+        canonical_json({k: v for k, v in claims.items() if k != "id"}),
+    )
 
 
 def _check_status_claim(status: Any) -> None:

@@ -198,8 +198,12 @@ def _claims(row: dict[str, str], issuer: Issuer) -> dict[str, Any]:
         "organisation_phone": row["counsellor_organisation_phone"],
         "organisation_email": row["counsellor_organisation_email"],
     }
-    for src, dst in (("counsellor_name", "name"), ("counsellor_direct_phone", "direct_phone"),
-                     ("counsellor_email", "email"), ("client_reference", "client_reference")):
+    for src, dst in (
+        ("counsellor_name", "name"),
+        ("counsellor_direct_phone", "direct_phone"),
+        ("counsellor_email", "email"),
+        ("client_reference", "client_reference"),
+    ):
         if opt(src):
             counsellor[dst] = row[src]
     claims: dict[str, Any] = {
@@ -312,7 +316,7 @@ def _column_of(field: str | None, message: str) -> tuple[str | None, str]:
     path = re.sub(r"\[[0-9*]+\]", "", field)
     column = _CLAIM_COLUMNS.get(path, path if "." not in path else field)
     if column != field and message.startswith(field + ":"):
-        message = column + message[len(field):]
+        message = column + message[len(field) :]
     return column, message
 
 
@@ -322,8 +326,14 @@ def _printable(value: str | None) -> str | None:
     return value.encode("utf-8", "replace").decode("utf-8", "replace")[:100]
 
 
-def _check_row(rec: dict[str, str], key: str | None, line: int, seen: dict[str, int],
-               issuer: Issuer, base: Path) -> BatchRow:
+def _check_row(
+    rec: dict[str, str],
+    key: str | None,
+    line: int,
+    seen: dict[str, int],
+    issuer: Issuer,
+    base: Path,
+) -> BatchRow:
     for name, value in rec.items():
         try:
             value.encode("utf-8")
@@ -353,7 +363,8 @@ def _check_row(rec: dict[str, str], key: str | None, line: int, seen: dict[str, 
     if "/" in decl.declaration_id:
         # The id names the output file; the schema allows "/" in identifiers, a file name not.
         raise InvalidDataError(
-            "invalid_data", "declaration_id: must not contain '/' (it names the output file)",
+            "invalid_data",
+            "declaration_id: must not contain '/' (it names the output file)",
             field="declaration_id",
         )
     return BatchRow(line=line, declaration=decl, holder_jwk=holder)
@@ -413,9 +424,13 @@ def issue_batch(
                         progress(row.key, "done")
                     continue
                 if existing.state == "revoked":
-                    fail(row, "declaration_id", "illegal_transition",
-                         f"{row.key} was issued and then revoked; its file is not in {out}, "
-                         "and a revoked declaration is not signed again")
+                    fail(
+                        row,
+                        "declaration_id",
+                        "illegal_transition",
+                        f"{row.key} was issued and then revoked; its file is not in {out}, "
+                        "and a revoked declaration is not signed again",
+                    )
                     continue
             cred = issuer.issue(
                 row.declaration,
@@ -448,17 +463,26 @@ def _resume_problem(
     only right for the same batch row, format and holder."""
     key = row.key
     if existing.batch_row_key != key:
-        return ("declaration_id", "credential_exists",
-                f"{key} was already issued outside a batch; use a new declaration_id")
+        return (
+            "declaration_id",
+            "credential_exists",
+            f"{key} was already issued outside a batch; use a new declaration_id",
+        )
     if existing.format != register_format:
         fmt = "sd-jwt" if existing.format == "dc+sd-jwt" else "di"
-        return ("declaration_id", "credential_exists",
-                f"{key} was issued as {existing.format}; rerun with --format {fmt} "
-                "or use a new declaration_id")
+        return (
+            "declaration_id",
+            "credential_exists",
+            f"{key} was issued as {existing.format}; rerun with --format {fmt} "
+            "or use a new declaration_id",
+        )
     if existing.holder_thumbprint != Key.from_jwk(row.holder_jwk).kid:
-        return ("holder_key", "credential_exists",
-                f"{key} was issued to another holder key; a declaration is never re-bound, "
-                "use a new declaration_id")
+        return (
+            "holder_key",
+            "credential_exists",
+            f"{key} was issued to another holder key; a declaration is never re-bound, "
+            "use a new declaration_id",
+        )
     return None
 
 

@@ -76,7 +76,9 @@ def hold_decision(credential: VerifiedCredential, *, today: dt.date) -> HoldDeci
         raise PolicyError("policy_violation", "declaration does not state payment incapacity")
     active = start <= today <= end
     if active:
-        reason = f"{municipality} declared payment incapacity; hold collection until {end.isoformat()}"
+        reason = (
+            f"{municipality} declared payment incapacity; hold collection until {end.isoformat()}"
+        )
     elif today < start:
         reason = f"declaration starts on {start.isoformat()}; no hold yet"
     else:

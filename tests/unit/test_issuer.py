@@ -36,8 +36,12 @@ CJIB = "urn:oin:00000001003214345000"
 
 
 def make(tmp_path: Path, name: str = "cjib", **kw: Any) -> Issuer:
-    args: dict[str, Any] = {"issuer_id": CJIB, "name": "CJIB", "roles": ["creditor"],
-                            "status_base_uri": "https://status.example/cjib"}
+    args: dict[str, Any] = {
+        "issuer_id": CJIB,
+        "name": "CJIB",
+        "roles": ["creditor"],
+        "status_base_uri": "https://status.example/cjib",
+    }
     args.update(kw)
     return Issuer.init(tmp_path / name, **args)
 
@@ -94,7 +98,9 @@ def test_issue_refusals(tmp_path: Path) -> None:
         iss.issue(DebtStatement.from_claims(DEBT), holder_jwk=holder.private_jwk(), now=NOW)
     assert e.value.field == "holder_key"
     with pytest.raises(TrustError) as te:
-        iss.issue(PaymentIncapacityDeclaration.from_claims(DECL), holder_jwk=holder.public_jwk(), now=NOW)
+        iss.issue(
+            PaymentIncapacityDeclaration.from_claims(DECL), holder_jwk=holder.public_jwk(), now=NOW
+        )
     assert te.value.code == "untrusted_issuer"
     st = DebtStatement.from_claims(DEBT)
     iss.issue(st, holder_jwk=holder.public_jwk(), now=NOW)
@@ -107,8 +113,15 @@ def test_issue_refusals(tmp_path: Path) -> None:
 def test_technical_claims_in_data_refused(claim: str) -> None:
     k = Key.generate()
     with pytest.raises(InvalidDataError) as e:
-        issue_sd_jwt_vc(get_profile(DEBT_STATEMENT_VCT), {**DEBT, claim: 1}, issuer_id=CJIB, signer=k,
-                        holder_jwk=k.public_jwk(), iat=1, exp=2)
+        issue_sd_jwt_vc(
+            get_profile(DEBT_STATEMENT_VCT),
+            {**DEBT, claim: 1},
+            issuer_id=CJIB,
+            signer=k,
+            holder_jwk=k.public_jwk(),
+            iat=1,
+            exp=2,
+        )
     assert e.value.field == claim
 
 
@@ -129,15 +142,28 @@ def test_issued_sd_jwt_vc_shape(tmp_path: Path) -> None:
 
 def test_declaration_validity_window(tmp_path: Path) -> None:
     gem = make(tmp_path, "gem", issuer_id="urn:oin:00000001001234567000", roles=["municipality"])
-    cred = gem.issue(PaymentIncapacityDeclaration.from_claims(DECL), holder_jwk=Key.generate().public_jwk(), now=NOW)
+    cred = gem.issue(
+        PaymentIncapacityDeclaration.from_claims(DECL),
+        holder_jwk=Key.generate().public_jwk(),
+        now=NOW,
+    )
     c = verify_sd_jwt(cred.text, issuer_key=gem.signer.public(), now=NOW).claims
     # nbf = start of valid_from, exp = end of valid_until, Dutch time
     cet = dt.timezone(dt.timedelta(hours=1))
     assert c["nbf"] == dt.datetime(2026, 11, 16, tzinfo=cet).timestamp()
     assert c["exp"] == dt.datetime(2027, 3, 16, tzinfo=cet).timestamp()
-    past = {**DECL, "valid_from": "2026-01-01", "valid_until": "2026-03-01", "trajectory_start": "2026-01-01"}
+    past = {
+        **DECL,
+        "valid_from": "2026-01-01",
+        "valid_until": "2026-03-01",
+        "trajectory_start": "2026-01-01",
+    }
     with pytest.raises(InvalidDataError) as e:
-        gem.issue(PaymentIncapacityDeclaration.from_claims(past), holder_jwk=Key.generate().public_jwk(), now=NOW)
+        gem.issue(
+            PaymentIncapacityDeclaration.from_claims(past),
+            holder_jwk=Key.generate().public_jwk(),
+            now=NOW,
+        )
     assert e.value.field == "valid_until"
 
 
@@ -167,10 +193,22 @@ def test_rotation_keeps_old_credentials_verifiable(tmp_path: Path) -> None:
     new = reopened.issue(st2, holder_jwk=wallet.holder_jwk(), now=NOW)
     for c in (old, new):
         assert wallet.add(c.text, trust_list=tl, now=NOW).credential.issuer == CJIB
-    vp = wallet.present({"credentials": [{"id": "d", "format": "dc+sd-jwt", "multiple": True,
-                                          "meta": {"vct_values": [DEBT_STATEMENT_VCT]},
-                                          "claims": [{"path": ["totals", "outstanding"]}]}]},
-                        nonce="n", audience="urn:x", now=NOW)
+    vp = wallet.present(
+        {
+            "credentials": [
+                {
+                    "id": "d",
+                    "format": "dc+sd-jwt",
+                    "multiple": True,
+                    "meta": {"vct_values": [DEBT_STATEMENT_VCT]},
+                    "claims": [{"path": ["totals", "outstanding"]}],
+                }
+            ]
+        },
+        nonce="n",
+        audience="urn:x",
+        now=NOW,
+    )
     res = Verifier(tl, allow_missing_status=True).verify(vp, nonce="n", audience="urn:x", now=NOW)
     assert len(res.credentials) >= 1
 
@@ -202,7 +240,9 @@ def test_external_signer(tmp_path: Path) -> None:
     hsm = CountingSigner()
     make(tmp_path)
     iss = Issuer.open(tmp_path / "cjib", signer=hsm)
-    cred = iss.issue(DebtStatement.from_claims(DEBT), holder_jwk=Key.generate().public_jwk(), now=NOW)
+    cred = iss.issue(
+        DebtStatement.from_claims(DEBT), holder_jwk=Key.generate().public_jwk(), now=NOW
+    )
     assert hsm.calls == 1
     verify_sd_jwt(cred.text, issuer_key=Key.from_jwk(hsm.public_jwk()), now=NOW)
 
@@ -210,7 +250,12 @@ def test_external_signer(tmp_path: Path) -> None:
 def test_eddsa_issuer_cannot_issue_ecdsa_sd(tmp_path: Path) -> None:
     iss = make(tmp_path, alg="EdDSA")
     with pytest.raises(SignatureError) as e:
-        iss.issue(DebtStatement.from_claims(DEBT), holder_jwk=Key.generate().public_jwk(), format="di", now=NOW)
+        iss.issue(
+            DebtStatement.from_claims(DEBT),
+            holder_jwk=Key.generate().public_jwk(),
+            format="di",
+            now=NOW,
+        )
     assert e.value.code == "algorithm_not_allowed"
     # the failed attempt burned its index but left no valid record
     assert [r.state for r in iss.register.list()] == ["pending"]

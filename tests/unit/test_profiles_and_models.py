@@ -21,12 +21,18 @@ DECL = json.loads((ROOT / "examples/data/rode-knop-declaration.json").read_text(
 
 @pytest.mark.parametrize("name", ["debt-statement.json", "rode-knop-declaration.json"])
 def test_bundled_type_metadata_matches_specs(name: str) -> None:
-    assert (ROOT / "specs/type-metadata" / name).read_bytes() == (ROOT / "src/blauweknop/profiles" / name).read_bytes()
+    assert (ROOT / "specs/type-metadata" / name).read_bytes() == (
+        ROOT / "src/blauweknop/profiles" / name
+    ).read_bytes()
 
 
-@pytest.mark.parametrize("name", ["debt-statement.schema.json", "rode-knop-declaration.schema.json"])
+@pytest.mark.parametrize(
+    "name", ["debt-statement.schema.json", "rode-knop-declaration.schema.json"]
+)
 def test_bundled_schema_matches_specs(name: str) -> None:
-    assert (ROOT / "specs/schemas" / name).read_bytes() == (ROOT / "src/blauweknop/profiles" / name).read_bytes()
+    assert (ROOT / "specs/schemas" / name).read_bytes() == (
+        ROOT / "src/blauweknop/profiles" / name
+    ).read_bytes()
 
 
 def test_round_trips() -> None:
@@ -90,7 +96,10 @@ def test_debt_statement_refusals_name_the_field(path: list[Any], value: Any, fie
 def test_declaration_refusals_name_the_field(path: list[Any], value: Any, field: str) -> None:
     with pytest.raises(InvalidDataError) as e:
         PaymentIncapacityDeclaration.from_claims(with_change(DECL, path, value))
-    assert e.value.field is not None and e.value.field.startswith(field), (e.value.field, e.value.message)
+    assert e.value.field is not None and e.value.field.startswith(field), (
+        e.value.field,
+        e.value.message,
+    )
 
 
 def test_marking_follows_type_metadata() -> None:

@@ -17,7 +17,13 @@ GEM = "urn:oin:00000001001234567000"
 
 
 def entry(oid: str, key: Key, roles: list[str], **extra: object) -> dict[str, object]:
-    return {"id": oid, "name": oid[-6:], "roles": roles, "jwks": {"keys": [key.public_jwk()]}, **extra}
+    return {
+        "id": oid,
+        "name": oid[-6:],
+        "roles": roles,
+        "jwks": {"keys": [key.public_jwk()]},
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -27,7 +33,9 @@ def anchor() -> Key:
 
 def test_round_trip_and_resolution(anchor: Key) -> None:
     k1, k2 = Key.generate(), Key.generate("EdDSA")
-    tok = build_trust_list([entry(CJIB, k1, ["creditor"]), entry(GEM, k2, ["municipality"])], anchor, now=NOW)
+    tok = build_trust_list(
+        [entry(CJIB, k1, ["creditor"]), entry(GEM, k2, ["municipality"])], anchor, now=NOW
+    )
     tl = TrustList.verify(tok, anchor.public(), now=NOW + 10)
     assert set(tl.organisations) == {CJIB, GEM}
     assert tl.resolve_key(CJIB, k1.kid, now=NOW) == k1.public()
@@ -43,7 +51,9 @@ def test_wrong_anchor_rejected(anchor: Key) -> None:
 
 
 def test_expired_and_max_age(anchor: Key) -> None:
-    tok = build_trust_list([entry(CJIB, Key.generate(), ["creditor"])], anchor, valid_days=1, now=NOW)
+    tok = build_trust_list(
+        [entry(CJIB, Key.generate(), ["creditor"])], anchor, valid_days=1, now=NOW
+    )
     with pytest.raises(TrustError) as e:
         TrustList.verify(tok, anchor.public(), now=NOW + 2 * 86400)
     assert e.value.code == "trust_list_expired"
@@ -76,7 +86,9 @@ def test_wrong_typ_rejected(anchor: Key) -> None:
 
 def test_unknown_issuer_and_key(anchor: Key) -> None:
     k = Key.generate()
-    tl = TrustList.verify(build_trust_list([entry(CJIB, k, ["creditor"])], anchor, now=NOW), anchor.public(), now=NOW)
+    tl = TrustList.verify(
+        build_trust_list([entry(CJIB, k, ["creditor"])], anchor, now=NOW), anchor.public(), now=NOW
+    )
     with pytest.raises(TrustError) as e:
         tl.organisation("urn:oin:99999999999999999999", now=NOW)
     assert e.value.code == "untrusted_issuer"
@@ -96,8 +108,14 @@ def test_registration_window(anchor: Key) -> None:
 def test_foreign_jwk_accepted(anchor: Key) -> None:
     """A public JWK as another tool writes it: extra members, its own kid."""
     k = Key.generate()
-    jwk = {**k.public_jwk(with_kid=False), "kid": "hsm-key-2026", "use": "sig", "key_ops": ["verify"],
-           "ext": True, "alg": "ES256"}
+    jwk = {
+        **k.public_jwk(with_kid=False),
+        "kid": "hsm-key-2026",
+        "use": "sig",
+        "key_ops": ["verify"],
+        "ext": True,
+        "alg": "ES256",
+    }
     e = {"id": CJIB, "name": "CJIB", "roles": ["creditor"], "jwks": {"keys": [jwk]}}
     tl = TrustList.verify(build_trust_list([e], anchor, now=NOW), anchor.public(), now=NOW)
     assert tl.resolve_key(CJIB, "hsm-key-2026", now=NOW) == k.public()
@@ -131,4 +149,6 @@ def test_private_key_in_entry_refused(anchor: Key) -> None:
 def test_duplicate_organisation_refused(anchor: Key) -> None:
     k = Key.generate()
     with pytest.raises(MalformedError):
-        build_trust_list([entry(CJIB, k, ["creditor"]), entry(CJIB, k, ["creditor"])], anchor, now=NOW)
+        build_trust_list(
+            [entry(CJIB, k, ["creditor"]), entry(CJIB, k, ["creditor"])], anchor, now=NOW
+        )

@@ -35,7 +35,6 @@ from blauweknop import (
     StorageError,
     TrustError,
     TrustList,
-    ValidityError,
     Verifier,
     Wallet,
     build_trust_list,
@@ -316,7 +315,9 @@ def test_import_refuses_a_revoked_credential_when_status_is_given(
     assert res.credential.state == "active"
 
 
-def test_future_declaration_is_stored_but_not_presented_early(scheme: Scheme, wallet: Wallet) -> None:
+def test_future_declaration_is_stored_but_not_presented_early(
+    scheme: Scheme, wallet: Wallet
+) -> None:
     """A pause that starts in two weeks can be handed out now; it is usable from its start."""
     cred = issue_declaration(
         scheme,
@@ -328,7 +329,15 @@ def test_future_declaration_is_stored_but_not_presented_early(scheme: Scheme, wa
     res = wallet.add(cred.text, trust_list=scheme.trust, now=NOW)
     assert res.credential.state == "not_yet_valid" and not res.credential.usable
     request = json.loads((ROOT / "examples/data/requests/rode-knop-check.json").read_text())
-    raises(PolicyError, "request_not_satisfied", wallet.present, request, nonce="n", audience=CJIB, now=NOW)
+    raises(
+        PolicyError,
+        "request_not_satisfied",
+        wallet.present,
+        request,
+        nonce="n",
+        audience=CJIB,
+        now=NOW,
+    )
     later = NOW + 20 * 86400
     assert [c.state for c in wallet.credentials(now=later)] == ["active"]
     vp = wallet.present(request, nonce="n", audience=CJIB, now=later)
@@ -822,7 +831,9 @@ def test_same_snapshot_in_both_encodings_counts_once(scheme: Scheme, wallet: Wal
     assert ov.total_outstanding == 50000
 
 
-def test_single_use_copies_are_unlinkable_and_used_once(scheme: Scheme, wallet: Wallet, tmp_path: Path) -> None:
+def test_single_use_copies_are_unlinkable_and_used_once(
+    scheme: Scheme, wallet: Wallet, tmp_path: Path
+) -> None:
     """Unlinkability: a batch of copies with their own holder keys; each presentation uses a
     fresh copy (different issuer signature, cnf key and status index), revoking covers all."""
     keys = wallet.new_holder_keys(3)
@@ -844,6 +855,9 @@ def test_single_use_copies_are_unlinkable_and_used_once(scheme: Scheme, wallet: 
         seen_cnf.add(res.credentials[0].holder["x"])
     assert len(seen_sigs) == 3 and len(seen_cnf) == 3
     scheme.cjib.revoke("CJIB-COPIES-1", reason="test", actor="t")
-    states = {r.credential_id: r.state for r in scheme.cjib.register.list()
-              if r.credential_id.startswith("CJIB-COPIES-1")}
+    states = {
+        r.credential_id: r.state
+        for r in scheme.cjib.register.list()
+        if r.credential_id.startswith("CJIB-COPIES-1")
+    }
     assert states == {f"CJIB-COPIES-1~copy{i}": "revoked" for i in (1, 2, 3)}

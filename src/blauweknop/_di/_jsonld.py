@@ -152,9 +152,7 @@ class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         # of one property (a 200 KB presentation took a minute). It recurses per value, so
         # a deadline checked here bounds that work (Limits.canonicalization_seconds).
         if time.monotonic() > self.deadline:
-            raise ContextError(
-                "canonicalization_limit", "RDF conversion exceeded its time limit"
-            )
+            raise ContextError("canonicalization_limit", "RDF conversion exceeded its time limit")
         return super()._create_node_map(*args, **kwargs)
 
     def _memo_key(self, local_ctx: Any) -> Any:

@@ -341,7 +341,7 @@ def _opt_int_claim(claims: Mapping[str, Any], name: str) -> int | None:
         raise MalformedError(
             "malformed_status_list", f"status list token {name!r} is not a NumericDate"
         )
-    return v
+    return int(v)
 
 
 def _int_claim(claims: Mapping[str, Any], name: str) -> int:

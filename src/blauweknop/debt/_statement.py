@@ -132,7 +132,7 @@ class DebtStatement(CredentialModel):
         >>> DebtStatement.from_claims({**data, "totals": {**data["totals"], "settled": -1}})
         Traceback (most recent call last):
         ...
-        blauweknop._errors.InvalidDataError: invalid_data: totals.settled: -1 is less than the minimum of 0
+        blauweknop._errors.InvalidDataError: invalid_data: totals.settled: ...
     """
 
     vct: ClassVar[str] = DEBT_STATEMENT_VCT
@@ -173,7 +173,10 @@ class DebtStatement(CredentialModel):
             raise _bad("totals.in_arrears", "exceeds totals.outstanding")
         if self.cases is not None:
             if t.number_of_cases != len(self.cases):
-                raise _bad("totals.number_of_cases", f"is {t.number_of_cases} but {len(self.cases)} cases are listed")
+                raise _bad(
+                    "totals.number_of_cases",
+                    f"is {t.number_of_cases} but {len(self.cases)} cases are listed",
+                )
             refs = set()
             for i, c in enumerate(self.cases):
                 f = f"cases[{i}]"
@@ -185,12 +188,17 @@ class DebtStatement(CredentialModel):
                     parse_date(c.due_date, f"{f}.due_date")
                 if c.amount_outstanding > c.amount_imposed:
                     raise _bad(f"{f}.amount_outstanding", "exceeds amount_imposed")
-                if c.components is not None and sum(x.amount for x in c.components) != c.amount_imposed:
+                if (
+                    c.components is not None
+                    and sum(x.amount for x in c.components) != c.amount_imposed
+                ):
                     raise _bad(f"{f}.components", "do not add up to amount_imposed")
             if self.is_complete:
                 s = sum(c.amount_outstanding for c in self.cases)
                 if s != t.outstanding:
-                    raise _bad("totals.outstanding", f"is {t.outstanding} but the cases add up to {s}")
+                    raise _bad(
+                        "totals.outstanding", f"is {t.outstanding} but the cases add up to {s}"
+                    )
         if self.arrangement is not None:
             a = self.arrangement
             parse_date(a.start_date, "arrangement.start_date")
@@ -198,7 +206,10 @@ class DebtStatement(CredentialModel):
                 parse_date(a.next_due_date, "arrangement.next_due_date")
             limit = _MAX_INSTALLMENTS[a.type]
             if a.number_of_installments > limit:
-                raise _bad("arrangement.number_of_installments", f"a {a.type} arrangement has at most {limit}")
+                raise _bad(
+                    "arrangement.number_of_installments",
+                    f"a {a.type} arrangement has at most {limit}",
+                )
             if a.installments_paid > a.number_of_installments:
                 raise _bad("arrangement.installments_paid", "exceeds number_of_installments")
         if self.collection_hold is not None and self.collection_hold.until is not None:
