@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ._codec import canonical_json
 from ._dcql import CandidateCredential, DCQLQuery, DisclosurePlan, plan
@@ -43,6 +44,9 @@ from ._sdjwt_vc import SD_JWT_VC_TYP, trust_list_resolver
 from ._trust import TrustList
 from ._verifier import StatusSource
 from ._wallet_store import DEFAULT_SCRYPT_N, WalletStore
+
+#: Pause windows and "today" are counted in Dutch days.
+_AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 __all__ = ["ImportResult", "Overview", "StoredCredential", "Wallet"]
 
@@ -483,13 +487,32 @@ class Wallet:
         self._store.delete(_CRED, credential_id)
 
     def overview(
-        self, *, today: dt.date | None = None, stale_after_days: int = STALE_AFTER_DAYS
+        self,
+        *,
+        today: dt.date | None = None,
+        now: float | None = None,
+        stale_after_days: int = STALE_AFTER_DAYS,
     ) -> Overview:
         """The aggregated picture: outstanding per creditor and overall, arrears, arrangements,
         the active Rode Knop pause and its days left. Only the latest, usable statement per
-        creditor counts; a statement older than ``stale_after_days`` is marked stale."""
-        today = today or dt.datetime.now(dt.UTC).date()
-        now = dt.datetime.combine(today, dt.time(12), dt.UTC).timestamp()
+        creditor counts; a statement older than ``stale_after_days`` is marked stale.
+
+        When it is judged:
+
+        * neither ``today`` nor ``now``: at this moment; "today" is this moment's date in
+          Europe/Amsterdam (where the pause windows' days are counted);
+        * ``now`` (Unix seconds): at that moment, the day being its Amsterdam date;
+        * ``today`` alone, "as of that day": at the day's last second in Europe/Amsterdam, so
+          a credential issued at any hour of that day counts, and one that expires during it
+          no longer does.
+        """
+        if now is None:
+            if today is None:
+                now = time.time()
+            else:
+                now = dt.datetime.combine(today, dt.time(23, 59, 59), _AMSTERDAM).timestamp()
+        if today is None:
+            today = dt.datetime.fromtimestamp(now, _AMSTERDAM).date()
         lines: list[CreditorLine] = []
         notes: list[str] = []
         pause: PauseWindow | None = None

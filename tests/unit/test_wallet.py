@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -861,3 +862,38 @@ def test_single_use_copies_are_unlinkable_and_used_once(
         if r.credential_id.startswith("CJIB-COPIES-1")
     }
     assert states == {f"CJIB-COPIES-1~copy{i}": "revoked" for i in (1, 2, 3)}
+
+
+@pytest.mark.parametrize("fmt", ["sd-jwt", "di"])
+@pytest.mark.parametrize("hour", [0, 11, 12, 13, 21, 23])
+def test_overview_counts_a_statement_issued_at_any_hour(
+    scheme: Scheme, wallet: Wallet, fmt: str, hour: int
+) -> None:
+    """Issue 11: a credential issued in the afternoon used to be "not_yet_valid" at noon."""
+    day = dt.datetime.fromtimestamp(NOW, dt.UTC).date()
+    issued_at = dt.datetime.combine(day, dt.time(hour, 30), dt.UTC).timestamp()
+    cred = issue_statement(scheme.cjib, wallet.holder_jwk(), fmt=fmt, now=issued_at)
+    wallet.add(cred.text, trust_list=scheme.trust, now=issued_at + 1)
+    amsterdam_day = dt.datetime.fromtimestamp(issued_at, ZoneInfo("Europe/Amsterdam")).date()
+    for ov in (wallet.overview(now=issued_at + 60), wallet.overview(today=amsterdam_day)):
+        assert ov.notes == (), ov.notes
+        assert ov.total_outstanding == 50000
+    if fmt == "di":  # validFrom is the issue time: the day before, it was not valid yet
+        before = wallet.overview(today=amsterdam_day - dt.timedelta(days=1))
+        assert before.total_outstanding == 0 and "not_yet_valid" in before.notes[0]
+
+
+@pytest.mark.parametrize("fmt", ["sd-jwt", "di"])
+def test_overview_without_a_day_uses_the_current_moment(
+    scheme: Scheme, wallet: Wallet, fmt: str
+) -> None:
+    import time
+
+    now = time.time()
+    anchor = Key.generate()
+    token = build_trust_list([scheme.cjib.trust_entry()], anchor, valid_days=30, now=now)
+    trust_now = TrustList.verify(token, anchor.public(), now=now)
+    cred = issue_statement(scheme.cjib, wallet.holder_jwk(), fmt=fmt, now=now - 5)
+    wallet.add(cred.text, trust_list=trust_now, now=now)
+    ov = wallet.overview()
+    assert ov.notes == () and ov.total_outstanding == 50000
