@@ -340,6 +340,8 @@ class Verifier:
         if "exp" not in claims:
             raise MalformedError("malformed_claim", "credential has no exp")
         profile.check_disclosed(claims, res.disclosed)
+        domain = _domain_claims(claims)
+        profile.check_received(domain, issuer_id=org.id, issuer_name=org.name)
         status = self._sd_jwt_status(claims.get("status"), org, now)
         return VerifiedCredential(
             query_id=query_id,
@@ -347,7 +349,7 @@ class Verifier:
             vct=profile.vct,
             issuer=org.id,
             issuer_name=org.name,
-            claims=_domain_claims(claims),
+            claims=domain,
             disclosed=res.disclosed,
             issued_at=claims.get("iat"),
             valid_from=claims.get("nbf"),

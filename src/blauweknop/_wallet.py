@@ -332,7 +332,12 @@ class Wallet:
 
             record = inspect_di_credential(self, credential, trust_list, now)
         vct = record["vct"]
-        get_profile(vct).validate(record.pop("domain_claims", record["claims"]))
+        get_profile(vct).check_received(
+            record.pop("domain_claims", record["claims"]),
+            issuer_id=record["issuer"],
+            issuer_name=record["issuer_name"],
+            partial=False,
+        )
         if status is not None and record.get("status_ref") is not None:
             self._check_status(record, trust_list, status, now)
         for cid, existing in self._store.items(_CRED):

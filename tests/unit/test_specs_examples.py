@@ -165,7 +165,7 @@ def _trust(issuer_id: str, role: str, key: Key) -> tuple[TrustList, Key]:
     anchor = Key.generate()
     entry = {
         "id": issuer_id,
-        "name": "Example issuer",
+        "name": _ORG_NAMES.get(issuer_id, "Example issuer"),
         "roles": [role],
         "jwks": {"keys": [key.public_jwk()]},
     }
@@ -174,8 +174,13 @@ def _trust(issuer_id: str, role: str, key: Key) -> tuple[TrustList, Key]:
     return TrustList.verify(token, anchor.public(), now=NOW), anchor
 
 
+#: The organisation each example names; its trust-list name must be the same (issuer binding).
+_ORG_NAMES: dict[str, str] = {}
+
+
 def _issuer_id(kind: str, data: Mapping[str, Any]) -> str:
     org = data["creditor"] if kind == "debt-statement" else data["municipality"]
+    _ORG_NAMES[f"urn:oin:{org['oin']}"] = org["name"]
     return f"urn:oin:{org['oin']}"
 
 
@@ -301,7 +306,7 @@ def _recipe_issuer(kind: str, issuer_id: str, home: Path) -> Issuer:
         return Issuer.init(
             home,
             issuer_id=issuer_id,
-            name="Example issuer",
+            name=_ORG_NAMES.get(issuer_id, "Example issuer"),
             roles=[ROLE[kind]],
             status_base_uri="https://status.example/lists",
         )
