@@ -664,9 +664,21 @@ def select_paths(claims: Any, path: Sequence[str | int | None]) -> list[Selectio
     return current
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _value_matches(value: Any, accepted: Iterable[ClaimValue]) -> bool:
-    # Section 6.3: "type and value of the claim both match exactly" (so 1 != True != "1").
-    return any(type(value) is type(a) and value == a for a in accepted)
+    """Section 6.3: "type and value of the claim both match exactly", in JSON's types: JSON
+    has one number type, so ``2`` matches ``2.0``; a boolean is never a number and a string
+    never a number (``1 != True != "1"``)."""
+    for a in accepted:
+        if _is_number(a) and _is_number(value):
+            if value == a:  # Python compares int and float exactly (no rounding)
+                return True
+        elif type(value) is type(a) and value == a:
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ __all__ = [
     "all_profiles",
     "get_profile",
     "profile_for_w3c_type",
+    "w3c_type_iris",
 ]
 
 DEBT_STATEMENT_VCT = "urn:blauweknop:debt-statement:1"
@@ -440,3 +441,34 @@ def profile_for_w3c_type(types: Iterable[str]) -> CredentialProfile:
         if p.w3c_type in tset:
             return p
     raise PolicyError("unknown_type", f"no known credential type among {sorted(tset)}")
+
+
+#: The contexts every credential of ours names, in order (the verifier pins exactly these).
+_TYPE_CONTEXTS = ("credentials-v2.jsonld", "blauweknop-v1.jsonld")
+
+
+@cache
+def _type_terms() -> Mapping[str, str]:
+    terms: dict[str, str] = {}
+    for name in _TYPE_CONTEXTS:
+        ctx = json.loads(
+            resources.files("blauweknop.contexts").joinpath(name).read_text("utf-8")
+        )["@context"]
+        for term, definition in ctx.items():
+            iri = definition.get("@id") if isinstance(definition, dict) else definition
+            if not term.startswith("@") and isinstance(iri, str) and ":" in iri:
+                terms[term] = iri
+    return terms
+
+
+def w3c_type_iris(types: Iterable[str]) -> tuple[str, ...]:
+    """A W3C credential's ``type`` values fully expanded under our pinned contexts (VC 2.0,
+    then ``blauweknop-v1``), as OpenID4VP Appendix B.1.1 ``type_values`` compares them. A
+    value the contexts do not define stays as it is (a relative IRI stays relative).
+
+    >>> w3c_type_iris(["VerifiableCredential", "DebtStatement"])
+    ('https://www.w3.org/2018/credentials#VerifiableCredential', \
+'https://w3id.org/blauweknop/vocab#DebtStatement')
+    """
+    terms = _type_terms()
+    return tuple(terms.get(t, t) for t in types)

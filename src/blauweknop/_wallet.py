@@ -38,7 +38,13 @@ from ._errors import (
 )
 from ._keys import Key
 from ._limits import DEFAULT_LIMITS, Limits
-from ._profile import DEBT_STATEMENT_VCT, RODE_KNOP_VCT, TECHNICAL_CLAIMS, get_profile
+from ._profile import (
+    DEBT_STATEMENT_VCT,
+    RODE_KNOP_VCT,
+    TECHNICAL_CLAIMS,
+    get_profile,
+    w3c_type_iris,
+)
 from ._sdjwt import SDJWT, verify_sd_jwt
 from ._sdjwt_vc import SD_JWT_VC_TYP, trust_list_resolver
 from ._trust import TrustList
@@ -596,7 +602,7 @@ class Wallet:
                 types: tuple[str, ...] = (rec["vct"],)
             else:
                 claims = {k: v for k, v in rec["claims"].items() if k not in ("@context", "proof")}
-                types = tuple(claims.get("type", ()))
+                types = w3c_type_iris(claims.get("type", ()))  # as type_values names them
             disclosable = frozenset(tuple(p) for p in rec["disclosable"])
             out.append(
                 CandidateCredential(
