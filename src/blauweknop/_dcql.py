@@ -470,7 +470,10 @@ def _parse_claim(obj: Any, where: str, fmt: str) -> ClaimsQuery:
     if "values" in obj:
         raw = _nonempty_list(obj["values"], f"{where}.values")
         for i, x in enumerate(raw):
-            if not isinstance(x, str | int):  # bool is an int; floats and null are refused
+            # bool is an int; JSON has one number type, so 2.0 is the integer 2; other
+            # floats (2.5, NaN) and null are refused
+            integral = isinstance(x, float) and x.is_integer()
+            if not (isinstance(x, str | int) or integral):
                 raise _bad(f"{where}.values[{i}]", "must be a string, an integer or a boolean")
         values = tuple(raw)
     retain: bool | None = None

@@ -151,6 +151,8 @@ def _same_name(a: str, b: str) -> bool:
         return " ".join(unicodedata.normalize("NFKC", s).casefold().split())
 
     return norm(a) == norm(b)
+
+
 _SD_MARKS = frozenset({"always", "allowed"})
 _SCALARS = frozenset({str, int, float, bool, type(None)})  # what mark() returns unchanged
 
@@ -451,9 +453,9 @@ _TYPE_CONTEXTS = ("credentials-v2.jsonld", "blauweknop-v1.jsonld")
 def _type_terms() -> Mapping[str, str]:
     terms: dict[str, str] = {}
     for name in _TYPE_CONTEXTS:
-        ctx = json.loads(
-            resources.files("blauweknop.contexts").joinpath(name).read_text("utf-8")
-        )["@context"]
+        ctx = json.loads(resources.files("blauweknop.contexts").joinpath(name).read_text("utf-8"))[
+            "@context"
+        ]
         for term, definition in ctx.items():
             iri = definition.get("@id") if isinstance(definition, dict) else definition
             if not term.startswith("@") and isinstance(iri, str) and ":" in iri:
