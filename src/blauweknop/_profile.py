@@ -202,11 +202,15 @@ class CredentialProfile:
         """Check domain claims against the JSON Schema (real calendar dates included); the
         error names the first bad field and says in words what is expected.
 
-        >>> get_profile(DEBT_STATEMENT_VCT).validate({"balance_at": "2026-02-30T09:00:00Z"})
-        Traceback (most recent call last):
-        ...
-        blauweknop._errors.InvalidDataError: invalid_data: balance_at: '2026-02-30T09:00:00Z' \
-is not a date and time as YYYY-MM-DDThh:mm:ss with Z or an offset such as +01:00: no such day or time
+        >>> import pathlib
+        >>> data = json.loads(pathlib.Path("examples/data/debt-statement.json").read_text())
+        >>> data["balance_at"] = "2026-02-30T09:00:00Z"
+        >>> try:
+        ...     get_profile(DEBT_STATEMENT_VCT).validate(data)
+        ... except InvalidDataError as e:
+        ...     print(e.message)
+        balance_at: '2026-02-30T09:00:00Z' is not a date and time as YYYY-MM-DDThh:mm:ss \
+with Z or an offset such as +01:00: no such day or time
         """
         problem = self._first_problem(claims, partial=False)
         if problem is not None:
@@ -225,7 +229,7 @@ is not a date and time as YYYY-MM-DDThh:mm:ss with Z or an offset such as +01:00
             problems.append((list(e.absolute_path), where or "(top level)", msg))
         if not problems:
             return None
-        problems.sort(key=lambda p: (str(p[0]), p[1]))
+        problems.sort(key=lambda p: ([str(x) for x in p[0]], p[1]))
         return problems[0][1], problems[0][2]
 
     def _may_be_absent(self, path: Iterable[str | int | None]) -> bool:

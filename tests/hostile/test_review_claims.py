@@ -207,7 +207,7 @@ def test_declaration_with_an_impossible_date_is_refused(w: World) -> None:
     assert e.value.field == "application_date"
 
 
-# -- 12.11 trust-list age ---------------------------------------------------------------------------
+# -- 12.11 trust-list age ----------------------------------------------------------------
 def test_a_390_day_old_trust_list_is_refused_by_default(w: World) -> None:
     old = build_trust_list([w.cjib.entry()], w.anchor, valid_days=400, now=NOW - 390 * 86400)
     refused(lambda: TrustList.verify(old, w.anchor.public(), now=NOW), "trust_list_expired")
@@ -240,7 +240,7 @@ def test_cli_trust_show_and_verify_refuse_an_old_list(w: World, tmp_path: Path) 
     assert "trust_list_expired" not in r.output, r.output  # now the vp_token itself is judged
 
 
-# -- 12.16 interop findings -------------------------------------------------------------------------
+# -- 12.16 interop findings -------------------------------------------------------------
 def test_aka_vcts_sent_as_a_disclosure_is_refused(w: World) -> None:
     token = stmt_token(w, aka_vcts=SD(["urn:example:any-debt"]))
     refused(lambda: verify_sd(w, token), "disclosure_not_allowed")

@@ -29,8 +29,8 @@ from blauweknop._dcql import (
     select_paths,
 )
 from blauweknop._errors import HolderBindingError, MalformedError, PolicyError
-from blauweknop._profile import w3c_type_iris
 from blauweknop._limits import Limits
+from blauweknop._profile import w3c_type_iris
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUESTS = ROOT / "examples" / "data" / "requests"

@@ -145,7 +145,11 @@ def issue_statement(
     data.update(changes)
     data["statement_id"] = f"{data['creditor']['code']}-T{next(_serial)}"
     if issuer.issuer_id == STRANGER:
-        data["creditor"] = {"name": "Incassobureau Niet Geregistreerd", "oin": STRANGER[8:], "code": "XX"}
+        data["creditor"] = {
+            "name": "Incassobureau Niet Geregistreerd",
+            "oin": STRANGER[8:],
+            "code": "XX",
+        }
     return issuer.issue(
         DebtStatement.from_claims(data),
         holder_jwk=holder,
