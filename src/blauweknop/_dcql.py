@@ -38,8 +38,11 @@ Decisions, where the specification leaves room:
 * Claims path pointers that run into a value of the wrong type select nothing (the
   specification's "return an error" means, for matching, that the claim is not there).
 * **Types** are what the caller says: for SD-JWT VC the ``vct`` plus any type it extends, for
-  W3C the ``type`` values. ``type_values`` asks for fully expanded IRIs; a caller whose
-  contexts define the types should pass the expanded IRIs too (no JSON-LD processing here).
+  W3C the ``type`` values fully expanded, as ``type_values`` names them (Appendix B.1.1; no
+  JSON-LD processing here: the wallet and the verifier expand under the pinned contexts with
+  ``w3c_type_iris``, so compact names in ``type_values`` do not match our credentials).
+* **Numbers**: JSON has one number type, so ``values: [2]`` matches a claim ``2.0``; booleans
+  and strings never match numbers.
 * **Verifier and ``claim_sets``**: the first satisfied option is reported; claims of every
   satisfied option count as requested when looking for extra claims (a wallet may deviate
   from the first option, section 6.4.1).
