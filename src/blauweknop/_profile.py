@@ -102,18 +102,20 @@ _NO_RULES = _RuleNode()  # below a path no rule mentions; never modified
 _FORMATS = jsonschema.FormatChecker(formats=())
 
 
-@_FORMATS.checks("date", raises=(ValueError, TypeError))
 def _real_date(value: object) -> bool:
     if isinstance(value, str):
         dt.date.fromisoformat(value)
     return True
 
 
-@_FORMATS.checks("date-time", raises=(ValueError, TypeError))
 def _real_datetime(value: object) -> bool:
     if isinstance(value, str):
         dt.datetime.fromisoformat(value)
     return True
+
+
+_FORMATS.checks("date", raises=(ValueError, TypeError))(_real_date)
+_FORMATS.checks("date-time", raises=(ValueError, TypeError))(_real_datetime)
 
 
 def _describe(error: Any) -> tuple[str, str]:
