@@ -61,9 +61,22 @@ def _parse_at(at: str | None) -> float | None:
     return d.timestamp()
 
 
-def _load_trust(trust_list: str, anchor: str, now: float | None) -> TrustList:
+def _load_trust(
+    trust_list: str, anchor: str, now: float | None, max_age_days: int | None = None
+) -> TrustList:
     token = read_bytes(trust_list, "trust list")
-    return TrustList.verify(token, _load_public_key(anchor, "anchor key"), now=now)
+    key = _load_public_key(anchor, "anchor key")
+    if max_age_days is None:  # the library default (35 days since the list's iat)
+        return TrustList.verify(token, key, now=now)
+    return TrustList.verify(token, key, now=now, max_age=max_age_days * 86400)
+
+
+_MAX_AGE = click.option(
+    "--max-age",
+    "max_age_days",
+    type=click.IntRange(1, 400),
+    help="Refuse a trust list issued more than this many days ago [default: 35].",
+)
 
 
 # =========================================================================================
@@ -179,11 +192,12 @@ def trust_build(
     type=click.Path(dir_okay=False),
     help="The scheme authority's public key (pinned).",
 )
+@_MAX_AGE
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors(rejections=True)
-def trust_show(trust_list: str, anchor: str, as_json: bool) -> None:
+def trust_show(trust_list: str, anchor: str, max_age_days: int | None, as_json: bool) -> None:
     """Verify a trust list against the pinned anchor key and show its organisations."""
-    tl = _load_trust(trust_list, anchor, None)
+    tl = _load_trust(trust_list, anchor, None, max_age_days)
     if as_json:
         echo_json({"ok": True, **tl.to_json()})
         return
@@ -488,6 +502,7 @@ def status_sync(status_dir: str, from_dir: str | None, uris: tuple[str, ...]) ->
     help="Accept credentials whose status cannot be checked (NOT recommended).",
 )
 @click.option("--at", "at", help="Verify as of this RFC 3339 time instead of now.")
+@_MAX_AGE
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors(rejections=True)
 def verify(
@@ -500,11 +515,12 @@ def verify(
     status_dir: str | None,
     allow_missing_status: bool,
     at: str | None,
+    max_age_days: int | None,
     as_json: bool,
 ) -> None:
     """Verify a vp_token offline; print what was proven, or the rejection (exit 1)."""
     now = _parse_at(at)
-    tl = _load_trust(trust_list, anchor, now)
+    tl = _load_trust(trust_list, anchor, now, max_age_days)
     status = None
     if status_dir is not None:
         from blauweknop import StatusCache

@@ -38,8 +38,11 @@ Decisions, where the specification leaves room:
 * Claims path pointers that run into a value of the wrong type select nothing (the
   specification's "return an error" means, for matching, that the claim is not there).
 * **Types** are what the caller says: for SD-JWT VC the ``vct`` plus any type it extends, for
-  W3C the ``type`` values. ``type_values`` asks for fully expanded IRIs; a caller whose
-  contexts define the types should pass the expanded IRIs too (no JSON-LD processing here).
+  W3C the ``type`` values fully expanded, as ``type_values`` names them (Appendix B.1.1; no
+  JSON-LD processing here: the wallet and the verifier expand under the pinned contexts with
+  ``w3c_type_iris``, so compact names in ``type_values`` do not match our credentials).
+* **Numbers**: JSON has one number type, so ``values: [2]`` matches a claim ``2.0``; booleans
+  and strings never match numbers.
 * **Verifier and ``claim_sets``**: the first satisfied option is reported; claims of every
   satisfied option count as requested when looking for extra claims (a wallet may deviate
   from the first option, section 6.4.1).
@@ -470,7 +473,10 @@ def _parse_claim(obj: Any, where: str, fmt: str) -> ClaimsQuery:
     if "values" in obj:
         raw = _nonempty_list(obj["values"], f"{where}.values")
         for i, x in enumerate(raw):
-            if not isinstance(x, str | int):  # bool is an int; floats and null are refused
+            # bool is an int; JSON has one number type, so 2.0 is the integer 2; other
+            # floats (2.5, NaN) and null are refused
+            integral = isinstance(x, float) and x.is_integer()
+            if not (isinstance(x, str | int) or integral):
                 raise _bad(f"{where}.values[{i}]", "must be a string, an integer or a boolean")
         values = tuple(raw)
     retain: bool | None = None
@@ -664,9 +670,21 @@ def select_paths(claims: Any, path: Sequence[str | int | None]) -> list[Selectio
     return current
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _value_matches(value: Any, accepted: Iterable[ClaimValue]) -> bool:
-    # Section 6.3: "type and value of the claim both match exactly" (so 1 != True != "1").
-    return any(type(value) is type(a) and value == a for a in accepted)
+    """Section 6.3: "type and value of the claim both match exactly", in JSON's types: JSON
+    has one number type, so ``2`` matches ``2.0``; a boolean is never a number and a string
+    never a number (``1 != True != "1"``)."""
+    for a in accepted:
+        if _is_number(a) and _is_number(value):
+            if value == a:  # Python compares int and float exactly (no rounding)
+                return True
+        elif type(value) is type(a) and value == a:
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------------------------

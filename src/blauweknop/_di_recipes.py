@@ -374,6 +374,8 @@ def verify_di_presentation(
         )
     if "validUntil" not in doc:
         raise MalformedError("malformed_document", "credential has no validUntil")
+    claims = {k: v for k, v in subject.items() if k != "id"}
+    profile.check_received(claims, issuer_id=org.id, issuer_name=org.name)
     status_state = _di_status(verifier, doc.get("credentialStatus"), org, now)
     holder = key_from_did_jwk(subject["id"])
     return VerifiedCredential(
@@ -382,7 +384,7 @@ def verify_di_presentation(
         vct=profile.vct,
         issuer=org.id,
         issuer_name=org.name,
-        claims={k: v for k, v in subject.items() if k != "id"},
+        claims=claims,
         issued_at=res.created.timestamp() if res.created else None,
         valid_from=_timestamp(doc, "validFrom"),
         valid_until=_timestamp(doc, "validUntil"),

@@ -292,6 +292,7 @@ class Issuer:
             raise InvalidDataError("invalid_data", f"format must be one of {FORMATS}")
         profile = data.profile()
         profile.check_issuer_roles(self.config["roles"], self.issuer_id)
+        profile.check_issuer(data.to_claims(), issuer_id=self.issuer_id, issuer_name=self.name)
         try:
             holder = Key.from_jwk(holder_jwk)
         except SignatureError as e:

@@ -17,7 +17,9 @@ Example:
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -26,7 +28,7 @@ from typing import Any
 
 import jsonschema
 
-from ._errors import DisclosureError, InvalidDataError, PolicyError
+from ._errors import DisclosureError, InvalidDataError, MalformedError, PolicyError, TrustError
 from ._sdjwt import SD
 
 __all__ = [
@@ -36,15 +38,21 @@ __all__ = [
     "all_profiles",
     "get_profile",
     "profile_for_w3c_type",
+    "w3c_type_iris",
 ]
 
 DEBT_STATEMENT_VCT = "urn:blauweknop:debt-statement:1"
 RODE_KNOP_VCT = "urn:rodeknop:payment-incapacity-declaration:1"
 _FILES = {DEBT_STATEMENT_VCT: "debt-statement.json", RODE_KNOP_VCT: "rode-knop-declaration.json"}
 
-#: Claims SD-JWT VC forbids in disclosures (SD-JWT VC section 3.2.2.2), plus our status claim.
-TECHNICAL_CLAIMS = frozenset({"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status", "iat"})
-NEVER_DISCLOSABLE = frozenset({"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status"})
+#: Claims SD-JWT VC forbids in disclosures, with their sub-claims (SD-JWT VC section 3.2.2.2),
+#: plus ``iat``: technical claims, never domain claims.
+TECHNICAL_CLAIMS = frozenset(
+    {"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "aka_vcts", "status", "iat"}
+)
+NEVER_DISCLOSABLE = frozenset(
+    {"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "aka_vcts", "status"}
+)
 
 Path = tuple[str | int | None, ...]
 
@@ -88,6 +96,65 @@ class _RuleNode:
 
 
 _NO_RULES = _RuleNode()  # below a path no rule mentions; never modified
+
+#: ``format`` is asserted, not just annotated: ``date`` and ``date-time`` must name a real
+#: calendar day and time (the ``pattern`` beside them only checks the shape).
+_FORMATS = jsonschema.FormatChecker(formats=())
+
+
+def _real_date(value: object) -> bool:
+    if isinstance(value, str):
+        dt.date.fromisoformat(value)
+    return True
+
+
+def _real_datetime(value: object) -> bool:
+    if isinstance(value, str):
+        dt.datetime.fromisoformat(value)
+    return True
+
+
+_FORMATS.checks("date", raises=(ValueError, TypeError))(_real_date)
+_FORMATS.checks("date-time", raises=(ValueError, TypeError))(_real_datetime)
+
+
+def _describe(error: Any) -> tuple[str, str]:
+    """(field, message in words) for one JSON Schema error: a ``pattern`` or ``format``
+    failure says what is expected (the schema's ``description``), never the raw regex."""
+    where = _dotted(error.absolute_path)
+    value = error.instance
+    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+    kind = error.validator
+    if kind in ("pattern", "format"):
+        expected = error.schema.get("description") or "in the expected form"
+        extra = ": no such day or time" if kind == "format" else ""
+        return where, f"{shown} is not {expected}{extra}"
+    if kind == "required" and isinstance(value, Mapping):
+        missing = [r for r in error.validator_value if r not in value]
+        name = missing[0] if missing else "?"
+        return _join(where, name), "missing"
+    if kind == "additionalProperties" and isinstance(value, Mapping):
+        known = error.schema.get("properties", {})
+        extra_names = sorted(k for k in value if k not in known)
+        name = extra_names[0] if extra_names else "?"
+        return _join(where, name), "is not a claim of this credential type"
+    msg = error.message
+    return where, msg if len(msg) <= 200 else msg[:197] + "..."
+
+
+def _join(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Organisation names compare without regard to case, Unicode form or spacing."""
+
+    def norm(s: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", s).casefold().split())
+
+    return norm(a) == norm(b)
+
+
 _SD_MARKS = frozenset({"always", "allowed"})
 _SCALARS = frozenset({str, int, float, bool, type(None)})  # what mark() returns unchanged
 
@@ -104,6 +171,8 @@ class CredentialProfile:
         schema: the JSON Schema of the domain claims.
         issuer_roles: trust-list roles of which an issuer needs one.
         default_validity_days: validity when the data does not set one (``None``: data decides).
+        issuer_claims: where the claims name the issuing organisation (``{"oin": path,
+            "name": path}``); both must equal the signer's trust-list entry.
     """
 
     vct: str
@@ -113,6 +182,7 @@ class CredentialProfile:
     schema: Mapping[str, Any]
     issuer_roles: frozenset[str]
     default_validity_days: int | None
+    issuer_claims: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     _rules: Mapping[Path, str] = field(repr=False)
     _validator: Any = field(repr=False, compare=False)
     _trie: _RuleNode = field(init=False, repr=False, compare=False)
@@ -131,12 +201,111 @@ class CredentialProfile:
         return node.rule
 
     def validate(self, claims: Mapping[str, Any]) -> None:
-        """Check domain claims against the JSON Schema; the error names the first bad field."""
-        errors = sorted(self._validator.iter_errors(claims), key=lambda e: list(e.absolute_path))
-        if errors:
-            e = errors[0]
-            where = _dotted(e.absolute_path) or "(top level)"
-            raise InvalidDataError("invalid_data", f"{where}: {e.message}", field=where)
+        """Check domain claims against the JSON Schema (real calendar dates included); the
+        error names the first bad field and says in words what is expected.
+
+        >>> import pathlib
+        >>> data = json.loads(pathlib.Path("examples/data/debt-statement.json").read_text())
+        >>> data["balance_at"] = "2026-02-30T09:00:00Z"
+        >>> try:
+        ...     get_profile(DEBT_STATEMENT_VCT).validate(data)
+        ... except InvalidDataError as e:
+        ...     print(e.message)
+        balance_at: '2026-02-30T09:00:00Z' is not a date and time as YYYY-MM-DDThh:mm:ss \
+with Z or an offset such as +01:00: no such day or time
+        """
+        problem = self._first_problem(claims, partial=False)
+        if problem is not None:
+            where, msg = problem
+            raise InvalidDataError("invalid_data", f"{where}: {msg}", field=where)
+
+    def _first_problem(self, claims: Mapping[str, Any], *, partial: bool) -> tuple[str, str] | None:
+        problems = []
+        for e in self._validator.iter_errors(claims):
+            if partial and e.validator == "required" and isinstance(e.instance, Mapping):
+                base = tuple(e.absolute_path)
+                missing = [r for r in e.validator_value if r not in e.instance]
+                if all(self._may_be_absent((*base, r)) for r in missing):
+                    continue  # nothing the holder had to show is missing
+            where, msg = _describe(e)
+            problems.append((list(e.absolute_path), where or "(top level)", msg))
+        if not problems:
+            return None
+        problems.sort(key=lambda p: ([str(x) for x in p[0]], p[1]))
+        return problems[0][1], problems[0][2]
+
+    def _may_be_absent(self, path: Iterable[str | int | None]) -> bool:
+        """Whether a presentation may lack this claim: it is selectively disclosable, or an
+        object whose members all are (W3C selective disclosure drops the empty container;
+        SD-JWT keeps it as ``{}``)."""
+        node = self._trie
+        for elem in path:
+            sub = node.children.get(None if isinstance(elem, int) else elem)
+            if sub is None:
+                return False
+            node = sub
+        if node.rule in _SD_MARKS:
+            return True
+        kids = [c for k, c in node.children.items() if k is not None]
+        return bool(kids) and all(c.rule in _SD_MARKS for c in kids)
+
+    def check_received(
+        self,
+        claims: Mapping[str, Any],
+        *,
+        issuer_id: str,
+        issuer_name: str,
+        partial: bool = True,
+    ) -> None:
+        """Verifier and wallet side: the domain claims of a verified credential must be a
+        (partial) document of the type, about the organisation that signed it.
+
+        Every claim that is present must fit the JSON Schema (real dates included), claims
+        the schema does not define are refused, and a required claim may be absent only when
+        it is selectively disclosable (``partial=True``, what a presentation discloses; a
+        wallet importing a whole credential passes ``partial=False``). Then
+        :meth:`check_issuer`. Raises ``MalformedError("claims_invalid")`` or
+        ``TrustError("issuer_mismatch")``.
+        """
+        problem = self._first_problem(claims, partial=partial)
+        if problem is not None:
+            where, msg = problem
+            raise MalformedError("claims_invalid", f"{self.name}: {where}: {msg}")
+        self.check_issuer(claims, issuer_id=issuer_id, issuer_name=issuer_name)
+
+    def check_issuer(self, claims: Mapping[str, Any], *, issuer_id: str, issuer_name: str) -> None:
+        """The organisation the claims name (e.g. ``creditor.oin``/``creditor.name``) must be
+        the signer: its OIN is the one in the signer's ``urn:oin:`` id and its name the
+        trust-list name (compared without regard to case, Unicode form or spacing).
+        Raises ``TrustError("issuer_mismatch")``; used at issuance, verification and import.
+
+        >>> p = get_profile(DEBT_STATEMENT_VCT)
+        >>> p.check_issuer({"creditor": {"oin": "00000001800866472000", "name": "DUO"}},
+        ...                issuer_id="urn:oin:00000001003214345000", issuer_name="CJIB")
+        Traceback (most recent call last):
+        ...
+        blauweknop._errors.TrustError: issuer_mismatch: creditor.oin names \
+00000001800866472000, but the credential is signed by urn:oin:00000001003214345000
+        """
+        oin_path = self.issuer_claims.get("oin")
+        if oin_path is not None:
+            claimed = _at(claims, oin_path)
+            own = issuer_id[8:] if issuer_id.startswith("urn:oin:") else None
+            if not isinstance(claimed, str) or claimed != own:
+                raise TrustError(
+                    "issuer_mismatch",
+                    f"{_dotted(oin_path)} names {claimed}, but the credential is signed by "
+                    f"{issuer_id}",
+                )
+        name_path = self.issuer_claims.get("name")
+        if name_path is not None:
+            claimed = _at(claims, name_path)
+            if not isinstance(claimed, str) or not _same_name(claimed, issuer_name):
+                raise TrustError(
+                    "issuer_mismatch",
+                    f"{_dotted(name_path)} names {claimed!r}, but the signer is registered "
+                    f"as {issuer_name!r}",
+                )
 
     def mark(self, claims: Mapping[str, Any], path: Path = ()) -> Any:
         """Wrap every claim the metadata marks ``always`` (or ``allowed``) in :class:`SD`.
@@ -172,7 +341,7 @@ class CredentialProfile:
         must have come from a disclosure."""
         dset = {tuple(d) for d in disclosed}
         for d in dset:
-            if len(d) == 1 and d[0] in NEVER_DISCLOSABLE:
+            if d and d[0] in NEVER_DISCLOSABLE:
                 raise DisclosureError(
                     "disclosure_not_allowed", f"claim {d[0]!r} must not be selectively disclosable"
                 )
@@ -219,6 +388,15 @@ class CredentialProfile:
             )
 
 
+def _at(claims: Mapping[str, Any], path: Iterable[str]) -> Any:
+    value: Any = claims
+    for p in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(p)
+    return value
+
+
 def _dotted(path: Iterable[Any]) -> str:
     out = ""
     for p in path:
@@ -253,8 +431,9 @@ def get_profile(vct: str) -> CredentialProfile:
         schema=schema,
         issuer_roles=frozenset(ext["issuer_roles"]),
         default_validity_days=ext.get("default_validity_days"),
+        issuer_claims={k: tuple(v) for k, v in ext.get("issuer_claims", {}).items()},
         _rules=rules,
-        _validator=jsonschema.Draft202012Validator(schema),
+        _validator=jsonschema.Draft202012Validator(schema, format_checker=_FORMATS),
     )
 
 
@@ -270,3 +449,34 @@ def profile_for_w3c_type(types: Iterable[str]) -> CredentialProfile:
         if p.w3c_type in tset:
             return p
     raise PolicyError("unknown_type", f"no known credential type among {sorted(tset)}")
+
+
+#: The contexts every credential of ours names, in order (the verifier pins exactly these).
+_TYPE_CONTEXTS = ("credentials-v2.jsonld", "blauweknop-v1.jsonld")
+
+
+@cache
+def _type_terms() -> Mapping[str, str]:
+    terms: dict[str, str] = {}
+    for name in _TYPE_CONTEXTS:
+        ctx = json.loads(resources.files("blauweknop.contexts").joinpath(name).read_text("utf-8"))[
+            "@context"
+        ]
+        for term, definition in ctx.items():
+            iri = definition.get("@id") if isinstance(definition, dict) else definition
+            if not term.startswith("@") and isinstance(iri, str) and ":" in iri:
+                terms[term] = iri
+    return terms
+
+
+def w3c_type_iris(types: Iterable[str]) -> tuple[str, ...]:
+    """A W3C credential's ``type`` values fully expanded under our pinned contexts (VC 2.0,
+    then ``blauweknop-v1``), as OpenID4VP Appendix B.1.1 ``type_values`` compares them. A
+    value the contexts do not define stays as it is (a relative IRI stays relative).
+
+    >>> w3c_type_iris(["VerifiableCredential", "DebtStatement"])
+    ('https://www.w3.org/2018/credentials#VerifiableCredential', \
+'https://w3id.org/blauweknop/vocab#DebtStatement')
+    """
+    terms = _type_terms()
+    return tuple(terms.get(t, t) for t in types)

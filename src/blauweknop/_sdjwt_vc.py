@@ -2,9 +2,10 @@
 
 Issuance follows the type metadata of the credential's profile: claims marked ``sd: always``
 become disclosures, ``never`` stays in the signed payload, and the technical claims (``iss``,
-``iat``, ``nbf``, ``exp``, ``vct``, ``cnf``, ``status``) are added by the issuer and can never
-be selectively disclosed (SD-JWT VC section 3.2.2.2): a disclosure carrying one is rejected at
-verification, and domain data containing one is refused at issuance.
+``iat``, ``nbf``, ``exp``, ``vct``, ``cnf``, ``status``, ``vct#integrity``, ``aka_vcts``) are the
+issuer's and can never be selectively disclosed, nor any of their sub-claims (SD-JWT VC section
+3.2.2.2): a disclosure carrying one is rejected at verification, and domain data containing one
+is refused at issuance.
 
 Example:
     >>> from blauweknop._keys import Key

@@ -33,6 +33,7 @@ from ._keys import Key, Signer
 from ._limits import DEFAULT_LIMITS, Limits
 
 __all__ = [
+    "DEFAULT_TRUST_LIST_MAX_AGE",
     "KNOWN_ROLES",
     "TRUST_LIST_TYP",
     "TrustList",
@@ -185,6 +186,12 @@ def build_trust_list(
     return sign_compact({"typ": TRUST_LIST_TYP, "kid": anchor_key.kid}, body, anchor_key)
 
 
+#: How old (seconds since its ``iat``) a trust list may be by default: 35 days, the scheme
+#: authority's monthly re-issue plus five days' grace. A list signed for up to 400 days is
+#: still refused after this; pass ``max_age`` to change it (``None``: only the list's ``exp``).
+DEFAULT_TRUST_LIST_MAX_AGE = 35 * 86400
+
+
 @dataclass(frozen=True, kw_only=True)
 class TrustList:
     """A verified trust list. Obtain it with :meth:`verify`; never construct from unverified data.
@@ -208,11 +215,15 @@ class TrustList:
         anchor: Key | Sequence[Key],
         *,
         now: float | None = None,
-        max_age: float | None = None,
+        max_age: float | None = DEFAULT_TRUST_LIST_MAX_AGE,
         leeway: int = 60,
         limits: Limits = DEFAULT_LIMITS,
     ) -> TrustList:
         """Verify the list's signature against the pinned anchor key(s) and its freshness.
+
+        Freshness: ``now`` must lie between ``nbf`` and ``exp``, and the list may be at most
+        ``max_age`` seconds old counted from its ``iat`` (default
+        :data:`DEFAULT_TRUST_LIST_MAX_AGE`, 35 days; ``None`` leaves only ``exp``).
 
         Raises :class:`TrustError`: ``trust_list_invalid`` (bad signature, wrong anchor,
         malformed), ``trust_list_expired`` (past ``exp``, or older than ``max_age`` seconds),
@@ -258,8 +269,12 @@ class TrustList:
             raise TrustError("trust_list_invalid", f"trust list payload: {e}") from e
         if now > exp + leeway:
             raise TrustError("trust_list_expired", "trust list has expired; fetch a fresh one")
-        if max_age is not None and now - iat > max_age:
-            raise TrustError("trust_list_expired", f"trust list is older than {max_age:.0f} s")
+        if max_age is not None and now - iat > max_age + leeway:
+            raise TrustError(
+                "trust_list_expired",
+                f"trust list was issued {(now - iat) / 86400:.1f} days ago; at most "
+                f"{max_age / 86400:g} days are accepted: fetch a fresh one",
+            )
         if now + leeway < nbf:
             raise TrustError("trust_list_not_yet_valid", "trust list is not valid yet")
         orgs: dict[str, TrustedOrganisation] = {}

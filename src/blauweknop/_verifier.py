@@ -26,7 +26,7 @@ from ._errors import (
     TrustError,
 )
 from ._limits import DEFAULT_LIMITS, Limits
-from ._profile import TECHNICAL_CLAIMS, CredentialProfile, get_profile
+from ._profile import TECHNICAL_CLAIMS, CredentialProfile, get_profile, w3c_type_iris
 from ._sdjwt import SDJWT, KeyBindingPolicy, verify_sd_jwt
 from ._sdjwt_vc import SD_JWT_VC_TYP, trust_list_resolver
 from ._trust import TrustedOrganisation, TrustList
@@ -276,7 +276,7 @@ class Verifier:
             types: tuple[str, ...] = (c.vct,)
             if c.format == FORMAT_LDP:
                 profile = get_profile(c.vct)
-                types = ("VerifiableCredential", profile.w3c_type)
+                types = w3c_type_iris(("VerifiableCredential", profile.w3c_type))
                 claims = {"credentialSubject": dict(c.claims)}
             disclosed = c.disclosed if c.format == FORMAT_SD_JWT else None
             presented.setdefault(c.query_id, []).append(
@@ -340,6 +340,8 @@ class Verifier:
         if "exp" not in claims:
             raise MalformedError("malformed_claim", "credential has no exp")
         profile.check_disclosed(claims, res.disclosed)
+        domain = _domain_claims(claims)
+        profile.check_received(domain, issuer_id=org.id, issuer_name=org.name)
         status = self._sd_jwt_status(claims.get("status"), org, now)
         return VerifiedCredential(
             query_id=query_id,
@@ -347,7 +349,7 @@ class Verifier:
             vct=profile.vct,
             issuer=org.id,
             issuer_name=org.name,
-            claims=_domain_claims(claims),
+            claims=domain,
             disclosed=res.disclosed,
             issued_at=claims.get("iat"),
             valid_from=claims.get("nbf"),

@@ -38,7 +38,13 @@ from ._errors import (
 )
 from ._keys import Key
 from ._limits import DEFAULT_LIMITS, Limits
-from ._profile import DEBT_STATEMENT_VCT, RODE_KNOP_VCT, TECHNICAL_CLAIMS, get_profile
+from ._profile import (
+    DEBT_STATEMENT_VCT,
+    RODE_KNOP_VCT,
+    TECHNICAL_CLAIMS,
+    get_profile,
+    w3c_type_iris,
+)
 from ._sdjwt import SDJWT, verify_sd_jwt
 from ._sdjwt_vc import SD_JWT_VC_TYP, trust_list_resolver
 from ._trust import TrustList
@@ -332,7 +338,12 @@ class Wallet:
 
             record = inspect_di_credential(self, credential, trust_list, now)
         vct = record["vct"]
-        get_profile(vct).validate(record.pop("domain_claims", record["claims"]))
+        get_profile(vct).check_received(
+            record.pop("domain_claims", record["claims"]),
+            issuer_id=record["issuer"],
+            issuer_name=record["issuer_name"],
+            partial=False,
+        )
         if status is not None and record.get("status_ref") is not None:
             self._check_status(record, trust_list, status, now)
         for cid, existing in self._store.items(_CRED):
@@ -591,7 +602,7 @@ class Wallet:
                 types: tuple[str, ...] = (rec["vct"],)
             else:
                 claims = {k: v for k, v in rec["claims"].items() if k not in ("@context", "proof")}
-                types = tuple(claims.get("type", ()))
+                types = w3c_type_iris(claims.get("type", ()))  # as type_values names them
             disclosable = frozenset(tuple(p) for p in rec["disclosable"])
             out.append(
                 CandidateCredential(

@@ -273,7 +273,7 @@ EXPECTED_REJECTIONS = {
         "executing_organisation: starts with a formula character",
     ),
     10: ("GM0772-RK-2026-0951", "declaration_id", "declaration_id: duplicate of line 2"),
-    11: ("../../etc/x", "declaration_id", "does not match"),
+    11: ("../../etc/x", "declaration_id", "is not an identifier of 1 to 100"),
     12: ("GM0772/../../etc/x", "declaration_id", "must not contain '/'"),
     13: ("GM0772-RK-2026-0962", "holder_key", "path inside the batch folder"),
     14: ("GM0772-RK-2026-0963", "holder_key", "path inside the batch folder"),
@@ -283,7 +283,7 @@ EXPECTED_REJECTIONS = {
         "counsellor_organisation_phone: starts with a formula character",
     ),
     16: ("GM0772-RK-2026-0965", "family_name", "family_name: required"),
-    18: ("GM0772-RK-2026-0967", "postal_code", "postal_code: '56 XX' does not match"),
+    18: ("GM0772-RK-2026-0967", "postal_code", "postal_code: '56 XX' is not a Dutch postal code"),
     19: ("GM0772-RK-2026-0968", None, "4 fields where the header has 25 columns"),
 }
 

@@ -103,7 +103,7 @@ DEBT = Scenario(
     expected_subject={
         # mandatory (profile: sd never)
         "creditor": {
-            "name": "Centraal Justitieel Incassobureau",
+            "name": "CJIB",
             "oin": "00000001003214345000",
             "code": "CJIB",
         },

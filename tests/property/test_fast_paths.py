@@ -475,7 +475,7 @@ def ref_mark(profile: Any, value: Any, p: tuple[Any, ...] = ()) -> Any:
 def ref_check_disclosed(profile: Any, claims: Any, disclosed: Iterable[tuple[Any, ...]]) -> None:
     dset = {tuple(d) for d in disclosed}
     for d in dset:
-        if len(d) == 1 and d[0] in NEVER_DISCLOSABLE:
+        if d and d[0] in NEVER_DISCLOSABLE:  # the claim or any sub-claim (SD-JWT VC 3.2.2.2)
             raise DisclosureError("disclosure_not_allowed", "")
         if profile.sd_rule(d) == "never":
             raise DisclosureError("disclosure_not_allowed", "")

@@ -30,6 +30,7 @@ from blauweknop._dcql import (
 )
 from blauweknop._errors import HolderBindingError, MalformedError, PolicyError
 from blauweknop._limits import Limits
+from blauweknop._profile import w3c_type_iris
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUESTS = ROOT / "examples" / "data" / "requests"
@@ -1305,7 +1306,7 @@ def _declaration(di: bool, **changes: Any) -> CandidateCredential:
         return CandidateCredential(
             id="decl-di",
             format="ldp_vc",
-            types=tuple(claims["type"]),
+            types=w3c_type_iris(claims["type"]),  # as the wallet expands them
             claims=claims,
             disclosable=lambda p: p[:1] == ("credentialSubject",) and _domain_sd(p[1:], DECL_SD),
         )
@@ -1327,7 +1328,7 @@ def _statement(di: bool, n: int) -> CandidateCredential:
         return CandidateCredential(
             id=f"stmt-di-{n}",
             format="ldp_vc",
-            types=tuple(claims["type"]),
+            types=w3c_type_iris(claims["type"]),  # as the wallet expands them
             claims=claims,
             issued_at=n,
             disclosable=lambda p: p[:1] == ("credentialSubject",) and _domain_sd(p[1:], STMT_SD),

@@ -141,7 +141,13 @@ def test_issued_sd_jwt_vc_shape(tmp_path: Path) -> None:
 
 
 def test_declaration_validity_window(tmp_path: Path) -> None:
-    gem = make(tmp_path, "gem", issuer_id="urn:oin:00000001001234567000", roles=["municipality"])
+    gem = Issuer.init(
+        tmp_path / "gem",
+        issuer_id="urn:oin:00000001001234567000",
+        name="Gemeente Eindhoven",  # the municipality the declaration names
+        roles=["municipality"],
+        status_base_uri="https://status.example/gem",
+    )
     cred = gem.issue(
         PaymentIncapacityDeclaration.from_claims(DECL),
         holder_jwk=Key.generate().public_jwk(),

@@ -67,7 +67,7 @@ def with_change(data: dict[str, Any], path: list[Any], value: Any) -> dict[str, 
         (["arrangement", "number_of_installments"], 40, "arrangement.number_of_installments"),
         (["currency"], "USD", "currency"),
         (["creditor", "oin"], "123", "creditor.oin"),
-        (["unexpected"], 1, "(top level)"),
+        (["unexpected"], 1, "unexpected"),
     ],
 )
 def test_debt_statement_refusals_name_the_field(path: list[Any], value: Any, field: str) -> None:
@@ -87,7 +87,7 @@ def test_debt_statement_refusals_name_the_field(path: list[Any], value: Any, fie
         (["requested_measures"], [], "requested_measures"),
         (["payment_incapacity"], False, "payment_incapacity"),
         (["municipality", "code"], "0772", "municipality.code"),
-        (["declaration_id"], KeyError, "(top level)"),
+        (["declaration_id"], KeyError, "declaration_id"),
         (["subject", "bsn"], "111111111", "subject.bsn"),
         (["extends_declaration_id"], DECL["declaration_id"], "extends_declaration_id"),
         (["admission_decision_date"], "2026-10-01", "admission_decision_date"),

@@ -31,6 +31,7 @@ from blauweknop import (
     verify_sd_jwt,
 )
 from blauweknop._model import CredentialModel
+from blauweknop._profile import w3c_type_iris
 from blauweknop._sdjwt import SDJWT
 from blauweknop._sdjwt_vc import issue_sd_jwt_vc
 from blauweknop._trust import parse_entry
@@ -165,17 +166,22 @@ def _trust(issuer_id: str, role: str, key: Key) -> tuple[TrustList, Key]:
     anchor = Key.generate()
     entry = {
         "id": issuer_id,
-        "name": "Example issuer",
+        "name": _ORG_NAMES.get(issuer_id, "Example issuer"),
         "roles": [role],
         "jwks": {"keys": [key.public_jwk()]},
     }
     # Valid from 100 days before NOW to 300 days after: covers every example window.
     token = build_trust_list([entry], anchor, now=NOW - 100 * 86400, valid_days=400)
-    return TrustList.verify(token, anchor.public(), now=NOW), anchor
+    return TrustList.verify(token, anchor.public(), now=NOW, max_age=None), anchor
+
+
+#: The organisation each example names; its trust-list name must be the same (issuer binding).
+_ORG_NAMES: dict[str, str] = {}
 
 
 def _issuer_id(kind: str, data: Mapping[str, Any]) -> str:
     org = data["creditor"] if kind == "debt-statement" else data["municipality"]
+    _ORG_NAMES[f"urn:oin:{org['oin']}"] = org["name"]
     return f"urn:oin:{org['oin']}"
 
 
@@ -301,7 +307,7 @@ def _recipe_issuer(kind: str, issuer_id: str, home: Path) -> Issuer:
         return Issuer.init(
             home,
             issuer_id=issuer_id,
-            name="Example issuer",
+            name=_ORG_NAMES.get(issuer_id, "Example issuer"),
             roles=[ROLE[kind]],
             status_base_uri="https://status.example/lists",
         )
@@ -401,7 +407,7 @@ def _check_query(query: dict[str, Any], name: str) -> list[tuple[Any, ...]]:
                         "urn:rodeknop:payment-incapacity-declaration:1",
                     ),
                 )
-                if p.w3c_type in wanted
+                if w3c_type_iris([p.w3c_type])[0] in wanted  # type_values are expanded IRIs
             ]
             prefix = ("credentialSubject",)
         assert len(vcts) == 1, f"{name}/{cq.id}: asks for {vcts}"

@@ -145,7 +145,11 @@ def issue_statement(
     data.update(changes)
     data["statement_id"] = f"{data['creditor']['code']}-T{next(_serial)}"
     if issuer.issuer_id == STRANGER:
-        data["creditor"] = {"name": "Incassobureau", "oin": STRANGER[8:], "code": "XX"}
+        data["creditor"] = {
+            "name": "Incassobureau Niet Geregistreerd",
+            "oin": STRANGER[8:],
+            "code": "XX",
+        }
     return issuer.issue(
         DebtStatement.from_claims(data),
         holder_jwk=holder,
@@ -562,7 +566,7 @@ def test_overview_of_the_pilot(scheme: Scheme, wallet: Wallet) -> None:
     lines = {c.creditor_id: c for c in ov.creditors}
     assert [c.creditor_id for c in ov.creditors] == [DUO, CJIB]  # largest first
     assert (lines[CJIB].creditor, lines[CJIB].outstanding, lines[CJIB].in_arrears) == (
-        "Centraal Justitieel Incassobureau",
+        "CJIB",
         50000,
         22900,
     )
@@ -571,7 +575,7 @@ def test_overview_of_the_pilot(scheme: Scheme, wallet: Wallet) -> None:
         lines[CJIB].arrangement is not None
         and lines[CJIB].arrangement["installment_amount"] == 5420
     )
-    assert (lines[DUO].creditor, lines[DUO].outstanding) == ("Dienst Uitvoering Onderwijs", 1438000)
+    assert (lines[DUO].creditor, lines[DUO].outstanding) == ("DUO", 1438000)
     assert lines[DUO].collection_hold == {"active": False}
     assert not lines[CJIB].stale and not lines[DUO].stale
     assert ov.pause is not None
@@ -807,7 +811,7 @@ def test_wallet_files_hold_no_plaintext_personal_data(scheme: Scheme, tmp_path: 
         "Stratumseind",
         "SHV-88213",
         "Gemeente Eindhoven",
-        "Centraal Justitieel",
+        "CJIB-2026-000123",
         CJIB,
         private_d,
         # the credentials themselves (base64url), not only their decoded contents
