@@ -265,11 +265,12 @@ def _status_base(
         "https://status.invalid/..., so no verifier can check their status; do not use it "
         "for real credentials"
     )
-    warn(warning)
     return None, [warning]
 
 
 def _init_done(iss: Issuer, home: str, what: str, warnings: list[str], as_json: bool) -> None:
+    for w in warnings:  # after the home is made: a failed init has nothing to warn about
+        warn(w)
     entry = Path(home) / "trust-entry.json"
     done(
         as_json,
