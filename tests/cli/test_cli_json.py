@@ -235,13 +235,15 @@ ERRORS = [
     C("keys-generate-bad-alg", "blauweknop keys generate --alg RS256 --out {d}/x", 2, "bad_usage"),
     C(
         "trust-build-missing-entry",
-        "blauweknop trust build --anchor-key {d}/anchor.jwk --entry {d}/nope.json --out {d}/tl-err.jwt",
+        "blauweknop trust build --anchor-key {d}/anchor.jwk --entry {d}/nope.json "
+        "--out {d}/tl-err.jwt",
         2,
         "file_unreadable",
     ),
     C(
         "trust-build-entry-not-json",
-        "blauweknop trust build --anchor-key {d}/anchor.jwk --entry {d}/garbage.json --out {d}/tl-err.jwt",
+        "blauweknop trust build --anchor-key {d}/anchor.jwk --entry {d}/garbage.json "
+        "--out {d}/tl-err.jwt",
         2,
         "malformed_json",
     ),
