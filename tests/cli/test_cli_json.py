@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -830,3 +831,19 @@ def test_json_outcomes_as_subprocess(
     if code:
         assert out["code"] == code
     assert "Traceback" not in p.stderr
+
+
+def test_batch_with_rejected_rows_is_one_object_with_a_code(tmp_path: Path) -> None:
+    """A batch with rejected rows exits 2 with the report as its one object, and a code."""
+    shutil.copytree(DATA / "batch", tmp_path / "batch")
+    home = tmp_path / "gem"
+    ok(*INITS["rodeknop"], "--home", str(home), "--status-uri", "https://s.example/rk")
+    r = invoke(
+        "rodeknop", "issue", "--home", str(home), "--batch",
+        str(tmp_path / "batch" / "admissions-with-errors.csv"), "--out-dir", str(tmp_path / "out"),
+        "--json",
+    )  # fmt: skip
+    assert r.exit_code == 2
+    out = one_object(r)
+    assert out["ok"] is False and out["code"] == "batch_incomplete"
+    assert out["rejected"] and f"{len(out['rejected'])} row(s) rejected" in out["message"]
