@@ -45,7 +45,8 @@ FORMAT_CHOICE = click.Choice(["sd-jwt", "di"])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 #: JWK members that hold private key material (RFC 7518 section 6; "k" of a symmetric key).
 PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
-DOCS = "the README and the documentation (CLI, File formats)"
+#: Where help texts send the reader: the published documentation, not repository paths.
+DOCS = "the documentation's Formats page and the README"
 
 
 def _load_public_key(path: str, what: str) -> Key:
@@ -168,7 +169,8 @@ def trust() -> None:
     multiple=True,
     required=True,
     type=click.Path(dir_okay=False),
-    help="An organisation's trust-entry.json (repeat for each organisation).",
+    help="An organisation's trust-entry.json, as `issuer init` / `rodeknop init` write it: JSON "
+    '{"id", "name", "roles", "jwks": {"keys": [public JWK]}}. Repeat for each organisation.',
 )
 @click.option(
     "--valid-days",
@@ -793,7 +795,8 @@ def rk_init(
     type=click.Path(dir_okay=False),
     help="UTF-8 CSV with a header row and one declaration per row (columns such as "
     "declaration_id, bsn, holder_key, valid_from, valid_until ...; the columns are listed "
-    f"in {DOCS}). All rows are checked before anything is signed.",
+    "in the documentation's Municipal operator page, 'Issue a batch'). All rows are checked "
+    "before anything is signed.",
 )
 @click.option("--out-dir", type=click.Path(file_okay=False), help="Directory for batch output.")
 @click.option(
