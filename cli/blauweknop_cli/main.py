@@ -59,7 +59,7 @@ def _load_public_key(path: str, what: str) -> Key:
             "`blauweknop keys generate` writes next to it) and keep the private key file secret",
         )
     try:
-        return Key.from_jwk({k: v for k, v in jwk.items() if k != "d"}).public()
+        return Key.from_jwk(jwk).public()
     except BlauweKnopError as e:
         fail(e.code, f"{what} {path}: {e.message}")
         raise
