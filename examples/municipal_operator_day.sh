@@ -62,7 +62,7 @@ rodeknop list --home gemeente
 
 echo "== 3. A trajectory ended: revoke that declaration"
 rodeknop list --home gemeente --state valid --json > valid.json
-FIRST="$(python3 -c 'import json; rows = json.load(open("valid.json")); print(rows[0]["credential_id"] if rows else "")')"
+FIRST="$(python3 -c 'import json; rows = json.load(open("valid.json"))["credentials"]; print(rows[0]["credential_id"] if rows else "")')"
 [ -n "$FIRST" ] || { echo "no declaration was issued; see issued/batch-report.json" >&2; exit 1; }
 rodeknop revoke --home gemeente --reason "debt-relief trajectory ended" --actor "operator j.smit" "$FIRST"
 rodeknop list --home gemeente --state revoked --json

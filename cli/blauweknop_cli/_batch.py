@@ -9,7 +9,7 @@ import click
 from blauweknop import Issuer
 from rodeknop_vc._batch import BatchReport, RejectedRow, issue_batch, read_batch, write_report
 
-from ._common import echo_json
+from ._common import EXIT_INTERRUPTED, CliError, echo_json
 
 
 def _safe(text: str) -> str:
@@ -75,14 +75,26 @@ def run_batch(home: str, batch_file: str, out_dir: str, *, fmt: str, as_json: bo
         path = write_report(out_dir, report)
     except KeyboardInterrupt:
         # The register is consistent after an interruption at any point; say how to go on.
-        click.echo(
+        message = (
             "interrupted: run the same command again to resume; rows already issued "
-            "are skipped, none is issued twice",
-            err=True,
+            "are skipped, none is issued twice"
         )
-        sys.exit(130)
+        click.echo(message, err=True)
+        if as_json:
+            CliError("interrupted", message, exit_code=EXIT_INTERRUPTED, as_json=True).show()
+        sys.exit(EXIT_INTERRUPTED)
     if as_json:
-        echo_json({"ok": not (rejected or failed), **report.to_json(), "report": str(path)})
+        outcome = (
+            {
+                "code": "batch_incomplete",
+                "message": f"{len(rejected)} row(s) rejected, {len(failed)} failed; see {path}",
+            }
+            if rejected or failed
+            else {}
+        )
+        echo_json(
+            {"ok": not (rejected or failed), **outcome, **report.to_json(), "report": str(path)}
+        )
     else:
         if failed:
             click.echo("failed while issuing (the reason is given per row):", err=True)

@@ -12,6 +12,9 @@ import click
 from blauweknop import TrustList, Wallet
 
 from ._common import (
+    JSON_OPTION,
+    JsonGroup,
+    done,
     echo_json,
     handle_errors,
     read_bytes,
@@ -38,7 +41,7 @@ def _eur(cents: int) -> str:
     return f"€ {cents / 100:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=JsonGroup, context_settings=CONTEXT)
 def wallet() -> None:
     """The citizen's encrypted wallet.
 
@@ -56,13 +59,14 @@ def wallet() -> None:
     show_default=True,
     help="Holder key algorithm.",
 )
+@JSON_OPTION
 @handle_errors()
-def wallet_init(wallet_dir: str, alg: str) -> None:
+def wallet_init(wallet_dir: str, alg: str, as_json: bool) -> None:
     """Create an encrypted wallet with a fresh holder key."""
     w = Wallet.create(wallet_dir, passphrase=wallet_secret(confirm=True), alg=alg)
     kid = w.holder_jwk()["kid"]
     w.close()
-    click.echo(f"created wallet {wallet_dir}; holder key {kid}")
+    done(as_json, f"created wallet {wallet_dir}; holder key {kid}", wallet=wallet_dir, kid=kid)
 
 
 @wallet.command("holder-key", context_settings=CONTEXT)
@@ -71,13 +75,14 @@ def wallet_init(wallet_dir: str, alg: str) -> None:
     "--out", required=True, type=click.Path(dir_okay=False), help="Public JWK file to write."
 )
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@JSON_OPTION
 @handle_errors()
-def wallet_holder_key(wallet_dir: str, out: str, force: bool) -> None:
+def wallet_holder_key(wallet_dir: str, out: str, force: bool, as_json: bool) -> None:
     """Export the holder's public key, for issuers to bind credentials to."""
     with _open(wallet_dir) as w:
         jwk = w.holder_jwk()
     write_output(out, json.dumps(jwk, indent=2) + "\n", force=force)
-    click.echo(f"wrote {out} (public holder key {jwk['kid']})")
+    done(as_json, f"wrote {out} (public holder key {jwk['kid']})", out=out, kid=jwk["kid"])
 
 
 @wallet.command("add", context_settings=CONTEXT)
@@ -152,7 +157,7 @@ def wallet_list(wallet_dir: str, as_json: bool) -> None:
     with _open(wallet_dir) as w:
         creds = w.credentials()
     if as_json:
-        echo_json([c.to_json() for c in creds])
+        echo_json({"ok": True, "credentials": [c.to_json() for c in creds]})
         return
     if not creds:
         click.echo("the wallet is empty")
@@ -183,7 +188,7 @@ def wallet_overview(wallet_dir: str, as_json: bool, today: dt.datetime | None) -
     with _open(wallet_dir) as w:
         ov = w.overview(today=today.date() if today else None)
     if as_json:
-        echo_json(ov.to_json())
+        echo_json({"ok": True, **ov.to_json()})
         return
     from rich.console import Console
     from rich.table import Table
@@ -259,9 +264,10 @@ def wallet_present(
     with _open(wallet_dir) as w:
         plan = w.plan(request)
         if as_json and plan_only:
-            echo_json(plan.to_dict())
+            echo_json({"ok": True, **plan.to_dict()})
             return
-        _print_plan(plan)
+        if not as_json:  # with --json, stdout holds only the one result object
+            _print_plan(plan)
         if plan_only:
             return
         vp = w.present(plan, nonce=nonce, audience=audience)

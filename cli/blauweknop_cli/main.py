@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,23 +27,39 @@ from blauweknop._profile import RODE_KNOP_VCT
 from blauweknop.debt import DebtStatement
 
 from ._common import (
+    JSON_OPTION,
+    JsonGroup,
+    check_readable,
+    done,
     echo_json,
     fail,
     handle_errors,
     read_bytes,
     read_json,
     read_json_object,
+    warn,
     write_output,
 )
 
 FORMAT_CHOICE = click.Choice(["sd-jwt", "di"])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+#: JWK members that hold private key material (RFC 7518 section 6; "k" of a symmetric key).
+PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+#: Where help texts send the reader: the published documentation, not repository paths.
+DOCS = "the documentation's Formats page and the README"
 
 
 def _load_public_key(path: str, what: str) -> Key:
+    """A public key file; a private key here is refused (never printed, never used)."""
     jwk = read_json_object(path, what)
+    if PRIVATE_JWK_MEMBERS.intersection(jwk):
+        fail(
+            "private_key_refused",
+            f"{what} {path} holds a PRIVATE key; give the public key (the .pub.jwk file that "
+            "`blauweknop keys generate` writes next to it) and keep the private key file secret",
+        )
     try:
-        return Key.from_jwk({k: v for k, v in jwk.items() if k != "d"}).public()
+        return Key.from_jwk(jwk).public()
     except BlauweKnopError as e:
         fail(e.code, f"{what} {path}: {e.message}")
         raise
@@ -82,7 +99,7 @@ _MAX_AGE = click.option(
 # =========================================================================================
 # blauweknop
 # =========================================================================================
-@click.group(context_settings=CONTEXT)
+@click.group(cls=JsonGroup, context_settings=CONTEXT)
 @click.version_option(package_name="blauweknop")
 def blauweknop() -> None:
     """Blauwe Knop: signed debt statements, the citizen's wallet and offline verification.
@@ -98,6 +115,8 @@ def blauweknop() -> None:
         --nonce N --audience A
 
     Exit codes: 0 success, 1 rejected (reason code printed), 2 bad usage or input.
+    With --json, every outcome is one JSON object on stdout: {"ok": true, ...} or
+    {"ok": false, "code": ..., "message": ...}.
     """
 
 
@@ -122,8 +141,9 @@ def keys() -> None:
     type=click.Path(dir_okay=False),
     help="Private key file to write (mode 0600); the public key goes to OUT with .pub.jwk.",
 )
+@JSON_OPTION
 @handle_errors()
-def keys_generate(alg: str, out: str) -> None:
+def keys_generate(alg: str, out: str, as_json: bool) -> None:
     """Generate a key pair: OUT (private, 0600) and OUT.pub.jwk (public). Never overwrites."""
     p = Path(out)
     pub = p.with_name(p.name.removesuffix(".jwk") + ".pub.jwk")
@@ -133,7 +153,14 @@ def keys_generate(alg: str, out: str) -> None:
     key = Key.generate(alg)
     key.save(p)
     key.public().save(pub)
-    click.echo(f"wrote {p} (private, 0600) and {pub} (public); kid {key.kid}")
+    done(
+        as_json,
+        f"wrote {p} (private, 0600) and {pub} (public); kid {key.kid}",
+        private_key=str(p),
+        public_key=str(pub),
+        kid=key.kid,
+        alg=alg,
+    )
 
 
 # -- trust ----------------------------------------------------------------------------------
@@ -155,7 +182,8 @@ def trust() -> None:
     multiple=True,
     required=True,
     type=click.Path(dir_okay=False),
-    help="An organisation's trust-entry.json (repeat for each organisation).",
+    help="An organisation's trust-entry.json, as `issuer init` / `rodeknop init` write it: JSON "
+    '{"id", "name", "roles", "jwks": {"keys": [public JWK]}}. Repeat for each organisation.',
 )
 @click.option(
     "--valid-days",
@@ -168,9 +196,15 @@ def trust() -> None:
     "--out", required=True, type=click.Path(dir_okay=False), help="Trust list JWT to write."
 )
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@JSON_OPTION
 @handle_errors()
 def trust_build(
-    anchor_key: str, entries: tuple[str, ...], valid_days: int, out: str, force: bool
+    anchor_key: str,
+    entries: tuple[str, ...],
+    valid_days: int,
+    out: str,
+    force: bool,
+    as_json: bool,
 ) -> None:
     """Sign a trust list from organisations' entries."""
     key = Key.load(anchor_key)
@@ -179,8 +213,13 @@ def trust_build(
     data = [read_json_object(e, "trust entry") for e in entries]
     token = build_trust_list(data, key, valid_days=valid_days)
     write_output(out, token + "\n", force=force)
-    click.echo(
-        f"wrote {out}: {len(data)} organisation(s), valid {valid_days} days, anchor kid {key.kid}"
+    done(
+        as_json,
+        f"wrote {out}: {len(data)} organisation(s), valid {valid_days} days, anchor kid {key.kid}",
+        out=out,
+        organisations=[str(e.get("id")) for e in data],
+        valid_days=valid_days,
+        anchor_kid=key.kid,
     )
 
 
@@ -211,6 +250,56 @@ def trust_show(trust_list: str, anchor: str, max_age_days: int | None, as_json: 
 
 
 # -- issuer ---------------------------------------------------------------------------------
+STATUS_URI_HELP = (
+    "Base https URI where `status publish` output will be served; each credential names its "
+    "status list under it (URI/<list>.jwt, URI/<list>-revocation.json ...). Required, unless "
+    "--no-status."
+)
+NO_STATUS_HELP = (
+    "Testing only: set no status URI. Credentials then point to a placeholder "
+    "(https://status.invalid/...), so no verifier can ever check their status and verifiers "
+    "reject them unless told to accept a missing status. Prints a warning."
+)
+
+
+def _status_base(
+    status_uri: str | None, no_status: bool, home: str
+) -> tuple[str | None, list[str]]:
+    """The status base URI for ``init``: --status-uri, or None (placeholder) with --no-status."""
+    if status_uri is not None and no_status:
+        fail("bad_usage", "give either --status-uri or --no-status, not both")
+    if status_uri is None and not no_status:
+        fail(
+            "bad_usage",
+            "give --status-uri https://... (where the status lists will be served; every "
+            "credential points there) or, for tests only, --no-status",
+        )
+    if status_uri is not None:
+        return status_uri, []
+    warning = (
+        f"{home}: no status URI (--no-status): credentials issued from this home point to "
+        "https://status.invalid/..., so no verifier can check their status; do not use it "
+        "for real credentials"
+    )
+    return None, [warning]
+
+
+def _init_done(iss: Issuer, home: str, what: str, warnings: list[str], as_json: bool) -> None:
+    for w in warnings:  # after the home is made: a failed init has nothing to warn about
+        warn(w)
+    entry = Path(home) / "trust-entry.json"
+    done(
+        as_json,
+        f"initialised {home} for {what}; send {entry} to the scheme authority",
+        home=home,
+        issuer_id=iss.issuer_id,
+        name=iss.name,
+        trust_entry=str(entry),
+        status_base_uri=iss.config.get("status_base_uri"),
+        warnings=warnings,
+    )
+
+
 @blauweknop.group(context_settings=CONTEXT)
 def issuer() -> None:
     """Set up an issuing organisation's home directory."""
@@ -235,24 +324,42 @@ def issuer() -> None:
     show_default=True,
     help="Trust-list role (repeatable): creditor, municipality, debt_counsellor.",
 )
-@click.option(
-    "--status-uri",
-    default=None,
-    help="Base https URI where the published status lists will be served.",
-)
+@click.option("--status-uri", default=None, help=STATUS_URI_HELP)
+@click.option("--no-status", is_flag=True, help=NO_STATUS_HELP)
 @click.option("--alg", type=click.Choice(["ES256", "EdDSA"]), default="ES256", show_default=True)
+@JSON_OPTION
 @handle_errors()
 def issuer_init(
-    home: str, issuer_id: str, name: str, roles: tuple[str, ...], status_uri: str | None, alg: str
+    home: str,
+    issuer_id: str,
+    name: str,
+    roles: tuple[str, ...],
+    status_uri: str | None,
+    no_status: bool,
+    alg: str,
+    as_json: bool,
 ) -> None:
-    """Create an issuer home with a signing key and register; writes HOME/trust-entry.json."""
+    """Create an issuer home with a signing key and register; writes HOME/trust-entry.json.
+
+    --status-uri (or, for tests, --no-status) is required: it is written into every
+    credential, and verifiers reject a credential whose status they cannot check.
+    """
+    base, warnings = _status_base(status_uri, no_status, home)
     iss = Issuer.init(
-        home, issuer_id=issuer_id, name=name, roles=roles, status_base_uri=status_uri, alg=alg
+        home, issuer_id=issuer_id, name=name, roles=roles, status_base_uri=base, alg=alg
     )
-    click.echo(
-        f"initialised {home} for {iss.issuer_id} ({iss.name}); "
-        f"send {Path(home) / 'trust-entry.json'} to the scheme authority"
-    )
+    _init_done(iss, home, f"{iss.issuer_id} ({iss.name})", warnings, as_json)
+
+
+def _status_uris(cred: Any) -> list[str]:
+    """The status-list URIs the credential itself names: the IETF token status list of an
+    SD-JWT VC, or each ``statusListCredential`` of a W3C credential (one per purpose)."""
+    if cred.format == "dc+sd-jwt":
+        return [cred.status_uri]
+    doc = json.loads(cred.text)
+    entries = doc.get("credentialStatus", [])
+    entries = entries if isinstance(entries, list) else [entries]
+    return [str(e["statusListCredential"]) for e in entries if "statusListCredential" in e]
 
 
 def _issue_one(
@@ -271,22 +378,21 @@ def _issue_one(
     obj = model.from_claims(data)
     cred = iss.issue(obj, holder_jwk=holder, format=fmt)
     write_output(out, cred.text + "\n", force=force)
-    if as_json:
-        echo_json(
-            {
-                "ok": True,
-                "credential_id": cred.credential_id,
-                "format": cred.format,
-                "vct": cred.vct,
-                "out": out,
-                "status_uri": cred.status_uri,
-                "status_index": cred.status_index,
-                "valid_until": cred.valid_until,
-            }
-        )
-    else:
-        until = dt.datetime.fromtimestamp(cred.valid_until, dt.UTC).date().isoformat()
-        click.echo(f"issued {cred.credential_id} ({cred.format}) to {out}; valid until {until}")
+    uris = _status_uris(cred)
+    until = dt.datetime.fromtimestamp(cred.valid_until, dt.UTC).date().isoformat()
+    done(
+        as_json,
+        f"issued {cred.credential_id} ({cred.format}) to {out}; valid until {until}; "
+        f"status at {', '.join(uris)} index {cred.status_index}",
+        credential_id=cred.credential_id,
+        format=cred.format,
+        vct=cred.vct,
+        out=out,
+        status_uri=uris[0] if uris else None,
+        status_uris=uris,
+        status_index=cred.status_index,
+        valid_until=cred.valid_until,
+    )
 
 
 @blauweknop.command("issue", context_settings=CONTEXT)
@@ -304,7 +410,9 @@ def _issue_one(
     "data_file",
     required=True,
     type=click.Path(dir_okay=False),
-    help="Debt statement domain claims (JSON, see examples/data/debt-statement.json).",
+    help="The debt statement as a JSON object: its domain claims exactly as in the credential "
+    "(creditor, statement_id, balance_at, subject, totals, cases, ...), without iss, iat, exp, "
+    f"vct, cnf or status, which the issuer adds. Format and an example: {DOCS}.",
 )
 @click.option(
     "--format",
@@ -337,18 +445,29 @@ def _lifecycle(action: str) -> Any:
         "--actor", default="operator", show_default=True, help="Who (kept in the audit trail)."
     )
     @click.argument("credential_id")
+    @JSON_OPTION
     @handle_errors()
-    def cmd(home: str, reason: str, actor: str, credential_id: str) -> None:
+    def cmd(home: str, reason: str, actor: str, credential_id: str, as_json: bool) -> None:
         iss = Issuer.open(home)
         getattr(iss, action)(credential_id, reason=reason, actor=actor)
-        click.echo(
+        state = {"revoke": "revoked", "suspend": "suspended", "resume": "valid"}[action]
+        prog = click.get_current_context().find_root().command.name or "blauweknop"
+        publish = f"{prog} status publish --home {shlex.quote(home)} --out-dir DIR"
+        done(
+            as_json,
             f"{credential_id}: {action}d"
             if action.endswith("e")
-            else f"{credential_id}: {action}ed"
+            else f"{credential_id}: {action}ed",
+            credential_id=credential_id,
+            action=action,
+            state=state,
+            next=publish,
         )
-        click.echo(
-            "publish the status lists so creditors see it: status publish --home ... --out-dir ..."
-        )
+        if not as_json:
+            click.echo(
+                f"publish the status lists so creditors see it: {publish}\n"
+                "  (DIR: the directory served as the home's --status-uri)"
+            )
 
     cmd.help = {
         "revoke": "Revoke a credential for good (publish status afterwards).",
@@ -378,7 +497,7 @@ def _list_command() -> Any:
         if as_json:
             import dataclasses
 
-            echo_json([dataclasses.asdict(r) for r in rows])
+            echo_json({"ok": True, "credentials": [dataclasses.asdict(r) for r in rows]})
             return
         if not rows:
             click.echo("no credentials")
@@ -422,15 +541,25 @@ def _status_group() -> click.Group:
         help="Directory to write the lists to.",
     )
     @click.option(
-        "--ttl", default=3600, show_default=True, help="Seconds a verifier may cache a list."
+        "--ttl",
+        default=3600,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="Seconds a verifier may cache a list (at least 1).",
     )
+    @JSON_OPTION
     @handle_errors()
-    def publish(home: str, out_dir: str, ttl: int) -> None:
+    def publish(home: str, out_dir: str, ttl: int, as_json: bool) -> None:
         """Write the signed status lists, ready to be served as static files at --status-uri."""
         iss = Issuer.open(home)
         files = iss.publish_status(out_dir, ttl=ttl)
-        for f in files:
-            click.echo(f"wrote {f}")
+        done(
+            as_json,
+            "\n".join(f"wrote {f}" for f in files),
+            out_dir=out_dir,
+            files=[str(f) for f in files],
+            ttl=ttl,
+        )
 
     return grp
 
@@ -455,8 +584,11 @@ blauweknop.add_command(_bk_status)
     help="Copy published lists from a directory (e.g. a mounted share) instead of HTTPS.",
 )
 @click.argument("uris", nargs=-1)
+@JSON_OPTION
 @handle_errors()
-def status_sync(status_dir: str, from_dir: str | None, uris: tuple[str, ...]) -> None:
+def status_sync(
+    status_dir: str, from_dir: str | None, uris: tuple[str, ...], as_json: bool
+) -> None:
     """Fetch status lists into the cache (the only networked step; verification stays offline).
 
     URIS are the status-list URIs to fetch over HTTPS; with --from-dir, every list file in
@@ -464,11 +596,25 @@ def status_sync(status_dir: str, from_dir: str | None, uris: tuple[str, ...]) ->
     """
     from blauweknop._status_recipes import sync_status
 
-    for uri in sync_status(status_dir, uris=uris, from_dir=from_dir):
-        click.echo(f"cached {uri}")
+    if from_dir is not None and not Path(from_dir).is_dir():
+        fail("file_unreadable", f"cannot read --from-dir {from_dir}: not a directory")
+    cached = sync_status(status_dir, uris=uris, from_dir=from_dir)
+    done(as_json, "\n".join(f"cached {uri}" for uri in cached), cached=cached)
 
 
 # -- verify -------------------------------------------------------------------------------
+def _disclosed(value: Any) -> Any:
+    """The claims as disclosed: an object left empty because none of its members was
+    disclosed (an SD-JWT keeps the object, a W3C presentation leaves it out) is omitted, so
+    both formats print the same. Arrays and other values are kept as they are."""
+    if isinstance(value, dict):
+        out = {k: _disclosed(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v != {}}
+    if isinstance(value, list):
+        return [_disclosed(v) for v in value]
+    return value
+
+
 @blauweknop.command("verify", context_settings=CONTEXT)
 @click.argument("vp_file", type=click.Path(dir_okay=False))
 @click.option(
@@ -540,7 +686,9 @@ def verify(
         echo_json(
             {
                 "ok": True,
-                "credentials": [c.to_json() for c in result.credentials],
+                "credentials": [
+                    {**c.to_json(), "claims": _disclosed(c.claims)} for c in result.credentials
+                ],
                 "decisions": [d.to_json() for d in decisions],
             }
         )
@@ -553,7 +701,7 @@ def verify(
             f"- [{c.query_id}] {c.vct} ({c.format}) from {c.issuer_name} ({c.issuer}),"
             f" status {c.status}"
         )
-        click.echo("    " + json.dumps(c.claims, ensure_ascii=False, sort_keys=True))
+        click.echo("    " + json.dumps(_disclosed(c.claims), ensure_ascii=False, sort_keys=True))
     for d in decisions:
         verb = "PUT COLLECTION ON HOLD" if d.hold else "NO HOLD"
         click.echo(
@@ -565,7 +713,7 @@ def verify(
 # =========================================================================================
 # rodeknop
 # =========================================================================================
-@click.group(context_settings=CONTEXT)
+@click.group(cls=JsonGroup, context_settings=CONTEXT)
 @click.version_option(package_name="blauweknop")
 def rodeknop() -> None:
     """Rode Knop: municipalities issue payment-incapacity declarations.
@@ -583,6 +731,8 @@ def rodeknop() -> None:
       rodeknop status publish --home gemeente --out-dir public/status
 
     Exit codes: 0 success, 1 rejected, 2 bad usage or input.
+    With --json, every outcome is one JSON object on stdout: {"ok": true, ...} or
+    {"ok": false, "code": ..., "message": ...}.
     """
 
 
@@ -598,32 +748,41 @@ def rodeknop() -> None:
 )
 @click.option("--name", required=True, help='Name, e.g. "Gemeente Eindhoven".')
 @click.option("--municipality-code", required=True, help="CBS municipality code, e.g. GM0772.")
-@click.option(
-    "--status-uri", default=None, help="Base https URI where status lists will be served."
-)
+@click.option("--status-uri", default=None, help=STATUS_URI_HELP)
+@click.option("--no-status", is_flag=True, help=NO_STATUS_HELP)
 @click.option("--alg", type=click.Choice(["ES256", "EdDSA"]), default="ES256", show_default=True)
+@JSON_OPTION
 @handle_errors()
 def rk_init(
-    home: str, issuer_id: str, name: str, municipality_code: str, status_uri: str | None, alg: str
+    home: str,
+    issuer_id: str,
+    name: str,
+    municipality_code: str,
+    status_uri: str | None,
+    no_status: bool,
+    alg: str,
+    as_json: bool,
 ) -> None:
-    """Set up a municipality as a Rode Knop issuer (role: municipality)."""
+    """Set up a municipality as a Rode Knop issuer (role: municipality).
+
+    --status-uri (or, for tests, --no-status) is required: it is written into every
+    declaration, and creditors reject a declaration whose status they cannot check.
+    """
     import re
 
     if not re.fullmatch(r"GM[0-9]{4}", municipality_code):
         fail("invalid_data", "--municipality-code must look like GM0772")
+    base, warnings = _status_base(status_uri, no_status, home)
     iss = Issuer.init(
         home,
         issuer_id=issuer_id,
         name=name,
         roles=("municipality",),
-        status_base_uri=status_uri,
+        status_base_uri=base,
         alg=alg,
         extra={"municipality_code": municipality_code},
     )
-    click.echo(
-        f"initialised {home} for {iss.name} ({municipality_code}); "
-        f"send {Path(home) / 'trust-entry.json'} to the scheme authority"
-    )
+    _init_done(iss, home, f"{iss.name} ({municipality_code})", warnings, as_json)
 
 
 @rodeknop.command("issue", context_settings=CONTEXT)
@@ -639,7 +798,9 @@ def rk_init(
     "--data",
     "data_file",
     type=click.Path(dir_okay=False),
-    help="Declaration claims (JSON, see examples/data/rode-knop-declaration.json).",
+    help="The declaration as a JSON object: its domain claims exactly as in the credential "
+    "(declaration_id, municipality, subject, valid_from, valid_until, requested_measures, "
+    f"...), without the technical claims the issuer adds. Format and an example: {DOCS}.",
 )
 @click.option(
     "--out", type=click.Path(dir_okay=False), help="Credential file to write (single issue)."
@@ -648,7 +809,10 @@ def rk_init(
     "--batch",
     "batch_file",
     type=click.Path(dir_okay=False),
-    help="CSV with one declaration per row (see specs/rode-knop-batch.md).",
+    help="UTF-8 CSV with a header row and one declaration per row (columns such as "
+    "declaration_id, bsn, holder_key, valid_from, valid_until ...; the columns are listed "
+    "in the documentation's Municipal operator page, 'Issue a batch'). All rows are checked "
+    "before anything is signed.",
 )
 @click.option("--out-dir", type=click.Path(file_okay=False), help="Directory for batch output.")
 @click.option(
@@ -683,6 +847,7 @@ def rk_issue(
             fail("bad_usage", "--batch needs --out-dir")
         from ._batch import run_batch
 
+        check_readable(batch_file, "batch file")
         sys.exit(run_batch(home, batch_file, out_dir, fmt=fmt, as_json=as_json))
     if not (data_file and holder_key and out):
         fail("bad_usage", "give --data, --holder-key and --out (or --batch and --out-dir)")

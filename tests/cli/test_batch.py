@@ -107,7 +107,7 @@ def issuer_key(home: Path) -> Key:
 def registered(d: Path, home: str = "gem") -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = json.loads(
         run("rodeknop", "list", "--home", home, "--json", cwd=d).stdout
-    )
+    )["credentials"]
     return out
 
 
@@ -444,7 +444,7 @@ def test_usage_errors(tmp_path: Path) -> None:
         cwd=d,
         expect=2,
     )
-    assert "[invalid_data]" in p.stderr and "cannot read" in p.stderr
+    assert "[file_unreadable]" in p.stderr and "cannot read" in p.stderr
     assert registered(d) == [] and not (d / "o").exists()
 
 

@@ -148,7 +148,7 @@ def creditor(d: Path, holder: str = "holders/bakker.pub.jwk") -> None:
 
 def listed(prog: str, home: str, d: Path, *extra: str) -> list[str]:
     out = json.loads(run(prog, "list", "--home", home, "--json", *extra, cwd=d).stdout)
-    return sorted(r["credential_id"] for r in out)
+    return sorted(r["credential_id"] for r in out["credentials"])
 
 
 def audit(d: Path, home: str, cid: str) -> list[tuple[str | None, str, str, str]]:
@@ -257,7 +257,9 @@ def test_status_publish_writes_the_lists(issuer: tuple[str, str, list[str], Path
     assert sorted(p.stdout.split()[1::2]) == [str((d / "pub" / n).resolve()) for n in names]
     records = {
         r["credential_id"]: r
-        for r in json.loads(run(prog, "list", "--home", home, "--json", cwd=d).stdout)
+        for r in json.loads(run(prog, "list", "--home", home, "--json", cwd=d).stdout)[
+            "credentials"
+        ]
     }
     entry = json.loads((d / home / "trust-entry.json").read_text())
     key = Key.from_jwk(entry["jwks"]["keys"][0])

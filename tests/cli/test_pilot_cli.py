@@ -234,7 +234,7 @@ def test_trust_show(pilot: Path) -> None:
 def test_wallet_list_and_overview(pilot: Path) -> None:
     creds = json.loads(
         run("blauweknop", "wallet", "list", "--wallet", "wallet", "--json", cwd=pilot).stdout
-    )
+    )["credentials"]
     assert sorted(c["issuer"] for c in creds) == sorted([CJIB, DUO, GEM])
     ov = json.loads(
         run("blauweknop", "wallet", "overview", "--wallet", "wallet", "--json", cwd=pilot).stdout
@@ -380,7 +380,9 @@ def test_present_verify_decide_then_revoke(pilot: Path, fmt: str) -> None:
         "GM0772-RK-2026-0815",
         cwd=d,
     )
-    listed = json.loads(run("rodeknop", "list", "--home", "gem", "--json", cwd=d).stdout)
+    listed = json.loads(run("rodeknop", "list", "--home", "gem", "--json", cwd=d).stdout)[
+        "credentials"
+    ]
     assert [r["state"] for r in listed] == ["revoked"]
     publish_and_sync(d)
     run(

@@ -121,7 +121,7 @@ def test_municipal_operator_day(tmp_path: Path) -> None:
     report = json.loads((work / "issued" / "batch-report.json").read_text())
     assert report["already_done"], "the second run finds the rows issued by the first"
     assert report["issued"] == [] and report["failed"] == []
-    listed = json.loads((work / "valid.json").read_text())
+    listed = json.loads((work / "valid.json").read_text())["credentials"]
     revoked = listed[0]["credential_id"]
     assert f"{revoked}: revoked" in p.stdout
     published = sorted(f.name for f in (work / "public" / "status").iterdir())
