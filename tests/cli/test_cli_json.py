@@ -560,8 +560,17 @@ def test_missing_csv_and_missing_json_have_one_code(ws: Path) -> None:
 
 # -- 11.5: init needs a status URI or an explicit --no-status ----------------------------------
 INITS = {
-    "blauweknop": ["blauweknop", "issuer", "init", "--id", CJIB, "--name", "X"],
-    "rodeknop": ["rodeknop", "init", "--id", GEM, "--name", "G", "--municipality-code", "GM0772"],
+    "blauweknop": ["blauweknop", "issuer", "init", "--id", CJIB, "--name", "CJIB"],
+    "rodeknop": [
+        "rodeknop",
+        "init",
+        "--id",
+        GEM,
+        "--name",
+        "Gemeente Eindhoven",
+        "--municipality-code",
+        "GM0772",
+    ],
 }
 
 
