@@ -480,17 +480,43 @@ def test_same_second_lists_never_let_the_older_one_win(
     w: World, tmp_path: Path, order: str
 ) -> None:
     """Pre- and post-revocation lists with the same iat: with a strict ``<`` the later sync
-    won, so the pre-revocation list could replace the post-revocation one."""
+    won, so the pre-revocation list could replace the post-revocation one. Now both are
+    kept and the most severe status counts, whatever the order they arrive in."""
     cache = StatusCache(tmp_path / "cache", trust_list=w.trust)
     pre, post = _ietf(w, iat=NOW - 60), _ietf(w, iat=NOW - 60, revoked=True)
     first, second = (post, pre) if order == "post-then-pre" else (pre, post)
     cache.put(w.cjib.status_uri, first, fetched_at=NOW)
-    cache.put(w.cjib.status_uri, first, fetched_at=NOW)  # the same list again: no conflict
-    assert _code(lambda: cache.put(w.cjib.status_uri, second, fetched_at=NOW)) == (
-        "status_unavailable"
-    )
-    # neither is used: never "valid" from the pre-revocation list
-    assert _code(lambda: w.verify(w.vp(w.present()), status=cache)) == "status_unavailable"
-    # a strictly newer list settles it
-    cache.put(w.cjib.status_uri, _ietf(w, iat=NOW - 30, revoked=True), fetched_at=NOW)
+    cache.put(w.cjib.status_uri, first, fetched_at=NOW)  # the same list again: nothing new
+    cache.put(w.cjib.status_uri, second, fetched_at=NOW)
+    got = cache.lookup(w.cjib.status_uri, issuer=CJIB)
+    assert got is not None and len(got.tied) == 1
     assert _code(lambda: w.verify(w.vp(w.present()), status=cache)) == "revoked"
+    # other credentials on the list, the same in both, stay valid
+    res = w.verify(w.vp(w.present("stmt_short")), status=cache)
+    assert res.credentials[0].status == "valid"
+    # a strictly newer list replaces both
+    cache.put(w.cjib.status_uri, _ietf(w, iat=NOW - 30), fetched_at=NOW)
+    got = cache.lookup(w.cjib.status_uri, issuer=CJIB)
+    assert got is not None and got.tied == ()
+    assert w.verify(w.vp(w.present()), status=cache).credentials[0].status == "valid"
+
+
+def test_tied_lists_are_bounded(w: World, tmp_path: Path) -> None:
+    """Lists tied on issue time are all read at each check: their number is bounded."""
+    cache = StatusCache(tmp_path / "cache", trust_list=w.trust)
+    tokens = []
+    for i in range(6):
+        sl = StatusList(131072, bits=2)
+        sl.set(i, 1)
+        tokens.append(
+            sign_status_list_token(
+                sl, uri=w.cjib.status_uri, issuer=CJIB, signer=w.cjib.key, now=NOW - 60, ttl=3600
+            ).encode()
+        )
+    for token in tokens[:5]:  # the first and four tied with it
+        cache.put(w.cjib.status_uri, token, fetched_at=NOW)
+    assert _code(lambda: cache.put(w.cjib.status_uri, tokens[5], fetched_at=NOW)) == (
+        "status_invalid"
+    )
+    got = cache.lookup(w.cjib.status_uri, issuer=CJIB)
+    assert got is not None and len(got.tied) == 4

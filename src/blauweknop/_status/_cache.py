@@ -56,7 +56,12 @@ from .._jws import parse_compact
 from .._keys import Key
 from .._limits import DEFAULT_LIMITS, Limits
 from ._freshness import DEFAULT_FRESHNESS, FreshnessPolicy
-from ._ietf import STATUS_LIST_JWT_TYP, max_status_token_bytes, verify_status_list_token
+from ._ietf import (
+    STATUS_LIST_JWT_TYP,
+    check_status_value,
+    max_status_token_bytes,
+    verify_status_list_token,
+)
 from ._w3c import (
     MIN_BITSTRING_ENTRIES,
     BitstringStatusListEntry,
@@ -71,6 +76,7 @@ except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
 __all__ = [
+    "MAX_TIED",
     "AdmitList",
     "AdmittedList",
     "CachedStatusList",
@@ -86,6 +92,8 @@ __all__ = [
 _INDEX = "index.json"
 _LOCK = ".lock"
 _INDEX_VERSION = 2
+#: Different lists with one URI, issuer and issue time kept side by side (see ``put``).
+MAX_TIED = 4
 
 
 def cache_file_name(uri: str, issuer: str) -> str:
@@ -108,15 +116,16 @@ class CachedStatusList:
         data: the bytes as fetched.
         fetched_at: when it was fetched (Unix seconds), or ``None`` if the index does not know
             this exact content. Informational: freshness runs from the list's issue time.
-        conflict: ``True`` when a different list with the same issue time arrived after
-            this one; neither is used until a newer list replaces both.
+        tied: other lists of the same issuer, URI and issue time but different content
+            (published within one second): which is newer cannot be told, so a check reads
+            the index in every one of them and the most severe status wins.
     """
 
     uri: str
     issuer: str
     data: bytes
     fetched_at: float | None
-    conflict: bool = False
+    tied: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -182,6 +191,30 @@ class SyncReport:
 
 class StatusSource(Protocol):
     """Where a verifier looks up status lists offline; :class:`StatusCache` is one."""
+
+    def _tie(
+        self,
+        index: dict[str, dict[str, Any]],
+        name: str,
+        meta: dict[str, Any],
+        uri: str,
+        data: bytes,
+        digest: str,
+    ) -> CachedStatusList:
+        tied = [t for t in meta.get("tied", []) if isinstance(t, str)]
+        if digest != meta.get("sha256") and digest not in tied:
+            if len(tied) >= MAX_TIED:
+                raise StatusError(
+                    "status_invalid",
+                    f"more than {MAX_TIED} different status lists {uri} with one issue time",
+                )
+            atomic_write(self.directory / f"{name}.{digest}", data)
+            tied.append(digest)
+            index[name] = {**meta, "tied": tied}
+            self._write_index(index)
+        cached = self.lookup(uri, issuer=meta["issuer"])
+        assert cached is not None  # written above, under the lock
+        return cached
 
     def lookup(self, uri: str, *, issuer: str) -> CachedStatusList | None: ...
 
@@ -373,9 +406,14 @@ class StatusCache:
           in the future (``status_invalid``);
         * a list issued before the cached one of the same organisation (``status_invalid``:
           a rollback would hide revocations);
-        * a *different* list with the same issue time as the cached one
-          (``status_unavailable``): which of the two is newer cannot be told, so neither is
-          used until a strictly newer list arrives. The same list again changes nothing.
+        * one more different list with the issue time of the cached one when
+          :data:`MAX_TIED` are kept already (``status_invalid``).
+
+        A *different* list with the same issue time as the cached one (an issuer publishing
+        twice in one second, or a replay of the earlier of the two) is kept beside it: which
+        is newer cannot be told, so checks read both and the most severe status wins (a
+        revocation in either counts) until a strictly newer list replaces them. The same
+        list again changes nothing.
         """
         if not isinstance(uri, str) or not uri:
             raise StatusError("status_unavailable", "status list URI must be a non-empty string")
@@ -411,24 +449,10 @@ class StatusCache:
                         f"fetched status list {uri} (issued {admitted.issued_at:g}) is older "
                         f"than the cached copy (issued {old_iat:g}); refusing the rollback",
                     )
-                if admitted.issued_at == old_iat and digest == meta.get("sha256"):
-                    return CachedStatusList(
-                        uri=uri,
-                        issuer=admitted.issuer,
-                        data=old,
-                        fetched_at=meta.get("fetched_at"),
-                        conflict=bool(meta.get("conflict")),
-                    )
                 if admitted.issued_at == old_iat:
-                    index[name] = {**meta, "conflict": True}
-                    self._write_index(index)
-                    raise StatusError(
-                        "status_unavailable",
-                        f"fetched status list {uri} has the issue time of the cached copy "
-                        f"({old_iat:g}) but other content; neither is used until a newer "
-                        "list arrives",
-                    )
+                    return self._tie(index, name, meta, uri, data, digest)
             atomic_write(self.directory / name, data)
+            old_tied = meta.get("tied", []) if meta is not None else []
             index[name] = {
                 "uri": uri,
                 "issuer": admitted.issuer,
@@ -438,7 +462,35 @@ class StatusCache:
                 "sha256": digest,
             }
             self._write_index(index)
+            for t in old_tied if isinstance(old_tied, list) else []:
+                if isinstance(t, str) and len(t) == 64:
+                    with contextlib.suppress(OSError):
+                        (self.directory / f"{name}.{t}").unlink()
         return CachedStatusList(uri=uri, issuer=admitted.issuer, data=data, fetched_at=fetched_at)
+
+    def _tie(
+        self,
+        index: dict[str, dict[str, Any]],
+        name: str,
+        meta: dict[str, Any],
+        uri: str,
+        data: bytes,
+        digest: str,
+    ) -> CachedStatusList:
+        tied = [t for t in meta.get("tied", []) if isinstance(t, str)]
+        if digest != meta.get("sha256") and digest not in tied:
+            if len(tied) >= MAX_TIED:
+                raise StatusError(
+                    "status_invalid",
+                    f"more than {MAX_TIED} different status lists {uri} with one issue time",
+                )
+            atomic_write(self.directory / f"{name}.{digest}", data)
+            tied.append(digest)
+            index[name] = {**meta, "tied": tied}
+            self._write_index(index)
+        cached = self.lookup(uri, issuer=meta["issuer"])
+        assert cached is not None  # written above, under the lock
+        return cached
 
     def lookup(self, uri: str, *, issuer: str) -> CachedStatusList | None:
         """The cached raw list ``uri`` signed by ``issuer``, or ``None``."""
@@ -459,12 +511,17 @@ class StatusCache:
             or not isinstance(fetched_at, int | float)
         ):
             fetched_at = None  # index and file disagree (crash between the two writes)
+        tied: list[bytes] = []
+        for digest in meta.get("tied", []) if consistent else []:
+            other = self._read_file(f"{name}.{digest}", uri) if isinstance(digest, str) else None
+            if other is None or _sha(other) != digest:
+                # a tied list is missing or altered: no way to know which state is current
+                raise StatusError(
+                    "status_unavailable", f"a cached copy of status list {uri} is damaged"
+                )
+            tied.append(other)
         return CachedStatusList(
-            uri=uri,
-            issuer=issuer,
-            data=data,
-            fetched_at=fetched_at,
-            conflict=consistent and bool(meta.get("conflict")),
+            uri=uri, issuer=issuer, data=data, fetched_at=fetched_at, tied=tuple(tied)
         )
 
     def uris(self) -> list[str]:
@@ -507,12 +564,6 @@ class StatusCache:
                 "status_unavailable",
                 f"no cached status list {uri} of {issuer}; run the status sync first",
             )
-        if cached.conflict:
-            raise StatusError(
-                "status_unavailable",
-                f"two different status lists {uri} with the same issue time were fetched; "
-                "waiting for a newer one",
-            )
         return cached
 
     def check_token_status(
@@ -542,19 +593,28 @@ class StatusCache:
                 unreadable) or ``status_invalid`` (signature, issuer, ``sub``, index range).
         """
         cached = self._require(uri, expected_issuer)
-        token = verify_status_list_token(
-            cached.data,
-            key=issuer_key,
-            expected_uri=uri,
-            expected_issuer=expected_issuer,
-            now=now,
-            max_age=max_age,
-            policy=self.policy if policy is None else policy,
-            limits=self.limits,
-        )
-        token.check(idx)
+        tokens = [
+            verify_status_list_token(
+                data,
+                key=issuer_key,
+                expected_uri=uri,
+                expected_issuer=expected_issuer,
+                now=now,
+                max_age=max_age,
+                policy=self.policy if policy is None else policy,
+                limits=self.limits,
+            )
+            for data in (cached.data, *cached.tied)
+        ]
+        # lists tied on issue time: the most severe status wins (invalid, then suspended)
+        worst = max((t.status(idx) for t in tokens), key=_severity)
+        check_status_value(worst, uri=uri, idx=idx)
         return StatusCheck(
-            uri=uri, idx=idx, status=0, issued_at=token.issued_at, fresh_until=token.fresh_until
+            uri=uri,
+            idx=idx,
+            status=0,
+            issued_at=tokens[0].issued_at,
+            fresh_until=min(t.fresh_until for t in tokens),
         )
 
     def check_bitstring_status(
@@ -573,27 +633,37 @@ class StatusCache:
         proof. Same error codes as :meth:`check_token_status`."""
         uri = entry.status_list_credential
         cached = self._require(uri, expected_issuer)
-        verified = verify_bitstring_status_list_credential(
-            cached.data,
-            verify=verify,
-            expected_uri=uri,
-            expected_issuer=expected_issuer,
-            status_purpose=entry.status_purpose,
-            now=now,
-            max_age=max_age,
-            policy=self.policy if policy is None else policy,
-            min_entries=min_entries,
-            limits=self.limits,
-        )
-        check_bitstring_status(entry, verified)
+        lists = [
+            verify_bitstring_status_list_credential(
+                data,
+                verify=verify,
+                expected_uri=uri,
+                expected_issuer=expected_issuer,
+                status_purpose=entry.status_purpose,
+                now=now,
+                max_age=max_age,
+                policy=self.policy if policy is None else policy,
+                min_entries=min_entries,
+                limits=self.limits,
+            )
+            for data in (cached.data, *cached.tied)
+        ]
+        for verified in lists:  # tied lists: a set bit in any of them counts
+            check_bitstring_status(entry, verified)
         return StatusCheck(
             uri=uri,
             idx=entry.status_list_index,
             status=0,
-            issued_at=verified.valid_from,
-            fresh_until=verified.fresh_until,
+            issued_at=lists[0].valid_from,
+            fresh_until=min(v.fresh_until for v in lists),
         )
 
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _severity(value: int) -> int:
+    """Order of IETF status values when tied lists disagree: VALID < SUSPENDED < the rest
+    (INVALID and values we do not know, which :func:`check_status_value` refuses)."""
+    return {0: 0, 2: 1}.get(value, 2)
