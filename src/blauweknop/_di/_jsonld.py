@@ -481,7 +481,7 @@ def _same_compact(received: Any, compacted: Any, key: str | None) -> bool:
     node reference ``x`` (compaction writes a bare IRI where the term is ``@type: @id``)."""
     if isinstance(received, dict):
         if isinstance(compacted, str) and received.keys() == {"id"}:
-            return received["id"] == compacted
+            return bool(received["id"] == compacted)
         return (
             isinstance(compacted, dict)
             and received.keys() == compacted.keys()
