@@ -468,30 +468,6 @@ class StatusCache:
         assert cached is not None  # written above, under the lock
         return cached
 
-    def _tie(
-        self,
-        index: dict[str, dict[str, Any]],
-        name: str,
-        meta: dict[str, Any],
-        uri: str,
-        data: bytes,
-        digest: str,
-    ) -> CachedStatusList:
-        tied = [t for t in meta.get("tied", []) if isinstance(t, str)]
-        if digest != meta.get("sha256") and digest not in tied:
-            if len(tied) >= MAX_TIED:
-                raise StatusError(
-                    "status_invalid",
-                    f"more than {MAX_TIED} different status lists {uri} with one issue time",
-                )
-            atomic_write(self.directory / f"{name}.{digest}", data)
-            tied.append(digest)
-            index[name] = {**meta, "tied": tied}
-            self._write_index(index)
-        cached = self.lookup(uri, issuer=meta["issuer"])
-        assert cached is not None  # written above, under the lock
-        return cached
-
     def lookup(self, uri: str, *, issuer: str) -> CachedStatusList | None:
         """The cached raw list ``uri`` signed by ``issuer``, or ``None``."""
         name = cache_file_name(uri, issuer)
