@@ -267,7 +267,7 @@ def demo() -> int:
     ):
         wallet.add(cred.text, trust_list=trust)
     # The status sync step, done from the published files instead of over HTTPS.
-    cache = StatusCache(work / "status-cache")
+    cache = StatusCache(work / "status-cache", trust_list=trust)
     for issuer, name in ((gemeente, "eindhoven"), (cjib, "cjib")):
         for f in issuer.publish_status(work / "published" / name):
             cache.import_file(f)

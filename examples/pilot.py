@@ -168,12 +168,12 @@ def main(argv: list[str] | None = None) -> int:
 
     step("CJIB verifies offline (cached trust list and status lists; no network)")
     status_dir = work / "cjib-status-cache"
-    cache = StatusCache(status_dir)
+    cache = StatusCache(status_dir, trust_list=trust)
     for issuer in (eindhoven, cjib, duo):
         for f in issuer.publish_status(
             work / "published" / issuer.config["name"].split()[-1].lower(), now=now
         ):
-            cache.import_file(f)
+            cache.import_file(f, fetched_at=now)
     verifier = Verifier(trust, status=cache)
     result = verifier.verify(vp_token, nonce=nonce, audience=CJIB, request=request, now=now)
     for c in result.credentials:
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         decl.declaration_id, reason="debt-relief trajectory ended", actor="demo operator"
     )
     for f in eindhoven.publish_status(work / "published" / "eindhoven", now=now + 60):
-        cache.import_file(f)
+        cache.import_file(f, fetched_at=now + 60)
     nonce2 = secrets.token_urlsafe(16)
     vp2 = wallet.present(request, nonce=nonce2, audience=CJIB, now=now + 120)
     try:

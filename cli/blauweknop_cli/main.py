@@ -583,22 +583,41 @@ blauweknop.add_command(_bk_status)
     type=click.Path(file_okay=False),
     help="Copy published lists from a directory (e.g. a mounted share) instead of HTTPS.",
 )
+@click.option(
+    "--trust-list",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The signed trust list (JWT): lists must be signed by a listed organisation.",
+)
+@click.option(
+    "--anchor",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The scheme authority's public key (pinned).",
+)
 @click.argument("uris", nargs=-1)
 @JSON_OPTION
 @handle_errors()
 def status_sync(
-    status_dir: str, from_dir: str | None, uris: tuple[str, ...], as_json: bool
+    status_dir: str,
+    from_dir: str | None,
+    trust_list: str,
+    anchor: str,
+    uris: tuple[str, ...],
+    as_json: bool,
 ) -> None:
     """Fetch status lists into the cache (the only networked step; verification stays offline).
 
     URIS are the status-list URIs to fetch over HTTPS; with --from-dir, every list file in
-    that directory is imported under the URI it names.
+    that directory is imported under the URI it names. Each list is verified against the
+    trust list (signature, signer, issue time) before it enters the cache.
     """
     from blauweknop._status_recipes import sync_status
 
     if from_dir is not None and not Path(from_dir).is_dir():
         fail("file_unreadable", f"cannot read --from-dir {from_dir}: not a directory")
-    cached = sync_status(status_dir, uris=uris, from_dir=from_dir)
+    tl = _load_trust(trust_list, anchor, None)
+    cached = sync_status(status_dir, trust_list=tl, uris=uris, from_dir=from_dir)
     done(as_json, "\n".join(f"cached {uri}" for uri in cached), cached=cached)
 
 

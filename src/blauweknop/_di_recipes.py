@@ -53,6 +53,12 @@ __all__ = [
     "verify_di_presentation",
 ]
 
+#: The ``@context`` of every credential we issue, pinned at verification: another allowed
+#: context could add terms, and the JSON handed out must be the compact form under this one.
+CREDENTIAL_CONTEXT = (CREDENTIALS_V2, BLAUWEKNOP_V1)
+#: The ``@context`` of a bitstring status list credential (the VC 2.0 context defines its terms).
+STATUS_LIST_CONTEXT = (CREDENTIALS_V2,)
+
 _ALWAYS = (
     "/type",
     "/issuer",
@@ -130,7 +136,7 @@ def issue_di_credential(
             "algorithm_not_allowed", "ecdsa-sd-2023 needs a P-256 (ES256) issuer key"
         )
     doc: dict[str, Any] = {
-        "@context": [CREDENTIALS_V2, BLAUWEKNOP_V1],
+        "@context": list(CREDENTIAL_CONTEXT),
         "type": ["VerifiableCredential", profile.w3c_type],
         "issuer": issuer.issuer_id,
         "validFrom": _iso(nbf if nbf is not None else iat),
@@ -167,7 +173,9 @@ def status_credential_verifier(
     resolve = _issuer_resolver(None, org, now)
 
     def verify(document: Mapping[str, Any]) -> str:
-        verify_proof(document, resolve_key=resolve, now=now)
+        # The status module reads validFrom, validUntil, ttl, id and the list from the JSON:
+        # the compact-form check binds each of them to the signed statements.
+        verify_proof(document, resolve_key=resolve, now=now, expected_context=STATUS_LIST_CONTEXT)
         issuer = document.get("issuer")
         issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
         if not isinstance(issuer_id, str):
@@ -249,7 +257,11 @@ def inspect_di_credential(
     org = trust_list.organisation(issuer_id, now=now)
     profile.check_issuer_roles(org.roles, issuer_id)
     res = verify_proof(
-        doc, resolve_key=_issuer_resolver(trust_list, org, now), now=now, limits=wallet.limits
+        doc,
+        resolve_key=_issuer_resolver(trust_list, org, now),
+        now=now,
+        limits=wallet.limits,
+        expected_context=CREDENTIAL_CONTEXT,
     )
     if not res.is_base_proof:
         raise MalformedError(
@@ -361,6 +373,7 @@ def verify_di_presentation(
         now=now,
         leeway=verifier.leeway,
         limits=verifier.limits,
+        expected_context=CREDENTIAL_CONTEXT,
     )
     if res.is_base_proof:
         raise DisclosureError(

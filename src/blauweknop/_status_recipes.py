@@ -2,7 +2,9 @@
 :class:`~blauweknop.Verifier` and :class:`~blauweknop.Wallet`.
 
 Lists get into the cache by an explicit sync step (HTTPS for whoever is online, or files
-copied from a published directory); verification only reads the cache.
+copied from a published directory), and only after their signature, signer (an organisation
+of the trust list, which the list names as its issuer) and issue time are checked; each list
+is filed under its URI and its signer. Verification only reads the cache.
 
 Example:
     >>> import tempfile
@@ -15,16 +17,26 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ._codec import parse_json_object
 from ._errors import BlauweKnopError, MalformedError, StatusError, StorageError
 from ._jws import parse_compact
+from ._keys import Key
+from ._limits import DEFAULT_LIMITS, Limits
+from ._status import (
+    DEFAULT_FRESHNESS,
+    AdmitList,
+    CachedStatusList,
+    FreshnessPolicy,
+    SyncReport,
+    list_admission,
+)
 from ._status import StatusCache as _BaseCache
-from ._status._w3c import BitstringStatusListEntry
-from ._trust import TrustedOrganisation
+from ._status._w3c import BitstringStatusListEntry, VerifyDocument
+from ._trust import TrustedOrganisation, TrustList
 
 __all__ = ["StatusCache", "status_list_uri", "sync_status"]
 
@@ -46,13 +58,99 @@ def status_list_uri(data: bytes) -> str:
 
 
 class StatusCache(_BaseCache):
-    """A directory of cached status lists, checked against the credential issuer's trust-list
-    keys at verification time (never fetched then).
+    """A directory of cached status lists, checked against the trust list when they enter
+    (:meth:`put`, :meth:`import_file`, :meth:`sync`) and against the credential issuer's
+    trust-list keys at verification time (never fetched then).
+
+    Args:
+        directory: the cache directory (created when missing).
+        trust_list: the verified trust list that admits lists; needed only to add lists
+            (it may also be passed to each call). A verifier that only reads needs none.
+        limits, policy: size bounds and the freshness policy (default: ttl clamped to
+            60 s .. 24 h, at most a day old, all counted from the list's own issue time).
 
     Implements the verifier's ``StatusSource``: a missing or stale list is
     ``status_unavailable``, a list signed by another organisation than the credential's
-    issuer is ``status_invalid``, revoked/suspended entries are ``revoked``/``suspended``.
+    issuer is never looked at, revoked/suspended entries are ``revoked``/``suspended``.
     """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        trust_list: TrustList | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+        policy: FreshnessPolicy = DEFAULT_FRESHNESS,
+    ) -> None:
+        super().__init__(directory, limits=limits, policy=policy)
+        self.trust_list = trust_list
+
+    def admission(self, trust_list: TrustList | None = None, *, now: float) -> AdmitList:
+        """The check a list must pass to enter the cache: signed by a key of the
+        organisation it names as issuer, that organisation listed (and active at ``now``)
+        in ``trust_list`` (default: the cache's), its URI its own, not issued in the future.
+        """
+        from ._di_recipes import status_credential_verifier
+
+        tl = trust_list if trust_list is not None else self.trust_list
+        if tl is None:
+            raise StatusError(
+                "status_unavailable",
+                "a trust list is needed to verify status lists before they are cached",
+            )
+
+        def keys_for(org_id: str) -> list[Key]:
+            return list(dict.fromkeys(tl.organisation(org_id, now=now).keys.values()))
+
+        def verifier_for(org_id: str) -> VerifyDocument:
+            return status_credential_verifier(tl.organisation(org_id, now=now), now)
+
+        return list_admission(
+            keys_for=keys_for,
+            verifier_for=verifier_for,
+            now=now,
+            policy=self.policy,
+            limits=self.limits,
+        )
+
+    def put(
+        self,
+        uri: str,
+        data: bytes,
+        *,
+        fetched_at: float,
+        admit: AdmitList | None = None,
+        trust_list: TrustList | None = None,
+        now: float | None = None,
+    ) -> CachedStatusList:
+        """Verify ``data`` against the trust list (``trust_list`` or the cache's; checked as
+        of ``now``, default ``fetched_at``) and store it; see the base class for what is
+        refused.
+
+        >>> import tempfile
+        >>> try:
+        ...     StatusCache(tempfile.mkdtemp()).put("https://x/1.jwt", b"x", fetched_at=0)
+        ... except StatusError as e:
+        ...     e.code
+        'status_unavailable'
+        """
+        if admit is None:
+            admit = self.admission(trust_list, now=fetched_at if now is None else now)
+        return super().put(uri, data, fetched_at=fetched_at, admit=admit)
+
+    def sync(
+        self,
+        uris: Iterable[str],
+        *,
+        fetch: Callable[[str], bytes],
+        now: float,
+        admit: AdmitList | None = None,
+        trust_list: TrustList | None = None,
+    ) -> SyncReport:
+        """Fetch and :meth:`put` each URI, checked against the trust list as of ``now``."""
+        if admit is None:
+            admit = self.admission(trust_list, now=now)
+        return super().sync(uris, fetch=fetch, now=now, admit=admit)
 
     def token_status(self, uri: str, idx: int, *, issuer: TrustedOrganisation, now: float) -> str:
         """Check an SD-JWT VC ``status.status_list`` entry (IETF Token Status List)."""
@@ -78,28 +176,39 @@ class StatusCache(_BaseCache):
         )
         return "valid"
 
-    def import_file(self, path: str | os.PathLike[str], *, fetched_at: float | None = None) -> str:
-        """Import one published list file under the URI it names; returns the URI."""
+    def import_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        fetched_at: float | None = None,
+        trust_list: TrustList | None = None,
+        now: float | None = None,
+    ) -> str:
+        """Import one published list file under the URI it names, after the checks of
+        :meth:`put`; returns the URI."""
         try:
             data = Path(path).read_bytes()
         except OSError as e:
             raise StorageError("file_unreadable", f"cannot read {path}: {e.strerror}") from e
         uri = status_list_uri(data)
-        self.put(uri, data, fetched_at=time.time() if fetched_at is None else fetched_at)
+        at = time.time() if fetched_at is None else fetched_at
+        self.put(uri, data, fetched_at=at, trust_list=trust_list, now=now)
         return uri
 
 
 def sync_status(
     directory: str | os.PathLike[str],
     *,
+    trust_list: TrustList,
     uris: Iterable[str] = (),
     from_dir: str | os.PathLike[str] | None = None,
     now: float | None = None,
 ) -> list[str]:
     """The explicit online step: fetch ``uris`` over HTTPS and/or import every list file of
-    ``from_dir`` into the cache at ``directory``. Returns the URIs cached; a failure leaves
-    the previous copy in place and raises ``StatusError`` naming every failed URI."""
-    cache = StatusCache(directory)
+    ``from_dir`` into the cache at ``directory``, each checked against ``trust_list`` first.
+    Returns the URIs cached; a failure leaves the previous copy in place and raises
+    ``StatusError`` naming every failed URI."""
+    cache = StatusCache(directory, trust_list=trust_list)
     now = time.time() if now is None else now
     done: list[str] = []
     failures: list[str] = []

@@ -291,7 +291,18 @@ def publish_and_sync(d: Path) -> None:
         shutil.rmtree(out, ignore_errors=True)
         run(prog, "status", "publish", "--home", home, "--out-dir", str(out), cwd=d)
         p = run(
-            "blauweknop", "status", "sync", "--status-dir", "cache", "--from-dir", str(out), cwd=d
+            "blauweknop",
+            "status",
+            "sync",
+            "--status-dir",
+            "cache",
+            "--from-dir",
+            str(out),
+            "--trust-list",
+            "trust.jwt",
+            "--anchor",
+            "anchor.pub.jwk",
+            cwd=d,
         )
         assert "cached https://status." in p.stdout
 

@@ -202,7 +202,20 @@ def publish_and_sync(d: Path) -> None:
         shutil.rmtree(out, ignore_errors=True)
         prog = "rodeknop" if home == "gem" else "blauweknop"
         run(prog, "status", "publish", "--home", home, "--out-dir", str(out), cwd=d)
-        run("blauweknop", "status", "sync", "--status-dir", "cache", "--from-dir", str(out), cwd=d)
+        run(
+            "blauweknop",
+            "status",
+            "sync",
+            "--status-dir",
+            "cache",
+            "--from-dir",
+            str(out),
+            "--trust-list",
+            "trust.jwt",
+            "--anchor",
+            "anchor.pub.jwk",
+            cwd=d,
+        )
 
 
 def test_trust_show(pilot: Path) -> None:

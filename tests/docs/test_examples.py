@@ -132,7 +132,7 @@ def test_municipal_operator_day(tmp_path: Path) -> None:
         build_trust_list([issuer.trust_entry()], anchor := Key.generate()), anchor.public()
     )
     row = next(r for r in issuer.register.list() if r.credential_id == revoked)
-    cache = StatusCache(tmp_path / "cache")
+    cache = StatusCache(tmp_path / "cache", trust_list=trust)
     for f in (work / "public" / "status").iterdir():
         cache.import_file(f)
     with pytest.raises(Exception, match="revoked") as err:
@@ -256,12 +256,18 @@ def scheme(tmp_path: Path) -> Iterator[dict[str, Any]]:
     )
     for c in (decl, stmt):
         wallet.add(c.text, trust_list=trust)
-    cache = StatusCache(tmp_path / "status-cache")
+    cache = StatusCache(tmp_path / "status-cache", trust_list=trust)
     for issuer, name in ((gemeente, "gemeente"), (cjib, "cjib")):
         for f in issuer.publish_status(tmp_path / "published" / name):
             cache.import_file(f)
     try:
-        yield {"dir": tmp_path, "wallet": wallet, "gemeente": gemeente, "decl": decl}
+        yield {
+            "dir": tmp_path,
+            "wallet": wallet,
+            "gemeente": gemeente,
+            "decl": decl,
+            "trust": trust,
+        }
     finally:
         wallet.close()
 
@@ -389,7 +395,7 @@ def test_creditor_service_sees_a_revocation(scheme: dict[str, Any], service: str
     is seen without a restart."""
     d, gemeente = scheme["dir"], scheme["gemeente"]
     gemeente.revoke(scheme["decl"].credential_id, reason="trajectory ended", actor="test")
-    cache = StatusCache(d / "status-cache")
+    cache = StatusCache(d / "status-cache", trust_list=scheme["trust"])
     for f in gemeente.publish_status(d / "published" / "gemeente-2"):
         cache.import_file(f)
     _, req = http("GET", f"{service}/request")

@@ -350,7 +350,7 @@ def world() -> World:
     cjib.issuer.revoke("CJIB-2026-000124", reason="hostile battery", actor="test")
     cjib.issuer.suspend("CJIB-2026-000125", reason="hostile battery", actor="test")
     status_dir = root / "verifier-status"
-    cache_ = StatusCache(status_dir)
+    cache_ = StatusCache(status_dir, trust_list=trust)
     published: dict[str, Path] = {}
     for org in (cjib, duo, gemeente):
         out = root / "published" / org.id.rsplit(":", 1)[-1]

@@ -235,7 +235,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         model = models[issuer.issuer_id].from_claims(load(FILES[issuer.issuer_id]))
         cred = issuer.issue(model, holder_jwk=holder, now=NOW)
         wallet.add(cred.text, trust_list=trust, now=NOW)
-    cache = StatusCache(work / "cache")
+    cache = StatusCache(work / "cache", trust_list=trust)
     for issuer in (gem, cjib, duo):
         for f in issuer.publish_status(work / "published" / issuer.name, now=NOW):
             cache.import_file(f, fetched_at=NOW)

@@ -83,10 +83,14 @@ def test_iri_keys_no_context_defines_are_refused(key: str) -> None:
     _both_refuse(lambda d: d["credentialSubject"].update({key: "1"}), "undefined_term")
 
 
-def test_full_iri_of_a_defined_term_is_accepted() -> None:
+def test_full_iri_of_a_defined_term_signs_but_is_not_handed_out() -> None:
+    # JSON-LD accepts the full IRI (same RDF as the term), but a verifier reading JSON
+    # members would not see it as ``currency``: only the compact form is handed out.
     doc = _doc(**{"https://w3id.org/blauweknop/vocab#currency": "EUR"})
     signed = add_proof(doc, KEY, cryptosuite="ecdsa-rdfc-2019", verification_method=VM)
-    verify_proof(signed, resolve_key=lambda vm: KEY.public())
+    with pytest.raises(MalformedError) as e:
+        verify_proof(signed, resolve_key=lambda vm: KEY.public())
+    assert e.value.code == "not_compact_form"
 
 
 def test_undefined_datatype_is_refused() -> None:

@@ -25,6 +25,7 @@ from blauweknop._status import (
     StatusType,
     build_bitstring_status_list_credential,
     cache_file_name,
+    list_admission,
     sign_status_list_token,
 )
 
@@ -53,6 +54,12 @@ def cache(tmp_path: Path) -> StatusCache:
     return StatusCache(tmp_path / "status-cache")
 
 
+def _admit(key: Key, now: float = NOW, **others: Key) -> Any:
+    """Admission with ``key`` as ISS's key (and ``others`` as ``{issuer: key}``)."""
+    keys = {ISS: [key], **{iss: [k] for iss, k in others.items()}}
+    return list_admission(keys_for=lambda iss: keys[iss], now=now)
+
+
 def _check(cache: StatusCache, key: Key, idx: int, **kw: Any) -> Any:
     args: dict[str, Any] = {"issuer_key": key, "expected_issuer": ISS, "now": NOW + 60}
     args.update(kw)
@@ -66,21 +73,22 @@ def _code(exc: pytest.ExceptionInfo[StatusError]) -> str:
 # -- storage -------------------------------------------------------------------------------
 def test_put_and_lookup(cache: StatusCache, key: Key) -> None:
     data = _token(key)
-    cache.put(URI, data, fetched_at=NOW)
-    path = cache.directory / hashlib.sha256(URI.encode()).hexdigest()
+    cache.put(URI, data, fetched_at=NOW, admit=_admit(key))
+    path = cache.directory / hashlib.sha256(ISS.encode() + b"\0" + URI.encode()).hexdigest()
     assert path.read_bytes() == data
-    assert cache_file_name(URI) == path.name
-    got = cache.lookup(URI)
+    assert cache_file_name(URI, ISS) == path.name
+    got = cache.lookup(URI, issuer=ISS)
     assert got is not None
-    assert (got.uri, got.data, got.fetched_at) == (URI, data, NOW)
-    assert cache.lookup("https://status.cjib.example/lists/2.jwt") is None
+    assert (got.uri, got.issuer, got.data, got.fetched_at) == (URI, ISS, data, NOW)
+    assert cache.lookup("https://status.cjib.example/lists/2.jwt", issuer=ISS) is None
+    assert cache.lookup(URI, issuer=OTHER_ISS) is None
     assert cache.uris() == [URI]
     index = json.loads((cache.directory / "index.json").read_text())
     assert index["entries"][path.name]["uri"] == URI
 
 
 def test_offline_checks(cache: StatusCache, key: Key, no_network: list[Any]) -> None:
-    cache.put(URI, _token(key), fetched_at=NOW)
+    cache.put(URI, _token(key), fetched_at=NOW, admit=_admit(key))
     result = _check(cache, key, 0)
     assert (result.uri, result.idx, result.status, result.issued_at) == (URI, 0, 0, NOW)
     with pytest.raises(StatusError) as ei:
@@ -99,15 +107,15 @@ def test_missing_entry(cache: StatusCache, key: Key) -> None:
 
 
 def test_undecodable_entry(cache: StatusCache, key: Key) -> None:
-    cache.put(URI, _token(key), fetched_at=NOW)
-    (cache.directory / cache_file_name(URI)).write_bytes(b"\x00garbage")
+    cache.put(URI, _token(key), fetched_at=NOW, admit=_admit(key))
+    (cache.directory / cache_file_name(URI, ISS)).write_bytes(b"\x00garbage")
     with pytest.raises(StatusError) as ei:
         _check(cache, key, 0)
     assert _code(ei) == "status_unavailable"
 
 
 def test_stale_entry(cache: StatusCache, key: Key) -> None:
-    cache.put(URI, _token(key, ttl=600), fetched_at=NOW)
+    cache.put(URI, _token(key, ttl=600), fetched_at=NOW, admit=_admit(key))
     _check(cache, key, 0, now=NOW + 600)
     with pytest.raises(StatusError) as ei:
         _check(cache, key, 0, now=NOW + 700)
@@ -117,17 +125,19 @@ def test_stale_entry(cache: StatusCache, key: Key) -> None:
         _check(cache, key, 0, now=NOW + 300, max_age=200)
 
 
-def test_ttl_counts_from_the_fetch(cache: StatusCache, key: Key) -> None:
-    cache.put(URI, _token(key, ttl=600), fetched_at=NOW + 500)
-    assert _check(cache, key, 0, now=NOW + 1000).fresh_until == NOW + 1100
+def test_ttl_counts_from_the_issue_time_not_the_fetch(cache: StatusCache, key: Key) -> None:
+    cache.put(URI, _token(key, ttl=600), fetched_at=NOW + 500, admit=_admit(key))
+    assert _check(cache, key, 0, now=NOW + 500).fresh_until == NOW + 600
+    with pytest.raises(StatusError, match="stale"):
+        _check(cache, key, 0, now=NOW + 1000)
 
 
 def test_index_and_file_disagreeing_falls_back_to_iat(cache: StatusCache, key: Key) -> None:
     """A crash between the file write and the index write must not extend the ttl."""
-    cache.put(URI, _token(key, ttl=600), fetched_at=NOW + 500)
+    cache.put(URI, _token(key, ttl=600), fetched_at=NOW + 500, admit=_admit(key))
     newer = _token(key, ttl=600, now=NOW + 1)
-    (cache.directory / cache_file_name(URI)).write_bytes(newer)
-    got = cache.lookup(URI)
+    (cache.directory / cache_file_name(URI, ISS)).write_bytes(newer)
+    got = cache.lookup(URI, issuer=ISS)
     assert got is not None
     assert got.fetched_at is None
     with pytest.raises(StatusError, match="stale"):
@@ -135,39 +145,58 @@ def test_index_and_file_disagreeing_falls_back_to_iat(cache: StatusCache, key: K
 
 
 def test_wrong_signer(cache: StatusCache, key: Key) -> None:
-    cache.put(URI, _token(Key.generate()), fetched_at=NOW)
+    with pytest.raises(StatusError) as ei:
+        cache.put(URI, _token(Key.generate()), fetched_at=NOW, admit=_admit(key))
+    assert _code(ei) == "status_invalid"
+    with pytest.raises(StatusError) as ei:
+        _check(cache, key, 0)
+    assert _code(ei) == "status_unavailable"  # nothing entered the cache
+    # planted behind the cache's back: the check still refuses it
+    (cache.directory / cache_file_name(URI, ISS)).write_bytes(_token(Key.generate()))
     with pytest.raises(StatusError) as ei:
         _check(cache, key, 0)
     assert _code(ei) == "status_invalid"
 
 
 def test_list_of_another_organisation(cache: StatusCache, key: Key) -> None:
-    """Signed with the right key material but issued as another organisation."""
-    cache.put(URI, _token(key, issuer=OTHER_ISS), fetched_at=NOW)
-    with pytest.raises(StatusError) as ei:
-        _check(cache, key, 0)
-    assert _code(ei) == "status_invalid"
-    # the other organisation's own key does not help either
+    """A list for ISS's URI that names another organisation: signed with ISS's key it is
+    refused; signed by the other organisation it is filed as that organisation's and never
+    read for ISS's credentials."""
     other = Key.generate()
-    cache.put(URI, _token(other, issuer=OTHER_ISS, now=NOW + 1), fetched_at=NOW)
     with pytest.raises(StatusError, match="status_invalid"):
+        cache.put(
+            URI,
+            _token(key, issuer=OTHER_ISS),
+            fetched_at=NOW,
+            admit=_admit(key, **{OTHER_ISS: other}),
+        )
+    cache.put(
+        URI,
+        _token(other, issuer=OTHER_ISS, now=NOW + 1),
+        fetched_at=NOW,
+        admit=_admit(key, now=NOW + 1, **{OTHER_ISS: other}),
+    )
+    with pytest.raises(StatusError, match="status_unavailable"):
         _check(cache, key, 0)
+    # the genuine list still enters (no "rollback" against the other organisation's)
+    cache.put(URI, _token(key), fetched_at=NOW, admit=_admit(key))
+    assert _check(cache, key, 0).status == 0
 
 
 def test_wrong_sub(cache: StatusCache, key: Key) -> None:
     elsewhere = _token(key, uri="https://status.cjib.example/lists/2.jwt")
     with pytest.raises(StatusError) as ei:
-        cache.put(URI, elsewhere, fetched_at=NOW)
+        cache.put(URI, elsewhere, fetched_at=NOW, admit=_admit(key))
     assert _code(ei) == "status_unavailable"
     # planted behind the cache's back: the check still refuses it
-    (cache.directory / cache_file_name(URI)).write_bytes(elsewhere)
+    (cache.directory / cache_file_name(URI, ISS)).write_bytes(elsewhere)
     with pytest.raises(StatusError) as ei:
         _check(cache, key, 0)
     assert _code(ei) == "status_invalid"
 
 
 def test_index_out_of_range(cache: StatusCache, key: Key) -> None:
-    cache.put(URI, _token(key), fetched_at=NOW)
+    cache.put(URI, _token(key), fetched_at=NOW, admit=_admit(key))
     with pytest.raises(StatusError) as ei:
         _check(cache, key, 128)
     assert _code(ei) == "status_invalid"
@@ -175,22 +204,22 @@ def test_index_out_of_range(cache: StatusCache, key: Key) -> None:
 
 def test_rollback_is_refused(cache: StatusCache, key: Key) -> None:
     new = _token(key, now=NOW + 100)
-    cache.put(URI, new, fetched_at=NOW + 100)
+    cache.put(URI, new, fetched_at=NOW + 100, admit=_admit(key, now=NOW + 100))
     with pytest.raises(StatusError) as ei:
-        cache.put(URI, _token(key, now=NOW), fetched_at=NOW + 200)
+        cache.put(URI, _token(key, now=NOW), fetched_at=NOW + 200, admit=_admit(key, NOW + 200))
     assert _code(ei) == "status_invalid"
-    got = cache.lookup(URI)
+    got = cache.lookup(URI, issuer=ISS)
     assert got is not None
     assert got.data == new
 
 
 def test_garbage_does_not_replace_a_good_copy(cache: StatusCache, key: Key) -> None:
     good = _token(key)
-    cache.put(URI, good, fetched_at=NOW)
+    cache.put(URI, good, fetched_at=NOW, admit=_admit(key))
     for junk in (b"<html>502 Bad Gateway</html>", b"", b"{}", b"a.b.c"):
         with pytest.raises(StatusError, match="status_unavailable"):
-            cache.put(URI, junk, fetched_at=NOW + 1)
-    got = cache.lookup(URI)
+            cache.put(URI, junk, fetched_at=NOW + 1, admit=_admit(key))
+    got = cache.lookup(URI, issuer=ISS)
     assert got is not None
     assert got.data == good
 
@@ -218,7 +247,8 @@ def test_bitstring_status_through_the_cache(cache: StatusCache) -> None:
         valid_until=NOW + 86400,
         sign=sign,
     )
-    cache.put(uri, json.dumps(doc).encode(), fetched_at=NOW)
+    admit = list_admission(keys_for=lambda iss: [], verifier_for=lambda iss: verify, now=NOW)
+    cache.put(uri, json.dumps(doc).encode(), fetched_at=NOW, admit=admit)
 
     def entry(i: int) -> BitstringStatusListEntry:
         return BitstringStatusListEntry(
@@ -229,7 +259,8 @@ def test_bitstring_status_through_the_cache(cache: StatusCache) -> None:
     assert cache.check_bitstring_status(entry(8), **kw).status == 0
     with pytest.raises(StatusError, match="revoked"):
         cache.check_bitstring_status(entry(9), **kw)
-    with pytest.raises(StatusError, match="status_invalid"):
+    # another organisation's credential pointing at this URI finds no list of its issuer
+    with pytest.raises(StatusError, match="status_unavailable"):
         cache.check_bitstring_status(entry(9), **{**kw, "expected_issuer": OTHER_ISS})
     with pytest.raises(StatusError, match="status_unavailable"):
         cache.check_bitstring_status(
@@ -252,18 +283,18 @@ def test_sync_with_injected_fetch(cache: StatusCache, key: Key) -> None:
             raise StatusError("status_unavailable", f"HTTP 404 for {uri}")
         return served[uri]
 
-    report = cache.sync([URI, other, URI], fetch=fetch, now=NOW)
+    report = cache.sync([URI, other, URI], fetch=fetch, now=NOW, admit=_admit(key))
     assert report.updated == (URI,)
     assert [(f.uri, f.code) for f in report.failed] == [(other, "status_unavailable")]
     assert not report.ok
     assert _check(cache, key, 0).status == 0
 
 
-def test_sync_reports_os_errors(cache: StatusCache) -> None:
+def test_sync_reports_os_errors(cache: StatusCache, key: Key) -> None:
     def fetch(uri: str) -> bytes:
         raise ConnectionResetError("peer reset")
 
-    report = cache.sync([URI], fetch=fetch, now=NOW)
+    report = cache.sync([URI], fetch=fetch, now=NOW, admit=_admit(key))
     assert report.failed[0].code == "status_unavailable"
 
 
@@ -314,7 +345,9 @@ def test_sync_over_loopback_http(cache: StatusCache, key: Key, server: str) -> N
         "/away": (302, {"Location": "http://198.51.100.7/lists/1.jwt"}, b""),
     }
     fetch = HttpsFetcher(timeout=5, allow_http_loopback=True)
-    report = cache.sync([uri, zipped_uri, f"{server}/missing"], fetch=fetch, now=NOW)
+    report = cache.sync(
+        [uri, zipped_uri, f"{server}/missing"], fetch=fetch, now=NOW, admit=_admit(key)
+    )
     assert report.updated == (uri, zipped_uri)
     assert report.failed[0].code == "status_unavailable"
     assert "404" in report.failed[0].message

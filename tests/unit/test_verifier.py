@@ -181,7 +181,7 @@ class Scheme:
 
     def own_cache(self, directory: Path, *, now: float = NOW, **publish: Any) -> StatusCache:
         """A fresh status cache with every issuer's lists as published at ``now``."""
-        cache = StatusCache(directory / "cache")
+        cache = StatusCache(directory / "cache", trust_list=self.trust)
         for issuer in self.issuers:
             for f in issuer.publish_status(
                 directory / "published" / issuer.name, now=now, **publish
@@ -241,7 +241,7 @@ def scheme(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scheme]:
     )
     for c in (decl, cjib_stmt, duo_stmt):
         wallet.add(c.text, trust_list=trust, now=NOW)
-    cache = StatusCache(work / "cache")
+    cache = StatusCache(work / "cache", trust_list=trust)
     for issuer in (gem, cjib, duo):
         publish_into(cache, issuer, work / "published" / issuer.name, NOW)
     yield Scheme(
@@ -912,7 +912,7 @@ def test_declaration_whose_window_lies_ahead_is_not_yet_valid(scheme: Scheme) ->
 # ------------------------------------------------------------------------------------------
 def test_revoked_suspended_resumed(scheme: Scheme, tmp_path: Path) -> None:
     revoked, suspended = fresh_statement(scheme), fresh_statement(scheme)
-    cache = StatusCache(tmp_path / "cache")
+    cache = StatusCache(tmp_path / "cache", trust_list=scheme.trust)
     publish_into(cache, scheme.cjib, tmp_path / "p0", NOW)
     v = Verifier(scheme.trust, status=cache)
 
@@ -965,7 +965,7 @@ def test_no_status_source(scheme: Scheme, tmp_path: Path) -> None:
 def test_allow_missing_status_never_hides_a_revocation(scheme: Scheme, tmp_path: Path) -> None:
     cred = fresh_statement(scheme)
     scheme.cjib.revoke(cred.credential_id, reason="test", actor="tests")
-    cache = StatusCache(tmp_path / "cache")
+    cache = StatusCache(tmp_path / "cache", trust_list=scheme.trust)
     publish_into(cache, scheme.cjib, tmp_path / "p", NOW)
     pres = present_text(scheme, cred.text, [("totals", "outstanding")])
     raises(
@@ -980,7 +980,7 @@ def test_allow_missing_status_never_hides_a_revocation(scheme: Scheme, tmp_path:
 
 
 def test_stale_status_list(scheme: Scheme, tmp_path: Path) -> None:
-    cache = StatusCache(tmp_path / "cache")
+    cache = StatusCache(tmp_path / "cache", trust_list=scheme.trust)
     publish_into(cache, scheme.cjib, tmp_path / "p", NOW, ttl=3600, valid_seconds=1800)
     v = Verifier(scheme.trust, status=cache)
 
@@ -991,7 +991,7 @@ def test_stale_status_list(scheme: Scheme, tmp_path: Path) -> None:
     assert at(NOW + 1700).credentials[0].status == "valid"
     err = raises(StatusError, "status_unavailable", at, NOW + 1800 + 120)  # past the list's exp
     assert "stale" in err.message
-    # past the ttl (from the fetch time) while exp is still ahead
+    # past the ttl (from the list's own issue time) while exp is still ahead
     publish_into(cache, scheme.cjib, tmp_path / "p2", NOW + 10, ttl=600, valid_seconds=DAY)
     err = raises(StatusError, "status_unavailable", at, NOW + 10 + 600 + 120)
     assert "stale" in err.message
@@ -1004,8 +1004,8 @@ def test_status_list_of_another_organisation(scheme: Scheme, tmp_path: Path) -> 
 
     # 1. DUO's published list file copied into the cache under CJIB's URI
     cache = scheme.own_cache(tmp_path / "a")
-    duo_file = cache.directory / cache_file_name(duo_uri)
-    (cache.directory / cache_file_name(cjib_uri)).write_bytes(duo_file.read_bytes())
+    duo_file = cache.directory / cache_file_name(duo_uri, DUO)
+    (cache.directory / cache_file_name(cjib_uri, CJIB)).write_bytes(duo_file.read_bytes())
     raises(
         StatusError,
         "status_invalid",
@@ -1016,18 +1016,24 @@ def test_status_list_of_another_organisation(scheme: Scheme, tmp_path: Path) -> 
         now=NOW,
     )
 
-    # 2. CJIB's own list (right URI, right bits) signed with DUO's key
+    # 2. CJIB's own list (right URI, right bits) signed with DUO's key: naming CJIB it never
+    # enters the cache; naming DUO it is filed as DUO's and never read for CJIB's credentials
     info = next(i for i in scheme.cjib.register.lists() if i.uri == cjib_uri)
     bits = scheme.cjib.register.status_list_bits(info.id)
     for iss in (CJIB, DUO):
         token = sign_status_list_token(
             bits, uri=cjib_uri, issuer=iss, signer=scheme.duo.signer, now=NOW, ttl=3600
         )
-        cache = StatusCache(tmp_path / f"b-{iss[-4:]}")
-        cache.put(cjib_uri, token.encode(), fetched_at=NOW)
+        cache = StatusCache(tmp_path / f"b-{iss[-4:]}", trust_list=scheme.trust)
+        if iss == CJIB:
+            raises(
+                StatusError, "status_invalid", cache.put, cjib_uri, token.encode(), fetched_at=NOW
+            )
+        else:
+            cache.put(cjib_uri, token.encode(), fetched_at=NOW)
         raises(
             StatusError,
-            "status_invalid",
+            "status_unavailable",
             Verifier(scheme.trust, status=cache).verify,
             vp,
             nonce=NONCE,
@@ -1039,7 +1045,7 @@ def test_status_list_of_another_organisation(scheme: Scheme, tmp_path: Path) -> 
     token = sign_status_list_token(
         bits, uri=cjib_uri, issuer=CJIB, signer=scheme.cjib.signer, now=NOW, ttl=3600
     )
-    cache = StatusCache(tmp_path / "c")
+    cache = StatusCache(tmp_path / "c", trust_list=scheme.trust)
     cache.put(cjib_uri, token.encode(), fetched_at=NOW)
     res = Verifier(scheme.trust, status=cache).verify(vp, nonce=NONCE, audience=AUD, now=NOW)
     assert res.credentials[0].status == "valid"
@@ -1333,7 +1339,7 @@ def test_di_revoked(scheme: Scheme, di: DIScheme, tmp_path: Path) -> None:
             now=NOW,
         ),
     )
-    cache = StatusCache(tmp_path / "cache")
+    cache = StatusCache(tmp_path / "cache", trust_list=scheme.trust)
     publish_into(cache, scheme.cjib, tmp_path / "p0", NOW)
     assert (
         Verifier(scheme.trust, status=cache)

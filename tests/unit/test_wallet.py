@@ -75,7 +75,7 @@ class Scheme:
 
     def verifier(self, tmp: Path, **kw: Any) -> Verifier:
         """A verifier with a status cache as the issuers publish it right now."""
-        cache = StatusCache(tmp / "verifier-cache")
+        cache = StatusCache(tmp / "verifier-cache", trust_list=self.trust)
         for i in (self.gem, self.cjib, self.duo):
             for f in i.publish_status(tmp / "published" / i.name, now=NOW):
                 cache.import_file(f, fetched_at=NOW)
@@ -299,7 +299,7 @@ def test_import_refuses_a_revoked_credential_when_status_is_given(
 ) -> None:
     cred = issue_statement(scheme.cjib, wallet.holder_jwk())
     scheme.cjib.revoke(cred.credential_id, reason="replaced", actor="tests")
-    cache = StatusCache(tmp_path / "cache")
+    cache = StatusCache(tmp_path / "cache", trust_list=scheme.trust)
     for f in scheme.cjib.publish_status(tmp_path / "pub", now=NOW):
         cache.import_file(f, fetched_at=NOW)
     raises(
@@ -491,7 +491,7 @@ def test_revoked_and_suspended_after_refresh_status(
 ) -> None:
     creds = pilot_wallet(scheme, wallet)
     ids = {c.issuer: c.id for c in wallet.credentials(now=NOW)}
-    cache = StatusCache(tmp_path / "cache")
+    cache = StatusCache(tmp_path / "cache", trust_list=scheme.trust)
 
     def publish(now: float) -> None:
         for i in (scheme.gem, scheme.cjib, scheme.duo):
@@ -545,7 +545,7 @@ def test_refresh_without_usable_status_keeps_the_known_state(
     cred = issue_statement(scheme.cjib, wallet.holder_jwk())
     cid = wallet.add(cred.text, trust_list=scheme.trust, now=NOW).credential.id
     scheme.cjib.revoke(cred.credential_id, reason="replaced", actor="tests")
-    cache = StatusCache(tmp_path / "cache")
+    cache = StatusCache(tmp_path / "cache", trust_list=scheme.trust)
     for f in scheme.cjib.publish_status(tmp_path / "pub", now=NOW):
         cache.import_file(f, fetched_at=NOW)
     assert wallet.refresh_status(scheme.trust, cache, now=NOW + 10) == [cid]

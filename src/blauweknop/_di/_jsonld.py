@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -41,7 +42,7 @@ from .._limits import DEFAULT_LIMITS, Limits
 from ._loader import OfflineLoader
 from ._rdfc import Quad, quads_from_pyld
 
-__all__ = ["check_contexts", "compact", "expand", "to_quads"]
+__all__ = ["check_compact_form", "check_contexts", "compact", "expand", "to_quads"]
 
 # pyld freezes processed contexts; its frozen mapping type (no direct dependency on it here)
 _FROZEN: type = type(jsonld.freeze({}))
@@ -348,3 +349,154 @@ def compact(expanded: list[Any], context: Any, loader: OfflineLoader) -> dict[st
     if not isinstance(result, dict):  # pragma: no cover
         raise ContextError("jsonld_invalid", "compaction did not produce an object")
     return result
+
+
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+#: One-element arrays the VC data model writes for ``type`` (VC-DATA-MODEL-2.0 4.5 examples);
+#: compaction would write the bare string. Reading ``type`` as a set makes the two the same.
+_ONE_ELEMENT_ARRAY_KEYS = frozenset({"type"})
+
+
+def check_compact_form(
+    document: Mapping[str, Any],
+    loader: OfflineLoader,
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    expected_context: Any = None,
+) -> None:
+    """Refuse a document (without ``proof``) that is not exactly the compact form of what its
+    RDF dataset says, under its own (or ``expected_context``'s pinned) ``@context``.
+
+    A Data Integrity proof signs the RDF dataset, and many JSON documents map to one dataset
+    (full IRIs or compact IRIs as keys, ``@value`` objects, strings for typed numbers and
+    booleans, one node object repeated under a shared identifier, keyword keys such as
+    ``@included``). Callers read JSON members, so after this check every member they read
+    is bound to a signed statement, and every signed statement to exactly one member
+    (VC-DATA-INTEGRITY 2.4.3: no data may be added or lost between the two). The rules:
+
+    * ``@context`` equals ``expected_context`` when one is given (no extra contexts);
+    * no keyword keys other than the top-level ``@context`` (aliases such as ``id`` and
+      ``type`` are what compaction writes);
+    * JSON-LD 1.1 Compaction of the expanded document gives the document back, except that a
+      one-element ``type`` array may stand for its single value and ``{"id": x}`` for a
+      reference to node ``x``;
+    * typed literals use their native JSON form: ``xsd:boolean`` a JSON boolean,
+      ``xsd:integer`` a JSON integer, ``xsd:double`` a JSON number, any other datatype a
+      string, and an untyped number with no fraction is an integer;
+    * each JSON value is one RDF statement: a node written twice, or two spellings of one
+      value, would make fewer statements than values.
+
+    Raises:
+        MalformedError: ``not_compact_form``.
+        ContextError: as :func:`expand`.
+    """
+    if expected_context is not None and document.get("@context") != expected_context:
+        raise MalformedError("not_compact_form", f"@context must be exactly {expected_context!r}")
+    _refuse_keywords(document)
+    expanded = expand(document, loader, limits)
+    values = _check_literals_and_count(expanded)
+    compacted = compact(copy.deepcopy(expanded), document["@context"], loader)
+    compacted.pop("@context", None)
+    received = {k: v for k, v in document.items() if k != "@context"}
+    if not _same_compact(received, compacted, None):
+        raise MalformedError(
+            "not_compact_form",
+            "the document is not in the compact form of its @context (full IRIs as keys, "
+            "@value objects, aliases, arrays where one value is meant)",
+        )
+    statements = len(set(to_quads(expanded, loader, limits=limits)))
+    if values != statements:
+        raise MalformedError(
+            "not_compact_form",
+            f"the document has {values} values for {statements} signed statements "
+            "(a node or value written twice)",
+        )
+
+
+def _refuse_keywords(document: Mapping[str, Any]) -> None:
+    stack: list[tuple[Any, bool]] = [(document, True)]
+    while stack:
+        v, top = stack.pop()
+        if isinstance(v, dict):
+            for k, item in v.items():
+                if k.startswith("@") and not (top and k == "@context"):
+                    raise MalformedError(
+                        "not_compact_form", f"keyword key {k!r} is not part of the compact form"
+                    )
+                if k != "@context":
+                    stack.append((item, False))
+        elif isinstance(v, list):
+            stack.extend((item, False) for item in v)
+
+
+def _literal_ok(value: Any, datatype: Any) -> bool:
+    if datatype == _XSD + "boolean":
+        return isinstance(value, bool)
+    if datatype == _XSD + "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if datatype == _XSD + "double":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if datatype is None:
+        # JSON-LD toRdf writes an integral number as xsd:integer: 5.0 and 5 are one value
+        return not (isinstance(value, float) and value.is_integer() and abs(value) < 1e21)
+    return isinstance(value, str)
+
+
+def _check_literals_and_count(expanded: list[Any]) -> int:
+    """Check typed literals (see :func:`check_compact_form`) and count the values: each
+    property value and each ``@type`` of a node is one RDF statement."""
+    count = 0
+    stack: list[Any] = list(expanded)
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        if "@value" in node:
+            if not _literal_ok(node["@value"], node.get("@type")):
+                raise MalformedError(
+                    "not_compact_form",
+                    f"literal {node['@value']!r} is not in the native JSON form of its datatype",
+                )
+            continue
+        if "@list" in node:
+            items = node["@list"]
+            count += 2 * len(items)
+            stack.extend(items)
+            continue
+        for key, item in node.items():
+            if key == "@id":
+                continue
+            items = item if isinstance(item, list) else [item]
+            if key == "@graph":
+                stack.extend(items)
+                continue
+            count += len(items)
+            stack.extend(items)
+    return count
+
+
+def _same_compact(received: Any, compacted: Any, key: str | None) -> bool:
+    """``received`` equals ``compacted``, types and all (``True`` is not ``1``), except that
+    a one-element array under ``type`` may stand for its value, and ``{"id": x}`` for the
+    node reference ``x`` (compaction writes a bare IRI where the term is ``@type: @id``)."""
+    if isinstance(received, dict):
+        if isinstance(compacted, str) and received.keys() == {"id"}:
+            return bool(received["id"] == compacted)
+        return (
+            isinstance(compacted, dict)
+            and received.keys() == compacted.keys()
+            and all(_same_compact(received[k], compacted[k], k) for k in received)
+        )
+    if isinstance(received, list):
+        if (
+            len(received) == 1
+            and key in _ONE_ELEMENT_ARRAY_KEYS
+            and not isinstance(compacted, list)
+        ):
+            return _same_compact(received[0], compacted, key)
+        return (
+            isinstance(compacted, list)
+            and len(received) == len(compacted)
+            and all(_same_compact(r, c, key) for r, c in zip(received, compacted, strict=True))
+        )
+    return type(received) is type(compacted) and received == compacted

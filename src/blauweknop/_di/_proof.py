@@ -9,7 +9,7 @@ implemented: a document with a ``proof`` array, or a proof with ``previousProof`
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,6 +33,7 @@ from ._common import (
     to_timestamp,
     unsecured,
 )
+from ._jsonld import check_compact_form
 from ._loader import OfflineLoader, default_loader
 from ._multibase import base58btc_encode, multibase_decode
 from ._sd import verify_sd
@@ -259,6 +260,7 @@ def verify_proof(
     leeway: int = 60,
     loader: OfflineLoader | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    expected_context: Sequence[str] | None = None,
 ) -> VerifiedProof:
     """Verify the single Data Integrity proof of ``document`` (VC-DATA-INTEGRITY 4.4).
 
@@ -274,11 +276,19 @@ def verify_proof(
             ``challenge_mismatch`` / ``domain_mismatch``).
         now: verification time (Unix seconds or aware datetime); default the current time.
         leeway: clock skew allowance in seconds for the time checks.
+        expected_context: when given, the document's ``@context`` must be exactly this list
+            (pin it per credential type: an extra allowed context could add terms).
+
+    After the proof checks, the document and the proof must each be exactly in the compact
+    form of their signed RDF statements (:func:`~._jsonld.check_compact_form`): the
+    returned ``document`` holds only members bound to the signature, so a caller may read
+    its JSON members (``validFrom``, ``credentialStatus``, claims) as signed.
 
     Raises:
         SignatureError: ``signature_invalid``, ``cryptosuite_not_supported``,
             ``proof_purpose_mismatch``, ``key_invalid``.
-        ContextError / MalformedError: structure, contexts, terms, proof value encoding.
+        ContextError / MalformedError: structure, contexts, terms, proof value encoding;
+            ``not_compact_form`` for a document or proof that is not its own compact form.
         DisclosureError: ecdsa-sd-2023 disclosure problems (``signature_count_mismatch``...).
         HolderBindingError, ValidityError: binding and time checks.
 
@@ -308,6 +318,7 @@ def verify_proof(
         loader=loader,
         limits=limits,
         max_bytes=None,
+        expected_context=expected_context,
     )
 
 
@@ -323,6 +334,8 @@ def _verify(
     loader: OfflineLoader | None,
     limits: Limits,
     max_bytes: int | None,
+    expected_context: Sequence[str] | None = None,
+    check_form: bool = True,
 ) -> VerifiedProof:
     check_document(document, limits, max_bytes)
     proof = _proof_of(document)
@@ -345,6 +358,18 @@ def _verify(
             raise MalformedError("proof_value_malformed", e.message) from e
         hash_data = _rdfc_hash_data(doc, proof, loader, limits, hash_name_for(key.crv))
         key.verify(hash_data, signature)
+    # What was verified is the RDF dataset; hand out only JSON that is bound to it.
+    # (A presentation's credentials are checked one by one when their own proofs are.)
+    if check_form:
+        check_compact_form(
+            doc,
+            loader,
+            limits,
+            expected_context=None if expected_context is None else list(expected_context),
+        )
+    proof_config = {k: v for k, v in proof.items() if k != "proofValue"}
+    proof_config["@context"] = doc["@context"]
+    check_compact_form(proof_config, loader, limits)
     created = _check_times(doc, proof, ts, leeway)
     return VerifiedProof(
         cryptosuite=suite,

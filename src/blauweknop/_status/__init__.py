@@ -18,6 +18,8 @@ Example:
 """
 
 from ._cache import (
+    AdmitList,
+    AdmittedList,
     CachedStatusList,
     StatusCache,
     StatusCheck,
@@ -25,9 +27,10 @@ from ._cache import (
     SyncFailure,
     SyncReport,
     cache_file_name,
+    list_admission,
 )
 from ._fetch import HttpsFetcher
-from ._freshness import DEFAULT_FRESHNESS, FreshnessPolicy, check_fresh
+from ._freshness import DEFAULT_FRESHNESS, DEFAULT_MAX_AGE, FreshnessPolicy, check_fresh
 from ._ietf import (
     STATUS_LIST_JWT_TYP,
     STATUS_LIST_MEDIA_TYPE,
@@ -55,11 +58,14 @@ from ._w3c import (
 __all__ = [
     "BITSTRING_STATUS_LIST_CREDENTIAL",
     "DEFAULT_FRESHNESS",
+    "DEFAULT_MAX_AGE",
     "MIN_BITSTRING_ENTRIES",
     "STATUS_LIST_JWT_TYP",
     "STATUS_LIST_MEDIA_TYPE",
     "STATUS_PURPOSES",
     "VC_V2_CONTEXT",
+    "AdmitList",
+    "AdmittedList",
     "BitstringStatusList",
     "BitstringStatusListEntry",
     "CachedStatusList",
@@ -79,6 +85,7 @@ __all__ = [
     "check_bitstring_status",
     "check_fresh",
     "check_status_value",
+    "list_admission",
     "max_status_token_bytes",
     "sign_status_list_token",
     "verify_bitstring_status_list_credential",

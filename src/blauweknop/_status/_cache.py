@@ -3,10 +3,17 @@ time without any network access (DESIGN.md section 4).
 
 Layout of the cache directory::
 
-    <sha256(uri) hex>     the raw status list as fetched (Status List Token or
-                          BitstringStatusListCredential), written atomically
-    index.json            uri, fetched_at, issued_at and content hash per file
-    .lock                 serialises writers (put/sync)
+    <sha256(issuer NUL uri) hex>  the raw status list as fetched (Status List Token or
+                                  BitstringStatusListCredential), written atomically
+    index.json                    uri, issuer, fetched_at, issued_at and content hash per file
+    .lock                         serialises writers (put/sync)
+
+Nothing enters the cache unverified: :meth:`StatusCache.put` takes an ``admit`` check that
+verifies the list's signature, its signer (an organisation of the trust list, which the list
+names as its issuer) and that it is not issued in the future. Each list is filed under its
+URI **and** its signer, and a verifier looks up only the slot of the credential's issuer: a
+list another organisation signed for someone else's URI can never shadow the genuine one
+nor make it look like a rollback.
 
 Fetching is a separate step (:meth:`StatusCache.sync`) for whoever is online. A list that is
 missing, stale or unreadable is ``status_unavailable``; a bad signature, another
@@ -20,7 +27,8 @@ Example:
     >>> sl = StatusList(16, 2); sl.set(5, 1)
     >>> tok = sign_status_list_token(sl, uri=uri, issuer="urn:oin:1", signer=k, now=0, ttl=600)
     >>> cache = StatusCache(tempfile.mkdtemp())
-    >>> _ = cache.put(uri, tok.encode(), fetched_at=0)
+    >>> _ = cache.put(uri, tok.encode(), fetched_at=0,
+    ...               admit=list_admission(keys_for={"urn:oin:1": [k]}.__getitem__, now=0))
     >>> cache.check_token_status(uri, 4, issuer_key=k, expected_issuer="urn:oin:1", now=60).status
     0
     >>> try:
@@ -36,7 +44,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -48,13 +56,17 @@ from .._jws import parse_compact
 from .._keys import Key
 from .._limits import DEFAULT_LIMITS, Limits
 from ._freshness import DEFAULT_FRESHNESS, FreshnessPolicy
-from ._ietf import STATUS_LIST_JWT_TYP, max_status_token_bytes, verify_status_list_token
+from ._ietf import (
+    STATUS_LIST_JWT_TYP,
+    check_status_value,
+    max_status_token_bytes,
+    verify_status_list_token,
+)
 from ._w3c import (
     MIN_BITSTRING_ENTRIES,
     BitstringStatusListEntry,
     VerifyDocument,
     check_bitstring_status,
-    parse_xsd_datetime,
     verify_bitstring_status_list_credential,
 )
 
@@ -64,6 +76,9 @@ except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
 __all__ = [
+    "MAX_TIED",
+    "AdmitList",
+    "AdmittedList",
     "CachedStatusList",
     "StatusCache",
     "StatusCheck",
@@ -71,35 +86,66 @@ __all__ = [
     "SyncFailure",
     "SyncReport",
     "cache_file_name",
+    "list_admission",
 ]
 
 _INDEX = "index.json"
 _LOCK = ".lock"
+_INDEX_VERSION = 2
+#: Different lists with one URI, issuer and issue time kept side by side (see ``put``).
+MAX_TIED = 4
 
 
-def cache_file_name(uri: str) -> str:
-    """File name of a URI's entry: the hex SHA-256 of the URI (no path tricks possible).
+def cache_file_name(uri: str, issuer: str) -> str:
+    """File name of the list ``issuer`` signed for ``uri``: the hex SHA-256 of both (no path
+    tricks possible; another organisation's list for the same URI gets another file).
 
-    >>> cache_file_name("https://ex.nl/status/1.jwt")[:12]
-    'c02ea6f9bc16'
+    >>> cache_file_name("https://ex.nl/status/1.jwt", "urn:oin:1")[:12]
+    'e2400e95e612'
     """
-    return hashlib.sha256(uri.encode("utf-8")).hexdigest()
+    return hashlib.sha256(issuer.encode("utf-8") + b"\0" + uri.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CachedStatusList:
-    """A raw cached status list.
+    """A raw cached status list, admitted (verified) when it was stored.
 
     Attributes:
         uri: the list's URI.
+        issuer: the organisation that signed it (checked on admission).
         data: the bytes as fetched.
         fetched_at: when it was fetched (Unix seconds), or ``None`` if the index does not know
-            this exact content (then ``ttl`` counts from the list's own issue time).
+            this exact content. Informational: freshness runs from the list's issue time.
+        tied: other lists of the same issuer, URI and issue time but different content
+            (published within one second): which is newer cannot be told, so a check reads
+            the index in every one of them and the most severe status wins.
     """
 
     uri: str
+    issuer: str
     data: bytes
     fetched_at: float | None
+    tied: tuple[bytes, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AdmittedList:
+    """What an admission check established about a list before it enters the cache.
+
+    Attributes:
+        kind: ``"jwt"`` (Status List Token) or ``"vc"`` (bitstring status list credential).
+        issuer: the organisation whose key signed it (and which the list names as issuer).
+        issued_at: its own ``iat`` / ``validFrom``, not in the future.
+    """
+
+    kind: str
+    issuer: str
+    issued_at: float
+
+
+#: ``admit(uri, data) -> AdmittedList``: verifies a fetched list before it is cached; raises
+#: ``StatusError`` (or another ``BlauweKnopError``) to keep it out.
+AdmitList = Callable[[str, bytes], AdmittedList]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -146,12 +192,13 @@ class SyncReport:
 class StatusSource(Protocol):
     """Where a verifier looks up status lists offline; :class:`StatusCache` is one."""
 
-    def lookup(self, uri: str) -> CachedStatusList | None: ...
+    def lookup(self, uri: str, *, issuer: str) -> CachedStatusList | None: ...
 
 
-def _peek(uri: str, data: bytes, limits: Limits) -> tuple[str, float]:
-    """Unverified sanity check of fetched bytes: kind (``jwt``/``vc``), issue time, and that
-    the list names itself ``uri``. Keeps error pages and swapped lists out of the cache."""
+def _peek(uri: str, data: bytes, limits: Limits) -> tuple[str, dict[str, Any]]:
+    """Unverified sanity check of fetched bytes: kind (``jwt``/``vc``), the (unverified)
+    claims or document, and that the list names itself ``uri``. Keeps error pages and
+    swapped lists away from the (costlier) signature check."""
     max_bytes = max_status_token_bytes(limits)
     if len(data) > max_bytes:
         raise MalformedError("too_large", f"status list is larger than {max_bytes} bytes")
@@ -164,7 +211,7 @@ def _peek(uri: str, data: bytes, limits: Limits) -> tuple[str, float]:
             raise MalformedError(
                 "malformed_status_list", f"document id {doc.get('id')!r} is not {uri!r}"
             )
-        return "vc", parse_xsd_datetime(doc.get("validFrom"), "validFrom")
+        return "vc", doc
     try:
         token = data.decode("ascii").strip()
     except UnicodeDecodeError as e:
@@ -177,25 +224,100 @@ def _peek(uri: str, data: bytes, limits: Limits) -> tuple[str, float]:
         raise MalformedError(
             "malformed_status_list", f"token sub {claims.get('sub')!r} is not {uri!r}"
         )
-    iat = claims.get("iat")
-    if isinstance(iat, bool) or not isinstance(iat, int):
-        raise MalformedError("malformed_status_list", "status list token has no integer iat")
-    return "jwt", float(iat)
+    return "jwt", claims
+
+
+def _named_issuer(kind: str, claims: Mapping[str, Any]) -> str:
+    iss = claims.get("iss") if kind == "jwt" else claims.get("issuer")
+    if kind == "vc" and isinstance(iss, Mapping):
+        iss = iss.get("id")
+    if not isinstance(iss, str) or not iss:
+        raise StatusError("status_invalid", "the status list does not name its issuer")
+    return iss
+
+
+def list_admission(
+    *,
+    keys_for: Callable[[str], Sequence[Key]],
+    verifier_for: Callable[[str], VerifyDocument] | None = None,
+    now: float,
+    policy: FreshnessPolicy = DEFAULT_FRESHNESS,
+    limits: Limits = DEFAULT_LIMITS,
+) -> AdmitList:
+    """An ``admit`` check for :meth:`StatusCache.put`: the list names an issuer, is signed by
+    that issuer's key, names itself by the URI it is stored under, and is not issued in the
+    future (``status_invalid`` otherwise). Freshness is left to verification time.
+
+    Args:
+        keys_for: the public keys of an organisation id (e.g. from the trust list); raises
+            (``TrustError``, ``LookupError``) for an organisation that is not trusted.
+        verifier_for: ``verifier_for(issuer)`` gives the Data Integrity check of that
+            organisation's bitstring status list credentials (``None``: W3C lists refused).
+        now: the admission time (Unix seconds).
+    """
+
+    def admit(uri: str, data: bytes) -> AdmittedList:
+        kind, claims = _peek(uri, data, limits)
+        issuer = _named_issuer(kind, claims)
+        try:
+            if kind == "jwt":
+                keys = list(keys_for(issuer))
+            elif verifier_for is None:
+                raise StatusError("status_invalid", "no verifier for W3C status lists")
+            else:
+                verify = verifier_for(issuer)
+        except LookupError as e:
+            raise StatusError("status_invalid", f"{issuer!r} is not a trusted issuer") from e
+        if kind == "jwt":
+            token = verify_status_list_token(
+                data,
+                key=keys,
+                expected_uri=uri,
+                expected_issuer=issuer,
+                now=now,
+                policy=policy,
+                limits=limits,
+                fresh=False,
+            )
+            return AdmittedList(kind=kind, issuer=issuer, issued_at=float(token.issued_at))
+        verified = verify_bitstring_status_list_credential(
+            data,
+            verify=verify,
+            expected_uri=uri,
+            expected_issuer=issuer,
+            status_purpose=None,
+            now=now,
+            policy=policy,
+            min_entries=0,
+            limits=limits,
+            fresh=False,
+        )
+        return AdmittedList(kind=kind, issuer=issuer, issued_at=verified.valid_from)
+
+    return admit
 
 
 class StatusCache:
-    """A directory of cached status lists, keyed by URI.
+    """A directory of cached status lists, keyed by URI and signing organisation.
 
     Args:
         directory: created (with parents) when missing.
         limits: bounds for stored and parsed lists.
+        policy: the freshness policy of the checks (default :data:`DEFAULT_FRESHNESS`: ttl
+            clamped to 60 s .. 24 h and at most a day old, counted from the list's own issue
+            time).
     """
 
     def __init__(
-        self, directory: str | os.PathLike[str], *, limits: Limits = DEFAULT_LIMITS
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+        policy: FreshnessPolicy = DEFAULT_FRESHNESS,
     ) -> None:
         self.directory = Path(directory)
         self.limits = limits
+        self.policy = policy
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -204,9 +326,6 @@ class StatusCache:
             ) from e
 
     # -- storage -------------------------------------------------------------------------
-    def _path(self, uri: str) -> Path:
-        return self.directory / cache_file_name(uri)
-
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         try:
@@ -230,58 +349,19 @@ class StatusCache:
         try:
             obj = parse_json_object(raw, what="status cache index", max_bytes=64 * 1024 * 1024)
         except MalformedError:
-            return {}  # a damaged index only loses fetch times; it is rebuilt on the next put
+            return {}  # a damaged index: lists must be synced again
         entries = obj.get("entries")
-        if not isinstance(entries, dict):
+        if obj.get("version") != _INDEX_VERSION or not isinstance(entries, dict):
             return {}
         return {k: v for k, v in entries.items() if isinstance(v, dict)}
 
-    def put(self, uri: str, data: bytes, *, fetched_at: float) -> CachedStatusList:
-        """Store ``data`` as the current list for ``uri``.
+    def _write_index(self, index: Mapping[str, Any]) -> None:
+        body = json.dumps({"version": _INDEX_VERSION, "entries": index}, indent=1, sort_keys=True)
+        atomic_write(self.directory / _INDEX, body.encode())
 
-        Refuses (``StatusError``, the old copy stays) anything that is not a status list token
-        or status list credential naming ``uri`` (``status_unavailable``), and a list older
-        than the cached one (``status_invalid``: a rollback would hide revocations).
-        Signatures are checked at verification time, with the credential issuer's keys.
-        """
-        if not isinstance(uri, str) or not uri:
-            raise StatusError("status_unavailable", "status list URI must be a non-empty string")
+    def _read_file(self, name: str, uri: str) -> bytes | None:
         try:
-            kind, issued_at = _peek(uri, data, self.limits)
-        except MalformedError as e:
-            raise StatusError(
-                "status_unavailable", f"fetched status list {uri} is unusable: {e}"
-            ) from e
-        name = cache_file_name(uri)
-        with self._locked():
-            old = self._read_file(uri)
-            if old is not None:
-                try:
-                    _, old_iat = _peek(uri, old, self.limits)
-                except MalformedError:
-                    old_iat = float("-inf")
-                if issued_at < old_iat:
-                    raise StatusError(
-                        "status_invalid",
-                        f"fetched status list {uri} (issued {issued_at:g}) is older than the "
-                        f"cached copy (issued {old_iat:g}); refusing the rollback",
-                    )
-            atomic_write(self.directory / name, data)
-            index = self._read_index()
-            index[name] = {
-                "uri": uri,
-                "kind": kind,
-                "fetched_at": fetched_at,
-                "issued_at": issued_at,
-                "sha256": hashlib.sha256(data).hexdigest(),
-            }
-            body = json.dumps({"version": 1, "entries": index}, indent=1, sort_keys=True)
-            atomic_write(self.directory / _INDEX, body.encode())
-        return CachedStatusList(uri=uri, data=data, fetched_at=fetched_at)
-
-    def _read_file(self, uri: str) -> bytes | None:
-        try:
-            return self._path(uri).read_bytes()
+            return (self.directory / name).read_bytes()
         except FileNotFoundError:
             return None
         except OSError as e:
@@ -289,35 +369,152 @@ class StatusCache:
                 "storage_read_failed", f"cannot read cached status list {uri}: {e}"
             ) from e
 
-    def lookup(self, uri: str) -> CachedStatusList | None:
-        """The cached raw list for ``uri``, or ``None``."""
-        data = self._read_file(uri)
+    def put(
+        self, uri: str, data: bytes, *, fetched_at: float, admit: AdmitList
+    ) -> CachedStatusList:
+        """Verify ``data`` with ``admit`` and store it as the current list ``uri`` of the
+        organisation that signed it.
+
+        Refused (``StatusError``; what was cached stays):
+
+        * bytes that are not a status list naming ``uri`` (``status_unavailable``);
+        * whatever ``admit`` refuses: a bad signature, an untrusted signer, an issue time
+          in the future (``status_invalid``);
+        * a list issued before the cached one of the same organisation (``status_invalid``:
+          a rollback would hide revocations);
+        * one more different list with the issue time of the cached one when
+          :data:`MAX_TIED` are kept already (``status_invalid``).
+
+        A *different* list with the same issue time as the cached one (an issuer publishing
+        twice in one second, or a replay of the earlier of the two) is kept beside it: which
+        is newer cannot be told, so checks read both and the most severe status wins (a
+        revocation in either counts) until a strictly newer list replaces them. The same
+        list again changes nothing.
+        """
+        if not isinstance(uri, str) or not uri:
+            raise StatusError("status_unavailable", "status list URI must be a non-empty string")
+        try:
+            kind, _ = _peek(uri, data, self.limits)
+        except MalformedError as e:
+            raise StatusError(
+                "status_unavailable", f"fetched status list {uri} is unusable: {e}"
+            ) from e
+        try:
+            admitted = admit(uri, data)
+        except StatusError:
+            raise
+        except MalformedError as e:
+            raise StatusError(
+                "status_unavailable", f"fetched status list {uri} is unusable: {e}"
+            ) from e
+        except BlauweKnopError as e:
+            raise StatusError("status_invalid", f"fetched status list {uri} refused: {e}") from e
+        name = cache_file_name(uri, admitted.issuer)
+        digest = hashlib.sha256(data).hexdigest()
+        with self._locked():
+            index = self._read_index()
+            meta = index.get(name)
+            old = self._read_file(name, uri)
+            if old is not None and meta is not None and meta.get("sha256") == _sha(old):
+                old_iat = meta.get("issued_at")
+                if not isinstance(old_iat, int | float) or isinstance(old_iat, bool):
+                    old_iat = float("-inf")
+                if admitted.issued_at < old_iat:
+                    raise StatusError(
+                        "status_invalid",
+                        f"fetched status list {uri} (issued {admitted.issued_at:g}) is older "
+                        f"than the cached copy (issued {old_iat:g}); refusing the rollback",
+                    )
+                if admitted.issued_at == old_iat:
+                    return self._tie(index, name, meta, uri, data, digest)
+            atomic_write(self.directory / name, data)
+            old_tied = meta.get("tied", []) if meta is not None else []
+            index[name] = {
+                "uri": uri,
+                "issuer": admitted.issuer,
+                "kind": kind,
+                "fetched_at": fetched_at,
+                "issued_at": admitted.issued_at,
+                "sha256": digest,
+            }
+            self._write_index(index)
+            for t in old_tied if isinstance(old_tied, list) else []:
+                if isinstance(t, str) and len(t) == 64:
+                    with contextlib.suppress(OSError):
+                        (self.directory / f"{name}.{t}").unlink()
+        return CachedStatusList(uri=uri, issuer=admitted.issuer, data=data, fetched_at=fetched_at)
+
+    def _tie(
+        self,
+        index: dict[str, dict[str, Any]],
+        name: str,
+        meta: dict[str, Any],
+        uri: str,
+        data: bytes,
+        digest: str,
+    ) -> CachedStatusList:
+        tied = [t for t in meta.get("tied", []) if isinstance(t, str)]
+        if digest != meta.get("sha256") and digest not in tied:
+            if len(tied) >= MAX_TIED:
+                raise StatusError(
+                    "status_invalid",
+                    f"more than {MAX_TIED} different status lists {uri} with one issue time",
+                )
+            atomic_write(self.directory / f"{name}.{digest}", data)
+            tied.append(digest)
+            index[name] = {**meta, "tied": tied}
+            self._write_index(index)
+        cached = self.lookup(uri, issuer=meta["issuer"])
+        assert cached is not None  # written above, under the lock
+        return cached
+
+    def lookup(self, uri: str, *, issuer: str) -> CachedStatusList | None:
+        """The cached raw list ``uri`` signed by ``issuer``, or ``None``."""
+        name = cache_file_name(uri, issuer)
+        data = self._read_file(name, uri)
         if data is None:
             return None
-        meta = self._read_index().get(cache_file_name(uri), {})
+        meta = self._read_index().get(name, {})
         fetched_at = meta.get("fetched_at")
+        consistent = (
+            meta.get("uri") == uri
+            and meta.get("issuer") == issuer
+            and meta.get("sha256") == _sha(data)
+        )
         if (
-            meta.get("uri") != uri
-            or meta.get("sha256") != hashlib.sha256(data).hexdigest()
+            not consistent
             or isinstance(fetched_at, bool)
             or not isinstance(fetched_at, int | float)
         ):
             fetched_at = None  # index and file disagree (crash between the two writes)
-        return CachedStatusList(uri=uri, data=data, fetched_at=fetched_at)
+        tied: list[bytes] = []
+        for digest in meta.get("tied", []) if consistent else []:
+            other = self._read_file(f"{name}.{digest}", uri) if isinstance(digest, str) else None
+            if other is None or _sha(other) != digest:
+                # a tied list is missing or altered: no way to know which state is current
+                raise StatusError(
+                    "status_unavailable", f"a cached copy of status list {uri} is damaged"
+                )
+            tied.append(other)
+        return CachedStatusList(
+            uri=uri, issuer=issuer, data=data, fetched_at=fetched_at, tied=tuple(tied)
+        )
 
     def uris(self) -> list[str]:
         """URIs with a cached list, sorted."""
-        out = []
+        out = set()
         for name, meta in self._read_index().items():
             uri = meta.get("uri")
             if isinstance(uri, str) and (self.directory / name).exists():
-                out.append(uri)
+                out.add(uri)
         return sorted(out)
 
     # -- online step ---------------------------------------------------------------------
-    def sync(self, uris: Iterable[str], *, fetch: Callable[[str], bytes], now: float) -> SyncReport:
-        """Fetch each URI with ``fetch`` and :meth:`put` it; failures are reported, not raised,
-        and leave the previous copy in place.
+    def sync(
+        self, uris: Iterable[str], *, fetch: Callable[[str], bytes], now: float, admit: AdmitList
+    ) -> SyncReport:
+        """Fetch each URI with ``fetch`` and :meth:`put` it (checked by ``admit``); failures
+        are reported, not raised, and leave the previous copy in place.
 
         ``fetch`` is e.g. :class:`HttpsFetcher` ``()`` or, in tests, a function reading files.
         """
@@ -326,7 +523,7 @@ class StatusCache:
         for uri in dict.fromkeys(uris):
             try:
                 data = fetch(uri)
-                self.put(uri, data, fetched_at=now)
+                self.put(uri, data, fetched_at=now, admit=admit)
             except BlauweKnopError as e:
                 failed.append(SyncFailure(uri=uri, code=e.code, message=e.message))
             except OSError as e:
@@ -336,11 +533,12 @@ class StatusCache:
         return SyncReport(updated=tuple(updated), failed=tuple(failed))
 
     # -- offline checks ------------------------------------------------------------------
-    def _require(self, uri: str) -> CachedStatusList:
-        cached = self.lookup(uri)
+    def _require(self, uri: str, issuer: str) -> CachedStatusList:
+        cached = self.lookup(uri, issuer=issuer)
         if cached is None:
             raise StatusError(
-                "status_unavailable", f"no cached status list for {uri}; run the status sync first"
+                "status_unavailable",
+                f"no cached status list {uri} of {issuer}; run the status sync first",
             )
         return cached
 
@@ -350,39 +548,49 @@ class StatusCache:
         idx: int,
         *,
         issuer_key: Key | Sequence[Key],
-        expected_issuer: str | None,
+        expected_issuer: str,
         now: float,
         max_age: float | None = None,
-        policy: FreshnessPolicy = DEFAULT_FRESHNESS,
+        policy: FreshnessPolicy | None = None,
     ) -> StatusCheck:
         """Status of index ``idx`` in the cached Status List Token for ``uri`` (IETF).
 
         Args:
             uri, idx: ``status.status_list`` of the credential.
             issuer_key: public key(s) of the credential's issuer (from the trust list).
-            expected_issuer: the credential's ``iss``; the token's ``iss`` must match.
+            expected_issuer: the credential's ``iss``; only that organisation's list for
+                ``uri`` is looked at, and the token's ``iss`` must match.
             now: verification time, Unix seconds.
             max_age: caller's bound on the list's age, seconds.
+            policy: freshness policy (default: the cache's).
 
         Raises:
             StatusError: ``revoked``, ``suspended``, ``status_unavailable`` (missing, stale,
                 unreadable) or ``status_invalid`` (signature, issuer, ``sub``, index range).
         """
-        cached = self._require(uri)
-        token = verify_status_list_token(
-            cached.data,
-            key=issuer_key,
-            expected_uri=uri,
-            expected_issuer=expected_issuer,
-            now=now,
-            fetched_at=cached.fetched_at,
-            max_age=max_age,
-            policy=policy,
-            limits=self.limits,
-        )
-        token.check(idx)
+        cached = self._require(uri, expected_issuer)
+        tokens = [
+            verify_status_list_token(
+                data,
+                key=issuer_key,
+                expected_uri=uri,
+                expected_issuer=expected_issuer,
+                now=now,
+                max_age=max_age,
+                policy=self.policy if policy is None else policy,
+                limits=self.limits,
+            )
+            for data in (cached.data, *cached.tied)
+        ]
+        # lists tied on issue time: the most severe status wins (invalid, then suspended)
+        worst = max((t.status(idx) for t in tokens), key=_severity)
+        check_status_value(worst, uri=uri, idx=idx)
         return StatusCheck(
-            uri=uri, idx=idx, status=0, issued_at=token.issued_at, fresh_until=token.fresh_until
+            uri=uri,
+            idx=idx,
+            status=0,
+            issued_at=tokens[0].issued_at,
+            fresh_until=min(t.fresh_until for t in tokens),
         )
 
     def check_bitstring_status(
@@ -390,35 +598,48 @@ class StatusCache:
         entry: BitstringStatusListEntry,
         *,
         verify: VerifyDocument,
-        expected_issuer: str | None,
+        expected_issuer: str,
         now: float,
         max_age: float | None = None,
-        policy: FreshnessPolicy = DEFAULT_FRESHNESS,
+        policy: FreshnessPolicy | None = None,
         min_entries: int = MIN_BITSTRING_ENTRIES,
     ) -> StatusCheck:
         """Status of a W3C ``BitstringStatusListEntry`` against the cached status list
-        credential; ``verify(document) -> issuer id`` checks its proof. Same error codes as
-        :meth:`check_token_status`."""
+        credential of ``expected_issuer``; ``verify(document) -> issuer id`` checks its
+        proof. Same error codes as :meth:`check_token_status`."""
         uri = entry.status_list_credential
-        cached = self._require(uri)
-        verified = verify_bitstring_status_list_credential(
-            cached.data,
-            verify=verify,
-            expected_uri=uri,
-            expected_issuer=expected_issuer,
-            status_purpose=entry.status_purpose,
-            now=now,
-            fetched_at=cached.fetched_at,
-            max_age=max_age,
-            policy=policy,
-            min_entries=min_entries,
-            limits=self.limits,
-        )
-        check_bitstring_status(entry, verified)
+        cached = self._require(uri, expected_issuer)
+        lists = [
+            verify_bitstring_status_list_credential(
+                data,
+                verify=verify,
+                expected_uri=uri,
+                expected_issuer=expected_issuer,
+                status_purpose=entry.status_purpose,
+                now=now,
+                max_age=max_age,
+                policy=self.policy if policy is None else policy,
+                min_entries=min_entries,
+                limits=self.limits,
+            )
+            for data in (cached.data, *cached.tied)
+        ]
+        for verified in lists:  # tied lists: a set bit in any of them counts
+            check_bitstring_status(entry, verified)
         return StatusCheck(
             uri=uri,
             idx=entry.status_list_index,
             status=0,
-            issued_at=verified.valid_from,
-            fresh_until=verified.fresh_until,
+            issued_at=lists[0].valid_from,
+            fresh_until=min(v.fresh_until for v in lists),
         )
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _severity(value: int) -> int:
+    """Order of IETF status values when tied lists disagree: VALID < SUSPENDED < the rest
+    (INVALID and values we do not know, which :func:`check_status_value` refuses)."""
+    return {0: 0, 2: 1}.get(value, 2)

@@ -12,7 +12,11 @@ from dataclasses import dataclass
 
 from .._errors import StatusError
 
-__all__ = ["DEFAULT_FRESHNESS", "FreshnessPolicy", "check_fresh"]
+__all__ = ["DEFAULT_FRESHNESS", "DEFAULT_MAX_AGE", "FreshnessPolicy", "check_fresh", "check_issued"]
+
+#: Default verifier-side bound on a status list's age, counted from its own issue time
+#: (``iat`` / ``validFrom``): one day, the issuers' default publishing period.
+DEFAULT_MAX_AGE = 24 * 3600
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -21,7 +25,8 @@ class FreshnessPolicy:
 
     Attributes:
         max_age: seconds a list may be used after its ``iat``/``validFrom``, whatever its own
-            ``exp`` and ``ttl`` say; ``None`` for no extra bound.
+            ``exp`` and ``ttl`` say (default :data:`DEFAULT_MAX_AGE`, one day); ``None``
+            for no extra bound beyond ``exp`` and the clamped ``ttl``.
         min_ttl: lower clamp for the list's ``ttl`` (a ``ttl`` of 0 would mean "refetch on
             every check", which an offline verifier cannot do).
         max_ttl: upper clamp for ``ttl``; also used when a list has neither ``ttl`` nor ``exp``
@@ -33,7 +38,7 @@ class FreshnessPolicy:
         86400
     """
 
-    max_age: float | None = None
+    max_age: float | None = DEFAULT_MAX_AGE
     min_ttl: int = 60
     max_ttl: int = 24 * 3600
     leeway: int = 60
@@ -48,36 +53,48 @@ class FreshnessPolicy:
 DEFAULT_FRESHNESS = FreshnessPolicy()
 
 
+def check_issued(
+    *, now: float, issued_at: float, policy: FreshnessPolicy, what: str = "status list"
+) -> None:
+    """``status_invalid`` when the list is issued in the future (beyond the leeway): such a
+    list must neither be used nor enter a cache, where it would outrank the genuine one.
+
+    >>> check_issued(now=100, issued_at=90, policy=FreshnessPolicy(leeway=0))
+    """
+    if issued_at > now + policy.leeway:
+        raise StatusError("status_invalid", f"{what} is issued in the future (iat {issued_at:g})")
+
+
 def check_fresh(
     *,
     now: float,
     issued_at: float,
     expires_at: float | None,
     ttl: float | None,
-    fetched_at: float | None,
     policy: FreshnessPolicy,
     max_age: float | None = None,
     what: str = "status list",
 ) -> float:
     """Raise ``StatusError`` unless the list is fresh at ``now``; return the time it goes stale.
 
-    ``ttl`` counts from ``fetched_at`` (when the cache got the list) or, if unknown, from
-    ``issued_at``. ``max_age`` (the caller's bound) and ``policy.max_age`` count from
-    ``issued_at``. Issued in the future beyond the leeway is ``status_invalid``; every other
-    failure is ``status_unavailable`` with "stale" in the message.
+    Everything counts from the list's own issue time, never from when a copy was fetched:
+    re-serving an old list must not make it fresh again. ``ttl`` is clamped to
+    ``policy.min_ttl`` .. ``policy.max_ttl``; ``max_age`` (the caller's bound) and
+    ``policy.max_age`` bound the age. Issued in the future beyond the leeway is
+    ``status_invalid``; every other failure is ``status_unavailable`` with "stale" in the
+    message.
 
-    >>> check_fresh(now=100, issued_at=90, expires_at=200, ttl=300, fetched_at=None,
+    >>> check_fresh(now=100, issued_at=90, expires_at=200, ttl=300,
     ...             policy=FreshnessPolicy(leeway=0))
     200
-    >>> check_fresh(now=300, issued_at=90, expires_at=200, ttl=None, fetched_at=None,
+    >>> check_fresh(now=300, issued_at=90, expires_at=200, ttl=None,
     ...             policy=FreshnessPolicy(leeway=0))
     Traceback (most recent call last):
     ...
     blauweknop._errors.StatusError: status_unavailable: status list is stale: expired at 200
     """
     lw = policy.leeway
-    if issued_at > now + lw:
-        raise StatusError("status_invalid", f"{what} is issued in the future (iat {issued_at:g})")
+    check_issued(now=now, issued_at=issued_at, policy=policy, what=what)
     limits: list[float] = []
     if expires_at is not None:
         if now > expires_at + lw:
@@ -87,13 +104,13 @@ def check_fresh(
         ttl = policy.max_ttl
     if ttl is not None:
         eff_ttl = min(max(ttl, policy.min_ttl), policy.max_ttl)
-        base = issued_at if fetched_at is None else max(issued_at, fetched_at)
-        if now > base + eff_ttl + lw:
+        if now > issued_at + eff_ttl + lw:
             raise StatusError(
                 "status_unavailable",
-                f"{what} is stale: its time to live ({eff_ttl:g} s) ended at {base + eff_ttl:g}",
+                f"{what} is stale: its time to live ({eff_ttl:g} s) ended at "
+                f"{issued_at + eff_ttl:g}",
             )
-        limits.append(base + eff_ttl)
+        limits.append(issued_at + eff_ttl)
     for bound in (policy.max_age, max_age):
         if bound is not None:
             if now - issued_at > bound:

@@ -39,7 +39,7 @@ from .._jws import ParsedJWS, parse_compact, sign_compact
 from .._keys import ALLOWED_JWS_ALGS, Key, Signer
 from .._limits import DEFAULT_LIMITS, Limits
 from ._bits import check_bits, ietf_get, ietf_set
-from ._freshness import DEFAULT_FRESHNESS, FreshnessPolicy, check_fresh
+from ._freshness import DEFAULT_FRESHNESS, FreshnessPolicy, check_fresh, check_issued
 from ._inflate import ZLIB_WBITS, inflate_bounded
 
 __all__ = [
@@ -358,11 +358,11 @@ def verify_status_list_token(
     expected_uri: str,
     now: float,
     expected_issuer: str | None = None,
-    fetched_at: float | None = None,
     max_age: float | None = None,
     policy: FreshnessPolicy = DEFAULT_FRESHNESS,
     algs: Collection[str] = ALLOWED_JWS_ALGS,
     limits: Limits = DEFAULT_LIMITS,
+    fresh: bool = True,
 ) -> StatusListToken:
     """Verify a Status List Token (section "Validation Rules", step 3 and 4).
 
@@ -373,9 +373,11 @@ def verify_status_list_token(
         expected_uri: ``status.status_list.uri`` of the credential; ``sub`` must equal it.
         now: verification time, Unix seconds.
         expected_issuer: when given, the token's ``iss`` must be present and equal.
-        fetched_at: when the copy was fetched (starts its ``ttl``); ``None``: from ``iat``.
         max_age: caller's bound on ``now - iat`` in seconds.
-        policy: clamps for ``ttl`` and the clock leeway.
+        policy: clamps for ``ttl``, the maximum age and the clock leeway; freshness counts
+            from the token's own ``iat``, never from when it was fetched.
+        fresh: ``False`` checks only that ``iat`` is not in the future (admitting a list
+            into a cache; freshness is checked when it is used).
 
     Raises:
         StatusError: ``status_unavailable`` when the token cannot be parsed or is stale;
@@ -439,16 +441,20 @@ def verify_status_list_token(
             f"status list token is issued by {iss!r}, "
             f"not by the credential's issuer {expected_issuer!r}",
         )
-    fresh_until = check_fresh(
-        now=now,
-        issued_at=iat,
-        expires_at=exp,
-        ttl=ttl,
-        fetched_at=fetched_at,
-        policy=policy,
-        max_age=max_age,
-        what=f"status list {expected_uri}",
-    )
+    what = f"status list {expected_uri}"
+    if fresh:
+        fresh_until = check_fresh(
+            now=now,
+            issued_at=iat,
+            expires_at=exp,
+            ttl=ttl,
+            policy=policy,
+            max_age=max_age,
+            what=what,
+        )
+    else:
+        check_issued(now=now, issued_at=iat, policy=policy, what=what)
+        fresh_until = float(iat)
     try:
         status_list = StatusList.from_json(claims["status_list"], limits=limits)
     except MalformedError as e:

@@ -33,10 +33,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .._codec import b64u_decode, b64u_encode, canonical_json, parse_json, parse_json_object
-from .._errors import BlauweKnopError, InvalidDataError, MalformedError, StatusError
+from .._errors import (
+    BlauweKnopError,
+    InvalidDataError,
+    MalformedError,
+    StatusError,
+    ValidityError,
+)
 from .._limits import DEFAULT_LIMITS, Limits
 from ._bits import check_bits, w3c_get, w3c_set
-from ._freshness import DEFAULT_FRESHNESS, FreshnessPolicy, check_fresh
+from ._freshness import DEFAULT_FRESHNESS, FreshnessPolicy, check_fresh, check_issued
 from ._ietf import max_status_token_bytes
 from ._inflate import GZIP_WBITS, inflate_bounded
 
@@ -421,29 +427,36 @@ def verify_bitstring_status_list_credential(
     verify: VerifyDocument,
     expected_uri: str,
     expected_issuer: str | None,
-    status_purpose: str,
+    status_purpose: str | None,
     now: float,
-    fetched_at: float | None = None,
     max_age: float | None = None,
     policy: FreshnessPolicy = DEFAULT_FRESHNESS,
     min_entries: int = MIN_BITSTRING_ENTRIES,
     limits: Limits = DEFAULT_LIMITS,
+    fresh: bool = True,
 ) -> VerifiedBitstringStatusList:
     """Check a status list credential for one ``statusPurpose`` (section 3.2, Validate).
 
     Args:
         document: the credential as fetched (bytes/str are parsed strictly) or as an object.
         verify: checks every proof and returns the issuer id that signed; raises on failure
-            (the Data Integrity module provides it).
+            (the Data Integrity module provides it). It must also refuse a document that is
+            not exactly the compact form of what was signed (``not_compact_form``): the
+            members read here (``validFrom``, ``validUntil``, ``ttl``, ``encodedList``, ...)
+            are JSON members, and a full IRI in place of ``validUntil`` signs the same RDF.
         expected_uri: the entry's ``statusListCredential``; the document's ``id`` must equal it.
         expected_issuer: the credential's issuer; the status list must be issued (and signed)
             by the same organisation. ``None`` skips this (spec section 2.2 allows another
             status issuer; our scheme does not).
-        status_purpose: the entry's ``statusPurpose``; it must be one of the list's.
+        status_purpose: the entry's ``statusPurpose``; it must be one of the list's
+            (``None``: any, when admitting a list into a cache).
+        fresh: ``False`` checks only that ``validFrom`` is not in the future (admitting a
+            list into a cache); freshness counts from ``validFrom``, never from a fetch.
 
     Raises:
         StatusError: ``status_unavailable`` (unreadable, stale, expired ``validUntil``,
-            undecodable list) or ``status_invalid`` (proof, issuer, id, purpose, type or
+            undecodable list) or ``status_invalid`` (proof, issuer, id, purpose, type,
+            a document not in its signed compact form, issued in the future, or
             STATUS_LIST_LENGTH_ERROR).
     """
     max_bytes = max_status_token_bytes(limits)
@@ -461,7 +474,13 @@ def verify_bitstring_status_list_credential(
 
     try:
         signer_id = verify(canonical_copy(doc))
+    except ValidityError as e:
+        # past validUntil is stale, like an IETF list past exp; validFrom ahead is not
+        code = "status_unavailable" if e.code in ("expired", "proof_expired") else "status_invalid"
+        raise StatusError(code, f"status list credential is not usable now: {e}") from e
     except MalformedError as e:
+        if e.code == "not_compact_form":  # signed, then reshaped: someone altered it
+            raise StatusError("status_invalid", f"status list credential refused: {e}") from e
         raise StatusError("status_unavailable", f"status list credential is unreadable: {e}") from e
     except BlauweKnopError as e:
         raise StatusError("status_invalid", f"status list credential proof refused: {e}") from e
@@ -491,7 +510,7 @@ def verify_bitstring_status_list_credential(
     purposes = [purposes_raw] if isinstance(purposes_raw, str) else purposes_raw
     if not isinstance(purposes, list) or not all(isinstance(p, str) for p in purposes):
         raise StatusError("status_invalid", "statusPurpose must be a string or a list of strings")
-    if status_purpose not in purposes:
+    if status_purpose is not None and status_purpose not in purposes:
         raise StatusError(
             "status_invalid", f"status list purposes {purposes} do not include {status_purpose!r}"
         )
@@ -507,16 +526,20 @@ def verify_bitstring_status_list_credential(
             raise MalformedError("malformed_status_list", "ttl must be a positive integer (ms)")
     except MalformedError as e:
         raise StatusError("status_unavailable", f"status list credential is unreadable: {e}") from e
-    fresh_until = check_fresh(
-        now=now,
-        issued_at=valid_from,
-        expires_at=valid_until,
-        ttl=None if ttl_ms is None else ttl_ms / 1000,
-        fetched_at=fetched_at,
-        policy=policy,
-        max_age=max_age,
-        what=f"status list {expected_uri}",
-    )
+    what = f"status list {expected_uri}"
+    if fresh:
+        fresh_until = check_fresh(
+            now=now,
+            issued_at=valid_from,
+            expires_at=valid_until,
+            ttl=None if ttl_ms is None else ttl_ms / 1000,
+            policy=policy,
+            max_age=max_age,
+            what=what,
+        )
+    else:
+        check_issued(now=now, issued_at=valid_from, policy=policy, what=what)
+        fresh_until = valid_from
     try:
         bitstring = BitstringStatusList.decode(
             subject.get("encodedList"),  # type: ignore[arg-type]  # checked inside
