@@ -139,6 +139,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ok(prog, "status", "publish", "--home", str(d / home), "--out-dir", str(d / "pub" / home))
         ok(
             "blauweknop", "status", "sync", "--status-dir", str(d / "cache"),
+            "--trust-list", str(d / "trust.jwt"), "--anchor", str(d / "anchor.pub.jwk"),
             "--from-dir", str(d / "pub" / home),
         )  # fmt: skip
     ok(
@@ -170,6 +171,7 @@ VERIFY = (
     "blauweknop verify {d}/vp.json --trust-list {d}/trust.jwt --anchor {d}/anchor.pub.jwk "
     "--audience " + CJIB + " --status-dir {d}/cache"
 )
+TRUST = "--trust-list {d}/trust.jwt --anchor {d}/anchor.pub.jwk"
 ADD = "blauweknop wallet add --wallet {d}/wallet --trust-list {d}/trust.jwt"
 SUCCESSES = [
     C("keys-generate", "blauweknop keys generate --out {d}/k-new.jwk"),
@@ -213,7 +215,10 @@ SUCCESSES = [
     C("rodeknop-list", "rodeknop list --home {d}/gem"),
     C("status-publish", "blauweknop status publish --home {d}/cjib --out-dir {d}/pub2 --ttl 60"),
     C("rodeknop-status-publish", "rodeknop status publish --home {d}/gem --out-dir {d}/pub3"),
-    C("status-sync", "blauweknop status sync --status-dir {d}/cache2 --from-dir {d}/pub/gem"),
+    C(
+        "status-sync",
+        "blauweknop status sync --status-dir {d}/cache2 --from-dir {d}/pub/gem " + TRUST,
+    ),
     C("verify", VERIFY + " --nonce n-1"),
     C("wallet-init", "blauweknop wallet init --wallet {d}/wallet2"),
     C("wallet-holder-key", "blauweknop wallet holder-key --wallet {d}/wallet --out {d}/h2.jwk"),
@@ -340,7 +345,7 @@ ERRORS = [
     ),
     C(
         "status-sync-missing-dir",
-        "blauweknop status sync --status-dir {d}/c3 --from-dir {d}/nope",
+        "blauweknop status sync --status-dir {d}/c3 --from-dir {d}/nope " + TRUST,
         2,
         "file_unreadable",
     ),
