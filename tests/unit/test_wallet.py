@@ -225,7 +225,9 @@ def test_import_refuses_a_credential_bound_to_another_wallet(
 ) -> None:
     pilot_wallet(scheme, wallet)
     before = snapshot(wallet)
-    with Wallet.create(tmp_path / "other", passphrase="other", scrypt_n=2**10) as other:
+    with Wallet.create(
+        tmp_path / "other", passphrase="another wallet (fictional)", scrypt_n=2**10
+    ) as other:
         for fmt in ("sd-jwt", "di"):
             cred = issue_statement(
                 scheme.duo, other.holder_jwk(), "debt-statement-duo.json", fmt=fmt
