@@ -269,7 +269,8 @@ class BoundedHTTPServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # the handler answers every fault itself; print no traceback (it may hold request data)
-        sys.stderr.write(f"connection error: {sys.exc_info()[0].__name__}\n")  # type: ignore[union-attr]
+        kind = sys.exc_info()[0]
+        sys.stderr.write(f"connection error: {kind.__name__ if kind else 'unknown'}\n")
 
 
 def _json_response(status: int, reason: str, body: Mapping[str, Any]) -> bytes:

@@ -58,7 +58,11 @@ def wallet() -> None:
 )
 @handle_errors()
 def wallet_init(wallet_dir: str, alg: str) -> None:
-    """Create an encrypted wallet with a fresh holder key."""
+    """Create an encrypted wallet with a fresh holder key.
+
+    The passphrase needs at least 8 characters and must not be trivial (such as 12345678):
+    otherwise the command exits 2 with weak_passphrase and creates nothing.
+    """
     w = Wallet.create(wallet_dir, passphrase=wallet_secret(confirm=True), alg=alg)
     kid = w.holder_jwk()["kid"]
     w.close()
@@ -223,7 +227,7 @@ def wallet_overview(wallet_dir: str, as_json: bool, today: dt.datetime | None) -
             f"({p.days_left} days left); creditors asked: {', '.join(p.measures)}"
         )
     for n in ov.notes:
-        console.print(f"note: {n}")
+        console.print(f"note: {n}", markup=False, highlight=False)
 
 
 @wallet.command("present", context_settings=CONTEXT)
