@@ -58,11 +58,7 @@ def wallet() -> None:
 )
 @handle_errors()
 def wallet_init(wallet_dir: str, alg: str) -> None:
-    """Create an encrypted wallet with a fresh holder key.
-
-    The passphrase needs at least 8 characters and must not be trivial (such as 12345678):
-    otherwise the command exits 2 with weak_passphrase and creates nothing.
-    """
+    """Create an encrypted wallet with a fresh holder key."""
     w = Wallet.create(wallet_dir, passphrase=wallet_secret(confirm=True), alg=alg)
     kid = w.holder_jwk()["kid"]
     w.close()

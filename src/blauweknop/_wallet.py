@@ -351,14 +351,12 @@ class Wallet:
 
             record = inspect_di_credential(self, credential, trust_list, now)
         vct = record["vct"]
-        profile = get_profile(vct)
-        domain_claims = record.pop("domain_claims", record["claims"])
-        profile.validate(domain_claims)
-        # A signed "2026-02-30" fits the schema's pattern but is no date: refuse it here, so
-        # that nothing stored can make overview() or a later add() fail.
-        _check_calendar_dates(profile.schema, domain_claims)
+        get_profile(vct).validate(record.pop("domain_claims", record["claims"]))
         if status is not None and record.get("status_ref") is not None:
             self._check_status(record, trust_list, status, now)
+        # A signed "2026-02-30" fits the schema's pattern but is no date: the wallet refuses it
+        # itself, so that nothing stored can make overview() or a later add() fail.
+        _check_calendar_dates(get_profile(vct).schema, _domain_claims(record))
         for cid, existing in self._store.items(_CRED):
             if existing["fingerprint"] == record["fingerprint"]:
                 return ImportResult(credential=self._view(cid, existing, now), duplicate=True)
