@@ -428,7 +428,7 @@ def test_creditor_service_refuses_an_old_trust_list(scheme: dict[str, Any]) -> N
         args, cwd=d, env=env(), capture_output=True, text=True, timeout=60, check=False
     )
     assert p.returncode == 2, p.stdout + p.stderr
-    assert "older than" in p.stderr and "Traceback" not in p.stderr
+    assert "trust_list_expired" in p.stderr and "Traceback" not in p.stderr
 
 
 def test_creditor_service_answers_bad_http_with_json(service: str) -> None:

@@ -52,6 +52,9 @@ REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "examples" / "data"
 PASS = "review wallet tests (fictional)"
 FAST_N = 2**10
+#: The wallet refuses an impossible date itself (``invalid_data``); the profile's own check of
+#: received claims (``claims_invalid``, issue 12.10 elsewhere) may refuse it first.
+DATE_CODES = ("invalid_data", "claims_invalid")
 
 
 def code_of(fn: Callable[..., Any], *args: Any, **kw: Any) -> str:
@@ -179,7 +182,7 @@ def test_12_10_impossible_balance_at_is_refused_on_import(wallet: Wallet) -> Non
     )
     with pytest.raises(BlauweKnopError) as info:
         wallet.add(token, trust_list=w.trust, now=NOW)
-    assert info.value.code == "invalid_data" and "balance_at" in info.value.message
+    assert info.value.code in DATE_CODES and "balance_at" in info.value.message
     assert wallet.credentials(now=NOW) == []
     assert wallet.overview(now=NOW).creditors == ()
 
@@ -192,7 +195,7 @@ def test_12_10_month_13_after_a_good_statement_is_refused_not_a_crash(wallet: Wa
         w.stmt_claims(statement_id="CJIB-2026-000998", balance_at="2026-13-01T09:00:00Z"),
         holder=wallet.holder_key(),
     )
-    assert code_of(wallet.add, bad, trust_list=w.trust, now=NOW) == "invalid_data"
+    assert code_of(wallet.add, bad, trust_list=w.trust, now=NOW) in DATE_CODES
     assert [c.state for c in wallet.credentials(now=NOW)] == ["active"]
     assert len(wallet.overview(now=NOW).creditors) == 1
 
@@ -211,7 +214,7 @@ def test_12_10_impossible_declaration_dates_are_refused(
     token = _declaration_token(wallet.holder_key(), **changes)
     with pytest.raises(BlauweKnopError) as info:
         wallet.add(token, trust_list=world().trust, now=NOW)
-    assert info.value.code == "invalid_data", info.value
+    assert info.value.code in DATE_CODES, info.value
     assert next(iter(changes)) in info.value.message
     assert wallet.credentials(now=NOW) == []
 
@@ -575,7 +578,7 @@ def test_12_11_service_refuses_an_old_trust_list_at_start_and_while_running(
     args = ["--anchor", str(d / "anchor.pub.jwk"), "--status-dir", str(d / "status-cache")]
     args += ["--audience", CJIB, "--port", "0", "--trust-list", str(old)]
     assert cs.main(args) == 2
-    assert "trust list is older" in capsys.readouterr().err
+    assert "trust_list_expired" in capsys.readouterr().err
     with pytest.raises(TrustError) as info:
         cs.load_service(
             old,
