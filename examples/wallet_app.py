@@ -141,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"  Rode Knop pause by {ov.pause.municipality} until {ov.pause.valid_until}"
                 f" ({ov.pause.days_left} days left)"
             )
+        for note in ov.notes:  # e.g. an expired statement: ask the creditor for a new one
+            print(f"  note: {note}")
 
         # -- 4. A creditor asks: plan, and show the consent screen -----------------------------
         request = json.loads(args.request.read_text())

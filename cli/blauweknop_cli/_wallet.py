@@ -228,7 +228,7 @@ def wallet_overview(wallet_dir: str, as_json: bool, today: dt.datetime | None) -
             f"({p.days_left} days left); creditors asked: {', '.join(p.measures)}"
         )
     for n in ov.notes:
-        console.print(f"note: {n}")
+        console.print(f"note: {n}", markup=False, highlight=False)
 
 
 @wallet.command("present", context_settings=CONTEXT)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import secrets
 import time
 from collections.abc import Iterable, Mapping
@@ -31,6 +32,7 @@ from ._dcql import CandidateCredential, DCQLQuery, DisclosurePlan, plan
 from ._errors import (
     BlauweKnopError,
     HolderBindingError,
+    InvalidDataError,
     MalformedError,
     PolicyError,
     StatusError,
@@ -236,6 +238,19 @@ class Wallet:
 
         Give a ``passphrase`` (stretched with scrypt) or a 32-byte ``key`` from the phone's
         keystore. Refuses a directory that already holds a wallet.
+
+        A passphrase must have at least 8 characters, not only white space, at least 3
+        different characters, and not be a plain run like ``12345678``:
+        ``InvalidDataError("weak_passphrase")`` otherwise (an app that unlocks with a PIN
+        keeps a random key in the keystore and passes ``key=``). ``scrypt_n`` is a power of
+        two from 2**10 (for tests only) to 2**18; keep the default, 2**15, in apps.
+
+        >>> import tempfile
+        >>> try:
+        ...     Wallet.create(tempfile.mkdtemp(), passphrase="1")
+        ... except InvalidDataError as e:
+        ...     e.code
+        'weak_passphrase'
         """
         hk = Key.generate(alg)
         initial: dict[str, dict[str, dict[str, Any]]] = {
@@ -275,7 +290,11 @@ class Wallet:
         self.close()
 
     def change_passphrase(self, *, passphrase: str | None = None, key: bytes | None = None) -> None:
-        """Re-protect the wallet with a new passphrase or key (atomic; data untouched)."""
+        """Re-protect the wallet with a new passphrase or key (atomic; data untouched).
+
+        A new passphrase must pass the same policy as :meth:`create`
+        (``InvalidDataError("weak_passphrase")``; the wallet is then unchanged).
+        """
         self._store.change_passphrase(passphrase=passphrase, key=key)
 
     # -- holder keys ------------------------------------------------------------------
@@ -346,6 +365,9 @@ class Wallet:
         )
         if status is not None and record.get("status_ref") is not None:
             self._check_status(record, trust_list, status, now)
+        # A signed "2026-02-30" fits the schema's pattern but is no date: the wallet refuses it
+        # itself, so that nothing stored can make overview() or a later add() fail.
+        _check_calendar_dates(get_profile(vct).schema, _domain_claims(record))
         for cid, existing in self._store.items(_CRED):
             if existing["fingerprint"] == record["fingerprint"]:
                 return ImportResult(credential=self._view(cid, existing, now), duplicate=True)
@@ -360,10 +382,15 @@ class Wallet:
                     if other.get("state") == "superseded":
                         continue
                     # Same balance moment = the same snapshot (e.g. both encodings): keep both.
-                    if _balance_at(other) < _balance_at(record):
+                    # A stored record whose date cannot be read (stored by an older version)
+                    # is left alone rather than failing the import.
+                    theirs, ours = _balance_at(other), _balance_at(record)
+                    if theirs is None or ours is None:
+                        continue
+                    if theirs < ours:
                         superseded.append(oid)
                         self._store.put(_CRED, oid, {**other, "state": "superseded"})
-                    elif _balance_at(other) > _balance_at(record):
+                    elif theirs > ours:
                         newer_exists = True
                 if newer_exists:
                     record["state"] = "superseded"
@@ -508,6 +535,9 @@ class Wallet:
         the active Rode Knop pause and its days left. Only the latest, usable statement per
         creditor counts; a statement older than ``stale_after_days`` is marked stale.
 
+        It never raises for a stored credential: one whose claims cannot be read (e.g. an
+        impossible date stored by an older version) is left out, with a line in ``notes``.
+
         When it is judged:
 
         * neither ``today`` nor ``now``: at this moment; "today" is this moment's date in
@@ -529,6 +559,16 @@ class Wallet:
         pause: PauseWindow | None = None
         seen_creditors: set[str] = set()
         for c in self.credentials(now=now):
+            try:
+                line, window = _overview_parts(c, today, stale_after_days)
+            except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+                line = window = None
+                if c.state != "superseded":
+                    notes.append(
+                        f"credential {c.id} from {c.issuer_name} cannot be shown: its claims "
+                        "are not valid; remove it and ask for a new one"
+                    )
+                    continue
             if c.vct == DEBT_STATEMENT_VCT:
                 if c.state == "superseded" or c.issuer in seen_creditors:
                     continue  # one line per creditor: the newest statement
@@ -536,40 +576,15 @@ class Wallet:
                 if not c.usable:
                     notes.append(f"statement from {c.issuer_name} is {c.state}; ask for a new one")
                     continue
-                cl = c.claims
-                balance = dt.datetime.fromisoformat(cl["balance_at"])
-                cases = cl.get("cases") or []
-                lines.append(
-                    CreditorLine(
-                        creditor=cl["creditor"]["name"],
-                        creditor_id=c.issuer,
-                        outstanding=cl["totals"]["outstanding"],
-                        in_arrears=cl["totals"]["in_arrears"],
-                        cases=cl["totals"]["number_of_cases"],
-                        cases_in_arrears=sum(
-                            1 for x in cases if x.get("collection_stage") in _ARREARS_STAGES
-                        ),
-                        balance_at=cl["balance_at"],
-                        stale=(today - balance.date()).days > stale_after_days,
-                        arrangement=cl.get("arrangement"),
-                        collection_hold=cl.get("collection_hold"),
-                    )
-                )
-            elif c.vct == RODE_KNOP_VCT and c.usable:
-                cl = c.claims
-                start = dt.date.fromisoformat(cl["valid_from"])
-                end = dt.date.fromisoformat(cl["valid_until"])
+                if line is not None:
+                    lines.append(line)
+            elif window is not None and c.usable:
+                start = dt.date.fromisoformat(window.valid_from)
+                end = dt.date.fromisoformat(window.valid_until)
                 if start <= today <= end and (
                     pause is None or end > dt.date.fromisoformat(pause.valid_until)
                 ):
-                    pause = PauseWindow(
-                        municipality=cl["municipality"]["name"],
-                        declaration_id=cl["declaration_id"],
-                        valid_from=cl["valid_from"],
-                        valid_until=cl["valid_until"],
-                        days_left=(end - today).days,
-                        measures=tuple(cl["requested_measures"]),
-                    )
+                    pause = window
         lines.sort(key=lambda x: -x.outstanding)
         return Overview(
             creditors=tuple(lines),
@@ -725,8 +740,112 @@ def _check_status_claim(status: Any) -> None:
         raise MalformedError("malformed_claim", "status.status_list needs idx and uri")
 
 
-def _balance_at(rec: Mapping[str, Any]) -> dt.datetime:
-    claims = rec["claims"]
-    if rec["format"] == "ldp_vc":
-        claims = claims.get("credentialSubject", {})
-    return dt.datetime.fromisoformat(claims["balance_at"])
+def _balance_at(rec: Mapping[str, Any]) -> dt.datetime | None:
+    """The statement's balance moment, or ``None`` if a stored record has none we can read."""
+    try:
+        value = _domain_claims(rec)["balance_at"]
+        moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    # naive and aware datetimes cannot be compared; the schema demands an offset
+    return moment if moment is not None and moment.utcoffset() is not None else None
+
+
+def _overview_parts(
+    c: StoredCredential, today: dt.date, stale_after_days: int
+) -> tuple[CreditorLine | None, PauseWindow | None]:
+    """The overview line of a statement, or the pause window of a declaration (raises
+    ``KeyError``/``TypeError``/``ValueError`` for claims that cannot be read)."""
+    cl = c.claims
+    if c.vct == DEBT_STATEMENT_VCT:
+        balance = _parse_datetime(cl["balance_at"])
+        cases = cl.get("cases") or []
+        totals = cl["totals"]
+        line = CreditorLine(
+            creditor=str(cl["creditor"]["name"]),
+            creditor_id=c.issuer,
+            outstanding=_cents(totals["outstanding"]),
+            in_arrears=_cents(totals["in_arrears"]),
+            cases=_cents(totals["number_of_cases"]),
+            cases_in_arrears=sum(1 for x in cases if x.get("collection_stage") in _ARREARS_STAGES),
+            balance_at=cl["balance_at"],
+            stale=(today - balance.date()).days > stale_after_days,
+            arrangement=cl.get("arrangement"),
+            collection_hold=cl.get("collection_hold"),
+        )
+        return line, None
+    if c.vct == RODE_KNOP_VCT:
+        start, end = _parse_date(cl["valid_from"]), _parse_date(cl["valid_until"])
+        window = PauseWindow(
+            municipality=str(cl["municipality"]["name"]),
+            declaration_id=str(cl["declaration_id"]),
+            valid_from=start.isoformat(),
+            valid_until=end.isoformat(),
+            days_left=(end - today).days,
+            measures=tuple(str(m) for m in cl["requested_measures"]),
+        )
+        return None, window
+    return None, None
+
+
+def _cents(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("not an integer")
+    return value
+
+
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATETIME_RE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _parse_date(value: Any) -> dt.date:
+    """A ``YYYY-MM-DD`` that is a real calendar date (``ValueError`` otherwise)."""
+    if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
+        raise ValueError("not a YYYY-MM-DD date")
+    return dt.date.fromisoformat(value)
+
+
+def _parse_datetime(value: Any) -> dt.datetime:
+    """An RFC 3339 date-time with an offset that is a real moment (``ValueError`` otherwise)."""
+    if not isinstance(value, str) or not _DATETIME_RE.fullmatch(value):
+        raise ValueError("not an RFC 3339 date-time with an offset")
+    return dt.datetime.fromisoformat(value)
+
+
+def _check_calendar_dates(schema: Mapping[str, Any], claims: Mapping[str, Any]) -> None:
+    """Every claim the type's JSON Schema declares a ``date`` or ``datetime`` must be a real
+    calendar date (the schema's patterns accept ``2026-02-30`` and month 13).
+
+    Raises ``InvalidDataError("invalid_data")`` naming the field.
+    """
+    defs = schema.get("$defs") or {}
+
+    def walk(node: Mapping[str, Any], value: Any, path: str) -> None:
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            name = ref.removeprefix("#/$defs/")
+            if name in ("date", "datetime"):
+                try:
+                    (_parse_date if name == "date" else _parse_datetime)(value)
+                except ValueError:
+                    raise InvalidDataError(
+                        "invalid_data",
+                        f"{path}: {str(value)[:40]!r} is not a real calendar {name}",
+                        field=path,
+                    ) from None
+                return
+            node = defs.get(name) or {}
+        props = node.get("properties")
+        if isinstance(props, Mapping) and isinstance(value, Mapping):
+            for k, v in value.items():
+                sub = props.get(k)
+                if isinstance(sub, Mapping):
+                    walk(sub, v, f"{path}.{k}" if path else str(k))
+        items = node.get("items")
+        if isinstance(items, Mapping) and isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(items, v, f"{path}[{i}]")
+
+    walk(schema, claims, "")

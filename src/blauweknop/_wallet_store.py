@@ -1,9 +1,24 @@
 """The citizen wallet's encrypted store: credentials and holder keys, encrypted at rest.
 
-A wallet is a directory holding two files::
+A wallet is a directory holding one file::
 
     wallet.bkw    the whole wallet state, encrypted (the only file with secrets in it)
-    wallet.lock   empty; ``fcntl.flock``-ed while a :class:`WalletStore` is open
+
+**Locking.** While a :class:`WalletStore` is open it holds an exclusive ``fcntl.flock`` on the
+wallet *directory* itself. A separate lock file could be unlinked by anyone who can write the
+directory, after which a second handle would create a new lock file, lock it too, and one of
+the two handles' writes would be lost. A directory cannot be unlinked while the wallet file is
+in it, and renaming it keeps the locked inode. As a second line of defence every write first
+checks that the file on disk is still the one this handle last read or wrote (same key
+section and generation, same directory); if not it raises ``StorageError("wallet_conflict")``
+and writes nothing. (Older versions locked a ``wallet.lock`` file; one left behind is ignored.)
+
+**Key-derivation bounds.** A passphrase must pass a minimal policy (see
+:func:`check_passphrase`; ``weak_passphrase`` otherwise). scrypt runs with r=8, p=1 and
+``MIN_SCRYPT_N`` (2**10) <= n <= ``MAX_SCRYPT_N`` (2**18, 256 MiB, about 1 s): other values are
+refused at creation (``invalid_data``, field ``scrypt_n``) and, in a file header, on open
+(``wallet_kdf_refused``) before any key derivation runs. The floor of 2**10 exists so tests
+can run fast; apps keep the default, 2**15.
 
 **Layout: one file for the whole state.** The alternative, one file per record plus an
 encrypted index, was rejected because:
@@ -86,6 +101,7 @@ import errno
 import fcntl
 import hashlib
 import io
+import itertools
 import json
 import os
 import stat
@@ -108,10 +124,16 @@ from ._errors import InvalidDataError, MalformedError, StorageError
 from ._files import atomic_write
 from ._limits import DEFAULT_LIMITS
 
-__all__ = ["DEFAULT_SCRYPT_N", "WalletStore"]
+__all__ = [
+    "DEFAULT_SCRYPT_N",
+    "MAX_SCRYPT_N",
+    "MIN_PASSPHRASE_CHARS",
+    "MIN_SCRYPT_N",
+    "WalletStore",
+    "check_passphrase",
+]
 
 WALLET_FILE: Final = "wallet.bkw"
-LOCK_FILE: Final = "wallet.lock"
 
 FORMAT_VERSION: Final = 1
 _MAGIC: Final = b"BKWL"
@@ -131,10 +153,15 @@ _DATA_HEADER_LEN: Final = _GEN.size + _NONCE_LEN  # generation + nonce
 _MIN_FILE_LEN: Final = _KEY_SECTION_LEN + _DATA_HEADER_LEN + _TAG_LEN
 
 DEFAULT_SCRYPT_N: Final = 2**15
+#: The lowest scrypt cost accepted (2**10, 1 MiB): low enough for fast tests, never for apps.
+MIN_SCRYPT_N: Final = 2**10
+#: The highest scrypt cost accepted (2**18: 256 MiB and about a second); also bounds the
+#: work a tampered file header can demand before a wrong passphrase is reported.
+MAX_SCRYPT_N: Final = 2**18
+#: A passphrase has at least this many characters (Unicode code points, after NFC).
+MIN_PASSPHRASE_CHARS: Final = 8
 _SCRYPT_R: Final = 8
 _SCRYPT_P: Final = 1
-# Refuse scrypt parameters (from a caller or a file header) that would need more than 1 GiB.
-_MAX_SCRYPT_MEMORY: Final = 1 << 30
 _MAX_FILE_BYTES: Final = 256 * 1024 * 1024
 _MAX_RECORD_BYTES: Final = 1024 * 1024
 _MAX_NAME_BYTES: Final = 512
@@ -155,7 +182,9 @@ class WalletStore:
 
     The store holds an exclusive lock on the wallet directory until :meth:`close` (or the end
     of a ``with`` block); a second open, in this process or another, raises
-    ``StorageError("wallet_locked")``. One instance is not safe to share between threads.
+    ``StorageError("wallet_locked")``. A write that finds the file changed by someone else
+    raises ``StorageError("wallet_conflict")`` and writes nothing. One instance is not safe
+    to share between threads.
 
     Example:
         >>> import tempfile
@@ -183,7 +212,7 @@ class WalletStore:
 
     def __init__(self) -> None:  # not public: use create() or open()
         self._directory = Path()
-        self._lock: io.FileIO | None = None
+        self._lock: int | None = None  # a file descriptor of the locked wallet directory
         self._header = _ParsedHeader(_KDF_RAW, 0, 0, 0, b"", b"")
         self._wallet_id = b""
         self._dek_key = b""
@@ -211,14 +240,17 @@ class WalletStore:
         so a crash during creation leaves either no wallet or a complete one.
 
         Give exactly one of ``passphrase`` (stretched with scrypt, cost ``scrypt_n``, r=8,
-        p=1) or ``key`` (32 random bytes, e.g. from the phone's keystore). Raises
+        p=1) or ``key`` (32 random bytes, e.g. from the phone's keystore). A passphrase must
+        pass :func:`check_passphrase` (``InvalidDataError("weak_passphrase")``); ``scrypt_n``
+        is a power of two from ``MIN_SCRYPT_N`` (2**10) to ``MAX_SCRYPT_N`` (2**18)
+        (``InvalidDataError("invalid_data")``, field ``scrypt_n``). Raises
         ``StorageError("wallet_exists")`` if the directory already holds a wallet.
 
         >>> import tempfile
         >>> tmp = tempfile.TemporaryDirectory()
-        >>> WalletStore.create(tmp.name, passphrase="pw", scrypt_n=2**10).close()
+        >>> WalletStore.create(tmp.name, passphrase="correct horse", scrypt_n=2**10).close()
         >>> try:
-        ...     WalletStore.create(tmp.name, passphrase="pw", scrypt_n=2**10)
+        ...     WalletStore.create(tmp.name, passphrase="correct horse", scrypt_n=2**10)
         ... except StorageError as e:
         ...     e.code
         'wallet_exists'
@@ -266,13 +298,15 @@ class WalletStore:
         """Open, lock and decrypt an existing wallet.
 
         Raises ``StorageError`` with code ``wallet_not_found``, ``wallet_locked``,
-        ``wrong_passphrase``, ``storage_corrupt``, ``unsupported_version`` or
-        ``wallet_permissions`` (the file is readable by other users). Never writes the wallet.
+        ``wrong_passphrase``, ``storage_corrupt``, ``unsupported_version``,
+        ``wallet_kdf_refused`` (the header asks for scrypt parameters out of bounds; refused
+        before any key derivation) or ``wallet_permissions`` (the file is readable by other
+        users). Never writes the wallet.
 
         >>> import tempfile
         >>> tmp = tempfile.TemporaryDirectory()
         >>> try:
-        ...     WalletStore.open(tmp.name, passphrase="pw")
+        ...     WalletStore.open(tmp.name, passphrase="correct horse")
         ... except StorageError as e:
         ...     e.code
         'wallet_not_found'
@@ -457,16 +491,17 @@ class WalletStore:
 
         The encrypted data is copied unchanged; a crash leaves either the old or the new
         passphrase working. ``scrypt_n`` defaults to the current cost (or 2**15 when moving
-        from a raw key). Not allowed inside a :meth:`transaction`.
+        from a raw key). The new passphrase must pass :func:`check_passphrase`
+        (``weak_passphrase``). Not allowed inside a :meth:`transaction`.
 
         Note that the data key itself does not change: someone who copied the wallet file
         *and* knows the old passphrase can still read that copy.
 
         >>> import tempfile
         >>> tmp = tempfile.TemporaryDirectory()
-        >>> with WalletStore.create(tmp.name, passphrase="old", scrypt_n=2**10) as store:
-        ...     store.change_passphrase("new")
-        >>> WalletStore.open(tmp.name, passphrase="new").close()
+        >>> with WalletStore.create(tmp.name, passphrase="an old one", scrypt_n=2**10) as store:
+        ...     store.change_passphrase("a new passphrase")
+        >>> WalletStore.open(tmp.name, passphrase="a new passphrase").close()
         >>> tmp.cleanup()
         """
         self._check_open()
@@ -482,6 +517,7 @@ class WalletStore:
             log2n = self._header.log2n
         else:
             log2n = _check_scrypt_n(DEFAULT_SCRYPT_N)
+        self._check_unchanged()
         key_section, header = _build_key_section(self._dek_key, self._wallet_id, secret, kdf, log2n)
         self._write_file(key_section + self._data_section)
         self._key_section, self._header = key_section, header
@@ -508,9 +544,11 @@ class WalletStore:
         self._data_section = b""
         self._dek_key, self._dek = b"", AESGCM(bytes(_KEY_LEN))
         if lock is not None:
+            # flock belongs to this open file description: closing it releases the lock
             with contextlib.suppress(OSError):
-                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
-            lock.close()
+                fcntl.flock(lock, fcntl.LOCK_UN)
+            with contextlib.suppress(OSError):
+                os.close(lock)
 
     def __enter__(self) -> WalletStore:
         return self
@@ -550,6 +588,8 @@ class WalletStore:
 
     def _commit(self, records: Records, *, generation: int | None = None) -> None:
         """Encrypt ``records`` and replace the wallet file; state changes only on success."""
+        if generation is None:  # not the first write of create(): the file must be ours
+            self._check_unchanged()
         gen = self._generation + 1 if generation is None else generation
         plaintext = json.dumps(
             {"records": records}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
@@ -563,6 +603,31 @@ class WalletStore:
         )
         self._write_file(self._key_section + data_section)
         self._records, self._data_section, self._generation = records, data_section, gen
+
+    def _check_unchanged(self) -> None:
+        """Refuse to write when the wallet is no longer what this handle last read or wrote.
+
+        The directory lock makes this unreachable in normal use; it catches a lock that was
+        bypassed (another writer) or a wallet directory swapped while open, so that one
+        handle's write never silently replaces another's.
+        """
+        assert self._lock is not None  # callers check that the store is open
+        path = self._directory / WALLET_FILE
+        expected = self._key_section + _GEN.pack(self._generation)
+        try:
+            locked, current = os.fstat(self._lock), self._directory.stat()
+            same_dir = (locked.st_dev, locked.st_ino) == (current.st_dev, current.st_ino)
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            with io.FileIO(fd, "r", closefd=True) as f:
+                head = f.read(len(expected))
+        except OSError:
+            same_dir, head = False, b""
+        if not same_dir or head != expected:
+            raise StorageError(
+                "wallet_conflict",
+                f"the wallet in {self._directory} was changed by another writer; "
+                "nothing was written: close and reopen it",
+            )
 
     def _write_file(self, blob: bytes) -> None:
         if len(blob) > _MAX_FILE_BYTES:
@@ -594,10 +659,10 @@ def _unlock_secret(passphrase: str | None, key: bytes | None, *, creating: bool)
         return key
     if not isinstance(passphrase, str):
         raise InvalidDataError("invalid_data", "passphrase must be a string", field="passphrase")
-    if creating and not passphrase:
-        raise InvalidDataError("invalid_data", "passphrase must not be empty", field="passphrase")
     # NFC, so the same passphrase typed on keyboards that compose differently still unlocks
     normalized = unicodedata.normalize("NFC", passphrase)
+    if creating:
+        check_passphrase(normalized)
     try:
         return normalized.encode("utf-8")
     except UnicodeEncodeError as e:
@@ -606,13 +671,53 @@ def _unlock_secret(passphrase: str | None, key: bytes | None, *, creating: bool)
         ) from e
 
 
+def check_passphrase(passphrase: str) -> None:
+    """The minimal passphrase policy for a new wallet passphrase; raises
+    ``InvalidDataError("weak_passphrase")`` (field ``passphrase``) when it is not met.
+
+    At least ``MIN_PASSPHRASE_CHARS`` (8) characters after Unicode NFC normalization, not only
+    white space, at least 3 different characters, and not a plain run such as ``12345678``
+    or ``hgfedcba``. (Following NIST SP 800-63B: length and a block of trivial values, no
+    composition rules.) A phone app that unlocks with a PIN or biometrics should keep a
+    random 32-byte key in the platform keystore and pass it as ``key=`` instead: raw keys
+    are not subject to this policy.
+
+    >>> check_passphrase("correct horse")
+    >>> try:
+    ...     check_passphrase("1")
+    ... except InvalidDataError as e:
+    ...     e.code, e.field
+    ('weak_passphrase', 'passphrase')
+    """
+    text = unicodedata.normalize("NFC", passphrase)
+    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(text)}
+    if len(text) < MIN_PASSPHRASE_CHARS:
+        why = f"has fewer than {MIN_PASSPHRASE_CHARS} characters"
+    elif not text.strip():
+        why = "is only white space"
+    elif len(set(text)) < 3:
+        why = "has fewer than 3 different characters"
+    elif steps in ({1}, {-1}):
+        why = "is a plain run of consecutive characters"
+    else:
+        return
+    raise InvalidDataError(
+        "weak_passphrase",
+        f"the passphrase {why}; choose a longer one (a few unrelated words work well)",
+        field="passphrase",
+    )
+
+
 def _check_scrypt_n(n: int) -> int:
-    if not isinstance(n, int) or n < 2 or n & (n - 1):
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1 or n & (n - 1):
+        raise InvalidDataError("invalid_data", "scrypt_n: not a power of two", field="scrypt_n")
+    if not MIN_SCRYPT_N <= n <= MAX_SCRYPT_N:
         raise InvalidDataError(
-            "invalid_data", "scrypt_n: not a power of two >= 2", field="scrypt_n"
+            "invalid_data",
+            f"scrypt_n: must be from 2**{MIN_SCRYPT_N.bit_length() - 1} "
+            f"to 2**{MAX_SCRYPT_N.bit_length() - 1}",
+            field="scrypt_n",
         )
-    if 128 * n * _SCRYPT_R > _MAX_SCRYPT_MEMORY:
-        raise InvalidDataError("invalid_data", "scrypt_n: needs over 1 GiB", field="scrypt_n")
     return n.bit_length() - 1
 
 
@@ -655,13 +760,21 @@ def _parse_key_section(section: bytes) -> _ParsedHeader:
     if kdf == _KDF_RAW:
         ok = log2n == r == p == 0
     elif kdf == _KDF_SCRYPT:
-        # bound the work a file header can demand before running scrypt on it
-        ok = 1 <= log2n <= 30 and 1 <= r <= 32 and 1 <= p <= 16
-        ok = ok and 128 * r * (1 << log2n) <= _MAX_SCRYPT_MEMORY and r * p < 2**30 // 128
+        # Bound the work a file header can demand before scrypt runs on it: exactly what
+        # create() can write (r=8, p=1, n within bounds), at most 256 MiB and ~1 s.
+        ok = (
+            MIN_SCRYPT_N.bit_length() - 1 <= log2n <= MAX_SCRYPT_N.bit_length() - 1
+            and r == _SCRYPT_R
+            and p == _SCRYPT_P
+        )
     else:
-        ok = False
+        raise StorageError("storage_corrupt", f"unknown wallet key-derivation function {kdf}")
     if not ok:
-        raise StorageError("storage_corrupt", "wallet key-derivation parameters are not acceptable")
+        raise StorageError(
+            "wallet_kdf_refused",
+            f"the wallet file asks for key derivation outside the accepted bounds "
+            f"(log2 n={log2n}, r={r}, p={p}); refused before deriving anything",
+        )
     return _ParsedHeader(kdf, log2n, r, p, salt, wallet_id)
 
 
@@ -763,29 +876,21 @@ def _fsync_directory(d: Path) -> None:
         raise StorageError("storage_write_failed", f"cannot sync {d}: {e.strerror or e}") from e
 
 
-def _acquire_lock(d: Path) -> io.FileIO:
-    path = d / LOCK_FILE
-    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+def _acquire_lock(d: Path) -> int:
+    """Lock the wallet directory itself (not a lock file, which could be unlinked); returns
+    the locked directory's file descriptor."""
     try:
-        fd = os.open(path, flags, 0o600)
+        fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as e:
-        if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
-            raise StorageError("storage_error", f"cannot open {path}: {e.strerror or e}") from e
-        try:  # a read-only directory: an existing lock file can still be locked read-only
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError as e2:
-            raise StorageError(
-                "storage_write_failed", f"cannot create lock file {path}: {e.strerror or e}"
-            ) from e2
-    lock = io.FileIO(fd, "r", closefd=True)
+        raise StorageError("storage_error", f"cannot open {d}: {e.strerror or e}") from e
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as e:
-        lock.close()
+        os.close(fd)
         if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
             raise StorageError("wallet_locked", f"the wallet in {d} is open elsewhere") from e
-        raise StorageError("storage_error", f"cannot lock {path}: {e.strerror or e}") from e
-    return lock
+        raise StorageError("storage_error", f"cannot lock {d}: {e.strerror or e}") from e
+    return fd
 
 
 def _read_wallet_file(path: Path) -> bytes:

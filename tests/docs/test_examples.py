@@ -11,6 +11,7 @@ import json
 import os
 import queue
 import secrets
+import socket
 import subprocess
 import sys
 import threading
@@ -265,6 +266,8 @@ def scheme(tmp_path: Path) -> Iterator[dict[str, Any]]:
             "dir": tmp_path,
             "wallet": wallet,
             "gemeente": gemeente,
+            "cjib": cjib,
+            "anchor": anchor,
             "decl": decl,
             "trust": trust,
         }
@@ -404,3 +407,45 @@ def test_creditor_service_sees_a_revocation(scheme: dict[str, Any], service: str
     )
     status, body = http("POST", req["response_uri"], {"state": req["state"], "vp_token": vp_token})
     assert status == 422 and body["code"] == "revoked", body
+
+
+def test_creditor_service_refuses_an_old_trust_list(scheme: dict[str, Any]) -> None:
+    """Issue 12.11: a 40-day-old trust list (valid for 400 days) is refused at start-up by the
+    default maximum age (31 days), with a message and exit code 2, not a traceback."""
+    d = scheme["dir"]
+    old = d / "old-trust.jwt"
+    old.write_text(
+        build_trust_list(
+            [scheme["gemeente"].trust_entry(), scheme["cjib"].trust_entry()],
+            scheme["anchor"],
+            valid_days=400,
+            now=dt.datetime.now(dt.UTC).timestamp() - 40 * 86400,
+        )
+    )
+    args = [sys.executable, str(EXAMPLES / "creditor_service.py"), "--trust-list", str(old)]
+    args += ["--anchor", str(d / "anchor.pub.jwk"), "--status-dir", str(d / "status-cache")]
+    args += ["--audience", CJIB, "--port", "0"]
+    p = subprocess.run(
+        args, cwd=d, env=env(), capture_output=True, text=True, timeout=60, check=False
+    )
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert "trust_list_expired" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_creditor_service_answers_bad_http_with_json(service: str) -> None:
+    """Issue 12.9 against the real process: a malformed ``Content-Length`` is a 400 (it was a
+    413), a deep JSON body a 400 (it was a dropped connection), both as JSON with a code."""
+    port = int(service.rsplit(":", 1)[1])
+    deep = b'{"state": "s", "vp_token": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    for length, body in ((b"abc", b"{}"), (str(len(deep)).encode(), deep)):
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+            s.sendall(
+                b"POST /response HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: " + length + b"\r\n\r\n" + body
+            )
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        head, _, out = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.0 400"), data[:300]
+        assert json.loads(out)["code"] == "bad_request"

@@ -408,7 +408,7 @@ def _wallet() -> tuple[Wallet, str]:
     w = world()
     d = Path(tempfile.mkdtemp(prefix="bk-fuzz-wallet-"))
     atexit.register(shutil.rmtree, d, True)
-    wallet = Wallet.create(d / "w", passphrase="fuzz", scrypt_n=2**10)
+    wallet = Wallet.create(d / "w", passphrase="fuzz tests (fictional)", scrypt_n=2**10)
     data = json.loads((DATA / "debt-statement.json").read_text())
     token = issue_sd_jwt_vc(
         get_profile(DEBT_VCT),

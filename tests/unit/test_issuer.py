@@ -184,7 +184,7 @@ def test_bsn_never_stored_in_clear(tmp_path: Path) -> None:
 
 def test_rotation_keeps_old_credentials_verifiable(tmp_path: Path) -> None:
     iss = make(tmp_path)
-    wallet = Wallet.create(tmp_path / "w", passphrase="pw", scrypt_n=2**10)
+    wallet = Wallet.create(tmp_path / "w", passphrase="issuer tests (fictional)", scrypt_n=2**10)
     old = iss.issue(DebtStatement.from_claims(DEBT), holder_jwk=wallet.holder_jwk(), now=NOW)
     old_kid = iss.signer.kid
     new_key = iss.rotate_key()

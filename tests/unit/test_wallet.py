@@ -19,12 +19,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from blauweknop import (
     DEBT_STATEMENT_VCT,
     RODE_KNOP_VCT,
     SDJWT,
     HolderBindingError,
+    InvalidDataError,
     IssuedCredential,
     Issuer,
     Key,
@@ -39,6 +42,7 @@ from blauweknop import (
     Verifier,
     Wallet,
     build_trust_list,
+    get_profile,
 )
 from blauweknop.debt import DebtStatement
 from rodeknop_vc import PaymentIncapacityDeclaration
@@ -229,7 +233,9 @@ def test_import_refuses_a_credential_bound_to_another_wallet(
 ) -> None:
     pilot_wallet(scheme, wallet)
     before = snapshot(wallet)
-    with Wallet.create(tmp_path / "other", passphrase="other", scrypt_n=2**10) as other:
+    with Wallet.create(
+        tmp_path / "other", passphrase="another wallet (fictional)", scrypt_n=2**10
+    ) as other:
         for fmt in ("sd-jwt", "di"):
             cred = issue_statement(
                 scheme.duo, other.holder_jwk(), "debt-statement-duo.json", fmt=fmt
@@ -901,3 +907,53 @@ def test_overview_without_a_day_uses_the_current_moment(
     wallet.add(cred.text, trust_list=trust_now, now=now)
     ov = wallet.overview()
     assert ov.notes == () and ov.total_outstanding == 50000
+
+
+# -- calendar dates (issue 12.10, wallet side) ---------------------------------------------------
+@given(
+    year=st.integers(0, 9999),
+    month=st.integers(0, 99),
+    day=st.integers(0, 99),
+    where=st.sampled_from(["valid_until", "cases"]),
+)
+@settings(max_examples=300, deadline=None)
+def test_calendar_check_agrees_with_the_calendar(
+    year: int, month: int, day: int, where: str
+) -> None:
+    """Every schema date the wallet reads, at any depth, is refused exactly when it is not a
+    real calendar date (the schema's pattern alone lets 2026-02-30 and month 13 through)."""
+    from blauweknop._wallet import _check_calendar_dates
+
+    text = f"{year:04d}-{month:02d}-{day:02d}"
+    try:
+        dt.date(year, month, day)
+        real = year >= 1
+    except ValueError:
+        real = False
+    if where == "cases":
+        vct = DEBT_STATEMENT_VCT
+        claims: dict[str, Any] = {"cases": [{"imposed_at": "2026-01-01"}, {"imposed_at": text}]}
+        field = "cases[1].imposed_at"
+    else:
+        vct, claims, field = RODE_KNOP_VCT, {"valid_until": text}, "valid_until"
+    schema = get_profile(vct).schema
+    if real:
+        _check_calendar_dates(schema, claims)
+    else:
+        with pytest.raises(InvalidDataError) as info:
+            _check_calendar_dates(schema, claims)
+        assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    "moment",
+    ["2026-02-30T10:00:00Z", "2026-13-01T10:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T10:00:00"],
+)
+def test_calendar_check_of_balance_at(moment: str) -> None:
+    from blauweknop._wallet import _check_calendar_dates
+
+    schema = get_profile(DEBT_STATEMENT_VCT).schema
+    _check_calendar_dates(schema, {"balance_at": "2026-02-28T23:59:59.5+01:00"})
+    with pytest.raises(InvalidDataError) as info:
+        _check_calendar_dates(schema, {"balance_at": moment})
+    assert info.value.field == "balance_at"
