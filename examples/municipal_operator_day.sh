@@ -7,8 +7,9 @@
 #   3. revoke one declaration whose trajectory ended;
 #   4. publish the status lists that creditors sync, so they see the revocation.
 #
-# The CSV is examples/data/batch/admissions.csv when that file exists; otherwise this script
-# writes one, with the pause starting today. Format: specs/rode-knop-batch.md.
+# The CSV is examples/data/batch/admissions.csv, its dates moved to today by
+# examples/shift_dates.py, when that file exists; otherwise this script writes one, with the
+# pause starting today. Format: specs/rode-knop-batch.md.
 #
 #   Run: bash examples/municipal_operator_day.sh [WORK_DIR]   (default: a fresh temporary directory)
 set -euo pipefail
@@ -28,8 +29,10 @@ rodeknop init --home gemeente --id urn:oin:00000001001234567000 --name "Gemeente
 
 echo "== 2. This week's admissions"
 if [ -f "$HERE/data/batch/admissions.csv" ]; then
-  # Holder-key paths in the CSV are relative to its folder: copy the folder as a whole.
-  cp -R "$HERE/data/batch" admissions
+  # Holder-key paths in the CSV are relative to its folder: copy the folder as a whole, with
+  # every date moved by the days passed since the example was written (the pause starts about
+  # today; a real case system exports today's admissions).
+  python3 "$HERE/shift_dates.py" "$HERE/data/batch" admissions
   CSV=admissions/admissions.csv
 else
   mkdir -p admissions

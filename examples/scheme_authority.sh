@@ -6,7 +6,7 @@
 # anyone may copy around: only the anchor can sign one.
 #
 # Each organisation sends its trust-list entry: `issuer init` / `rodeknop init` write one, and an
-# organisation that manages its keys with another tool writes it by hand (DESIGN §4).
+# organisation that manages its keys with another tool writes it by hand (specs/trust-list.md).
 # All names, ids and keys here are fictional.
 #
 #   Run: bash examples/scheme_authority.sh [WORK_DIR]     (default: a fresh temporary directory)

@@ -1,6 +1,6 @@
 """Shared CLI plumbing: one error handler, JSON output, passphrases, file reading.
 
-Exit codes (DESIGN §6): 0 success, 1 rejected (a credential or presentation failed
+Exit codes (docs/cli.md): 0 success, 1 rejected (a credential or presentation failed
 verification, including one that cannot be parsed; the reason code is printed), 2 bad usage,
 unreadable files, invalid data for issuance, storage problems.
 
@@ -34,7 +34,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: Errors that mean "the input was examined and rejected" (exit 1) in verifying commands:
 #: everything but storage and usage problems. A presentation that cannot be parsed is a
-#: rejection too (DESIGN §6).
+#: rejection too (docs/cli.md).
 NOT_REJECTIONS = (StorageError, InvalidDataError)
 PASSPHRASE_ENV = "BLAUWEKNOP_WALLET_PASSPHRASE"  # noqa: S105 (a variable name)
 #: Set to 1 to see the traceback of an unexpected error instead of ``internal_error``.

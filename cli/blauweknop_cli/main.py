@@ -1,4 +1,4 @@
-"""The ``blauweknop`` and ``rodeknop`` commands (DESIGN §6). Thin: parse, call the API, print.
+"""The ``blauweknop`` and ``rodeknop`` commands (docs/cli.md). Thin: parse, call the API, print.
 
 Exit codes: 0 success · 1 rejected (verification failed; reason code printed) · 2 bad usage
 or unreadable/invalid input.

@@ -20,6 +20,9 @@ Example:
     True
 """
 
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
+
 from ._dcql import DCQLQuery, DisclosurePlan
 from ._errors import (
     BlauweKnopError,
@@ -50,6 +53,12 @@ from ._verifier import (
     Verifier,
 )
 from ._wallet import ImportResult, Overview, StoredCredential, Wallet
+
+try:
+    #: The installed distribution's version (``blauweknop`` ships ``rodeknop_vc`` too).
+    __version__: str = _version("blauweknop")
+except _PackageNotFoundError:  # pragma: no cover - run from a source tree without installing
+    __version__ = "0+unknown"
 
 __all__ = [
     "DEBT_STATEMENT_VCT",

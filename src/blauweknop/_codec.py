@@ -1,7 +1,7 @@
 """Strict encodings shared by every format: base64url and JSON.
 
 Python's ``base64`` accepts non-canonical input and ``json`` accepts duplicate keys, NaN,
-Infinity, lone surrogates and blows the stack on deep nesting (SECURITY.md). These helpers
+Infinity, lone surrogates and blows the stack on deep nesting (docs/security.md). These helpers
 refuse all of that with a typed :class:`MalformedError`.
 """
 

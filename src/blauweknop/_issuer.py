@@ -224,7 +224,7 @@ class Issuer:
         return [k.public() for k in keys]
 
     def trust_entry(self) -> dict[str, Any]:
-        """This organisation's trust-list entry (DESIGN §4)."""
+        """This organisation's trust-list entry (specs/trust-list.md)."""
         return {
             "id": self.issuer_id,
             "name": self.name,

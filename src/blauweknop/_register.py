@@ -1,7 +1,7 @@
 """The issuer's register: every credential issued, its status-list index, its state, and an
-append-only audit trail, in one SQLite file (DESIGN.md section 5).
+append-only audit trail, in one SQLite file (docs/issuing-organisation.md).
 
-What it guarantees (SECURITY.md, SECURITY-BATTERY section H):
+What it guarantees (docs/security.md):
 
 * **Nothing committed is lost**: WAL journal with ``synchronous=FULL`` (WAL with ``NORMAL``
   can lose the last commits on power loss); every change is one transaction.

@@ -723,7 +723,7 @@ def _verify_kb(
         raise HolderBindingError("key_binding_malformed", f"KB-JWT: {e.message}") from e
     if kb.header.get("typ") != "kb+jwt":
         raise HolderBindingError("key_binding_typ", "KB-JWT typ must be kb+jwt")
-    if "d" in holder_jwk:  # a private key in a public slot (SECURITY-BATTERY B10)
+    if "d" in holder_jwk:  # a private key in a public slot (docs/security.md)
         raise HolderBindingError("holder_key_invalid", "cnf.jwk contains private key material")
     try:
         hkey = Key.from_jwk(holder_jwk)

@@ -102,7 +102,7 @@ class TrustedOrganisation:
 
 
 def parse_entry(entry: Mapping[str, Any]) -> TrustedOrganisation:
-    """Validate one trust-list entry (DESIGN §4): id, name, roles, jwks of public keys.
+    """Validate one trust-list entry (specs/trust-list.md): id, name, roles, jwks of public keys.
 
     Keys made by other tools are accepted with extra members; private members are refused.
     """

@@ -193,9 +193,13 @@ class Verifier:
         limits: input limits.
 
     Example:
-        >>> # verifier = Verifier(TrustList.verify(token, anchor), status=StatusCache(dir))
-        >>> # result = verifier.verify(vp_token, nonce=nonce, audience="urn:oin:...")
-        >>> # result.of_type(RODE_KNOP_VCT)[0].claims["valid_until"]
+        In a creditor's back office (runnable: ``examples/creditor_service.py``):
+
+        ```python
+        verifier = Verifier(TrustList.verify(token, anchor), status=StatusCache(status_dir))
+        result = verifier.verify(vp_token, nonce=nonce, audience="urn:oin:...")
+        result.of_type(RODE_KNOP_VCT)[0].claims["valid_until"]
+        ```
     """
 
     def __init__(

@@ -10,6 +10,7 @@ Example:
     True
 """
 
+from blauweknop import __version__
 from blauweknop._profile import RODE_KNOP_VCT
 
 from ._declaration import (
@@ -33,5 +34,6 @@ __all__ = [
     "HoldDecision",
     "Municipality",
     "PaymentIncapacityDeclaration",
+    "__version__",
     "hold_decision",
 ]

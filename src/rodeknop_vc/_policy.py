@@ -57,9 +57,13 @@ def hold_decision(credential: VerifiedCredential, *, today: dt.date) -> HoldDeci
     collection from ``valid_from`` through ``valid_until`` and applies the requested measures.
 
     Example:
-        >>> # result = verifier.verify(vp_token, nonce=n, audience=aud)
-        >>> # decision = hold_decision(result.of_type(RODE_KNOP_VCT)[0], today=date.today())
-        >>> # decision.hold, decision.hold_until
+        After verifying a presentation with :class:`~blauweknop.Verifier`:
+
+        ```python
+        result = verifier.verify(vp_token, nonce=n, audience=aud)
+        decision = hold_decision(result.of_type(RODE_KNOP_VCT)[0], today=date.today())
+        decision.hold, decision.hold_until
+        ```
     """
     if credential.vct != RODE_KNOP_VCT:
         raise PolicyError("wrong_type", f"not a Rode Knop declaration: {credential.vct}")

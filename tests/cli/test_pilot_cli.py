@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -47,7 +48,8 @@ def fmt(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-TODAY = dt.datetime.now(dt.UTC).date()
+#: Today where the pause windows' days are counted (at 23:30 UTC it is tomorrow there).
+TODAY = dt.datetime.now(ZoneInfo("Europe/Amsterdam")).date()
 #: The declaration's pause window, shifted to today so the CLI (which uses the real clock)
 #: accepts it on any day; the pilot data itself is fixed in time.
 HOLD_UNTIL = TODAY + dt.timedelta(days=113)

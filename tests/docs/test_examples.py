@@ -6,6 +6,7 @@ loopback port; a wallet in this process answers it over HTTP, and a replayed ans
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import os
@@ -21,8 +22,10 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from docs._clock import HOURS, a_year_ahead, faked
 
 from blauweknop import (
     Issuer,
@@ -50,6 +53,7 @@ COVERED = {
     "wallet_app.py": "test_wallet_app",
     "creditor_service.py": "test_creditor_service_demo",
     "scheme_authority.sh": "test_scheme_authority",
+    "shift_dates.py": "test_shift_dates",
 }
 
 
@@ -61,11 +65,13 @@ def env() -> dict[str, str]:
     return e
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path, environ: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     p = subprocess.run(
         list(args),
         cwd=cwd,
-        env=env(),
+        env=environ or env(),
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
@@ -117,10 +123,30 @@ def test_pilot(tmp_path: Path) -> None:
 
 
 def test_municipal_operator_day(tmp_path: Path) -> None:
+    check_municipal_operator_day(tmp_path, env())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("hour_minute", HOURS, ids=lambda hm: f"{hm[0]:02d}{hm[1]:02d}Z")
+def test_municipal_operator_day_a_year_ahead(tmp_path: Path, hour_minute: tuple[int, int]) -> None:
+    """The script and its example batch do not depend on the day or the hour (libfaketime)."""
+    when = a_year_ahead(*hour_minute)
+    check_municipal_operator_day(tmp_path, faked(env(), when), now=when)
+
+
+def check_municipal_operator_day(
+    tmp_path: Path, environ: dict[str, str], now: dt.datetime | None = None
+) -> None:
     work = tmp_path / "day"
-    p = run("bash", str(EXAMPLES / "municipal_operator_day.sh"), str(work), cwd=tmp_path)
+    p = run(
+        "bash",
+        str(EXAMPLES / "municipal_operator_day.sh"),
+        str(work),
+        cwd=tmp_path,
+        environ=environ,
+    )
     report = json.loads((work / "issued" / "batch-report.json").read_text())
-    assert report["already_done"], "the second run finds the rows issued by the first"
+    assert len(report["already_done"]) == 10, "the second run finds the rows issued by the first"
     assert report["issued"] == [] and report["failed"] == []
     listed = json.loads((work / "valid.json").read_text())["credentials"]
     revoked = listed[0]["credential_id"]
@@ -141,9 +167,55 @@ def test_municipal_operator_day(tmp_path: Path) -> None:
             row.list_uri,
             row.idx,
             issuer=trust.organisation(EINDHOVEN),
-            now=dt.datetime.now(dt.UTC).timestamp(),
+            now=(now or dt.datetime.now(dt.UTC)).timestamp(),
         )
     assert getattr(err.value, "code", None) == "revoked"
+
+
+def test_shift_dates(tmp_path: Path) -> None:
+    """The example data, copied with the dates moved by the days since they were written."""
+    p = run(sys.executable, str(EXAMPLES / "shift_dates.py"), str(DATA), "data", cwd=tmp_path)
+    today = dt.datetime.now(ZoneInfo("Europe/Amsterdam")).date()
+    days = (today - dt.date(2026, 11, 22)).days
+    assert f"dates moved by {days} day(s)" in p.stdout
+
+    def moved(value: str) -> str:
+        return str(dt.date.fromisoformat(value) + dt.timedelta(days=days))
+
+    original = json.loads((DATA / "rode-knop-declaration.json").read_text())
+    copy = json.loads((tmp_path / "data" / "rode-knop-declaration.json").read_text())
+    for field in ("trajectory_start", "valid_from", "valid_until", "application_date"):
+        assert copy[field] == moved(original[field]), field
+    assert copy["subject"]["birthdate"] == original["subject"]["birthdate"]
+    assert copy["declaration_id"] == original["declaration_id"]
+    # The window now lies around today, as the pilot's did around 2026-11-22.
+    assert dt.date.fromisoformat(copy["valid_from"]) <= today
+    assert dt.date.fromisoformat(copy["valid_until"]) > today + dt.timedelta(days=100)
+    stmt = json.loads((tmp_path / "data" / "debt-statement.json").read_text())
+    assert stmt["balance_at"][10:] == "T09:00:00+01:00", "a date-time keeps its time"
+
+    rows = list(csv.DictReader((DATA / "batch" / "admissions.csv").open(encoding="utf-8")))
+    moved_rows = list(
+        csv.DictReader((tmp_path / "data" / "batch" / "admissions.csv").open(encoding="utf-8"))
+    )
+    assert len(moved_rows) == len(rows) == 10
+    for a, b in zip(rows, moved_rows, strict=True):
+        assert b["valid_until"] == moved(a["valid_until"]) and b["birthdate"] == a["birthdate"]
+        assert b["holder_key"] == a["holder_key"] and b["bsn"] == a["bsn"]
+    for key in (DATA / "batch" / "holders").iterdir():  # unchanged, so the CSV's paths resolve
+        assert (tmp_path / "data" / "batch" / "holders" / key.name).read_bytes() == key.read_bytes()
+
+    # An existing folder is not overwritten.
+    again = subprocess.run(
+        [sys.executable, str(EXAMPLES / "shift_dates.py"), str(DATA), "data"],
+        cwd=tmp_path,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert again.returncode == 2 and "exists" in again.stderr
 
 
 def test_scheme_authority(tmp_path: Path) -> None:

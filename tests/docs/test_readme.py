@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from docs._clock import HOURS, a_year_ahead, faked
 
 from blauweknop._trust import parse_entry
 
@@ -117,7 +118,7 @@ def snippet_target(block: Block) -> str | None:
 def sandbox(tmp: Path) -> Path:
     """A working directory that looks like the repository root for reading, empty otherwise."""
     cwd = tmp / "repo"
-    cwd.mkdir()
+    cwd.mkdir(parents=True)
     (cwd / "examples").symlink_to(ROOT / "examples", target_is_directory=True)
     # The venv running the tests: the repository's .venv under `make test`.
     (cwd / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
@@ -125,6 +126,7 @@ def sandbox(tmp: Path) -> Path:
 
 
 def environment() -> dict[str, str]:
+    """The sessions' environment: this one, with the venv first on ``PATH``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env["BLAUWEKNOP_WALLET_PASSPHRASE"] = "fictional test passphrase"
@@ -144,7 +146,9 @@ _DRIVER = textwrap.dedent(
 )
 
 
-def run_python(page_blocks: list[Block], cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_python(
+    page_blocks: list[Block], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     payload = cwd.parent / f"{cwd.name}-blocks.json"
     payload.write_text(json.dumps([{"where": b.where, "code": b.body} for b in page_blocks]))
     driver = cwd.parent / f"{cwd.name}-driver.py"
@@ -152,7 +156,7 @@ def run_python(page_blocks: list[Block], cwd: Path) -> subprocess.CompletedProce
     return subprocess.run(
         [sys.executable, str(driver), str(payload)],
         cwd=cwd,
-        env=environment(),
+        env=env or environment(),
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
@@ -161,7 +165,9 @@ def run_python(page_blocks: list[Block], cwd: Path) -> subprocess.CompletedProce
     )
 
 
-def run_shell(page_blocks: list[Block], cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_shell(
+    page_blocks: list[Block], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     parts = ["set -euo pipefail"]
     for b in page_blocks:
         parts.append(f"echo '--- {b.where}' >&2")
@@ -171,7 +177,7 @@ def run_shell(page_blocks: list[Block], cwd: Path) -> subprocess.CompletedProces
     return subprocess.run(
         ["bash", str(script)],
         cwd=cwd,
-        env=environment(),
+        env=env or environment(),
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
@@ -238,6 +244,30 @@ def test_python_blocks_run(page: Path, tmp_path: Path) -> None:
 def test_shell_blocks_run(page: Path, tmp_path: Path) -> None:
     p = run_shell(shell_blocks(page), sandbox(tmp_path))
     assert p.returncode == 0, _report(p)
+
+
+SESSION_PAGES = [p for p in PAGES if python_blocks(p) or shell_blocks(p)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("hour_minute", HOURS, ids=lambda hm: f"{hm[0]:02d}{hm[1]:02d}Z")
+@pytest.mark.parametrize("page", SESSION_PAGES, ids=_id)
+def test_sessions_run_a_year_ahead(
+    page: Path, hour_minute: tuple[int, int], tmp_path: Path
+) -> None:
+    """Nothing in a session depends on the day it is run: a year from now, at three hours of the
+    day (00:30 UTC is already the next day in Amsterdam at 23:30 UTC the day before), every block
+    still runs. The clock of the session's processes is moved with libfaketime."""
+    env = faked(environment(), a_year_ahead(*hour_minute))
+    for kind, run, selected in (
+        ("python", run_python, python_blocks),
+        ("sh", run_shell, shell_blocks),
+    ):
+        page_blocks = selected(page)
+        if page_blocks:
+            cwd = sandbox(tmp_path / kind)
+            p = run(page_blocks, cwd, env)
+            assert p.returncode == 0, f"{kind} session, {env['FAKETIME']} s ahead: " + _report(p)
 
 
 def test_parser_understands_the_convention(tmp_path: Path) -> None:

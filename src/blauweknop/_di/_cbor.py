@@ -1,7 +1,7 @@
 """Strict CBOR (RFC 8949) for ecdsa-sd-2023 proof values (VC-DI-ECDSA 3.5.2, 3.5.3, 3.5.7, 3.5.8).
 
 cbor2's ``loads`` accepts duplicate map keys, trailing bytes, semantic tags and huge bignums
-(SECURITY.md). The proof values need five kinds of item only, so this module parses exactly
+(docs/security.md). The proof values need five kinds of item only, so this module parses exactly
 those: unsigned integers, byte strings, text strings, arrays and maps, with definite lengths,
 preferred (shortest) argument encoding, no tags, no duplicate keys and no trailing bytes.
 Anything else raises :class:`~blauweknop.MalformedError` ``proof_value_malformed``.

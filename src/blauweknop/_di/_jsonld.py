@@ -1,4 +1,4 @@
-"""JSON-LD processing with the safety rails pyld lacks (SECURITY.md, VC-DATA-INTEGRITY 2.4).
+"""JSON-LD processing with the safety rails pyld lacks (docs/security.md, VC-DATA-INTEGRITY 2.4).
 
 * ``@context`` values, at any depth, must be allow-listed URLs (a string or an array of
   strings). Inline context objects are refused: they could redefine terms or set ``@vocab``

@@ -2,7 +2,7 @@
 
 VC Data Integrity 1.0 section 2.4 requires the context URLs it names to be treated as
 "already resolved" with fixed hashes, and section 2.4.1 / 4.6 asks verifiers to accept only
-known contexts. pyld's default loader fetches over the network (SECURITY.md), so this module
+known contexts. pyld's default loader fetches over the network (docs/security.md), so this module
 replaces it: a URL is served only if it is in the loader's allow-list, from a file shipped in
 ``blauweknop/contexts/``, and only if the file's SHA-256 matches the pin table below. Anything
 else raises :class:`~blauweknop.ContextError` (``context_not_allowed``) without any network

@@ -1,4 +1,4 @@
-"""Holder-signed verifiable presentations (VC-DATA-MODEL-2.0 section 4.13, DESIGN.md 3).
+"""Holder-signed verifiable presentations (VC-DATA-MODEL-2.0 section 4.13, docs/formats.md).
 
 The holder wraps one or more credentials (typically ``ecdsa-sd-2023`` derived ones) in a
 ``VerifiablePresentation`` and secures it with an ``authentication`` proof whose ``challenge``

@@ -3,7 +3,7 @@
 pyld ships URDNA2015, but hard-wires SHA-256 (the ECDSA suites need SHA-384 for P-384 keys,
 VC-DI-ECDSA section 3), does not expose the issued-identifier map in a usable way (ecdsa-sd-2023
 needs it, VC-DI-ECDSA 3.4.1) and has no work limit: the rdf-canon poison datasets run for ever
-(SECURITY.md). This module implements RDFC-1.0 section 4 on a compact quad representation with:
+(docs/security.md). This module implements RDFC-1.0 section 4 on a compact quad representation with:
 
 * size limits checked before any hashing (``Limits.max_rdf_quads`` / ``max_blank_nodes``),
 * a work budget on the Hash N-Degree Quads algorithm (RDFC-1.0 warns that "poison"

@@ -1,6 +1,6 @@
 """Status lists: IETF Token Status List, W3C Bitstring Status List, and the verifier's cache.
 
-Two standards, two bit orders (SECURITY.md): the IETF list packs entries from the least
+Two standards, two bit orders (specs/status-lists.md): the IETF list packs entries from the least
 significant bit of each byte, the W3C bitstring puts index 0 at the most significant bit.
 Each format has its own helpers in :mod:`._bits`; never share them.
 

@@ -6,8 +6,8 @@
   at the **most** significant (left-most) bit of byte 0.
 
 A single shared helper would read or set the wrong index for one of the two formats, i.e.
-revoke the wrong credential (SECURITY.md). So each format has its own pair of functions and
-the tests prove they differ.
+revoke the wrong credential (specs/status-lists.md). So each format has its own pair of functions
+and the tests prove they differ.
 
 Both support entry sizes of 1, 2, 4 and 8 bits, so an entry never straddles two bytes.
 

@@ -1,5 +1,5 @@
 """The verifier's offline status cache: status lists fetched earlier, checked at verification
-time without any network access (DESIGN.md section 4).
+time without any network access (specs/status-lists.md).
 
 Layout of the cache directory::
 

@@ -2,7 +2,7 @@
 
 IETF Token Status List, section "Validation Rules" step 4 (``exp`` MUST be checked; ``iat``
 against local freshness policy; re-fetch when ``time resolved + ttl < now``), section
-"Expiration and Caching" (clamp ``exp``/``ttl`` to reasonable bounds, SECURITY-BATTERY E13),
+"Expiration and Caching" (clamp ``exp``/``ttl`` to reasonable bounds, docs/security.md),
 and W3C Bitstring Status List section 2.2 (``validUntil``, ``ttl`` in milliseconds).
 """
 

@@ -1,5 +1,5 @@
 """Bounded decompression for status lists: a few hundred compressed bytes must never become
-gigabytes in memory (zlib/gzip bombs, SECURITY-BATTERY A20)."""
+gigabytes in memory (zlib/gzip bombs, docs/security.md)."""
 
 from __future__ import annotations
 
