@@ -33,12 +33,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from blauweknop_cli.main import blauweknop, rodeknop
 from click.testing import CliRunner
 
 from blauweknop import InvalidDataError, Issuer, Key, StorageError, did_jwk
 from blauweknop._jws import parse_compact
 from blauweknop._status._ietf import StatusList
-from blauweknop_cli.main import blauweknop, rodeknop
 from rodeknop_vc import PaymentIncapacityDeclaration
 from rodeknop_vc._batch import issue_batch, read_batch
 
@@ -273,8 +273,10 @@ def test_credential_files_are_private(tmp_path: Path) -> None:
         out = tmp_path / "deliver" / "today" / "decl.sd-jwt"
         res = CliRunner().invoke(
             rodeknop,
-            ["issue", "--home", str(gem.home), "--holder-key", str(holder)]
-            + ["--data", str(data), "--out", str(out)],
+            [
+                *("issue", "--home", str(gem.home), "--holder-key", str(holder)),
+                *("--data", str(data), "--out", str(out)),
+            ],
         )
         assert res.exit_code == 0, res.output
         assert _mode(out) == 0o600
@@ -414,8 +416,10 @@ def test_formula_in_cli_data_file_is_refused(tmp_path: Path) -> None:
     data.write_text(json.dumps(decl))
     res = CliRunner().invoke(
         rodeknop,
-        ["issue", "--home", str(gem.home), "--holder-key", str(holder), "--data", str(data)]
-        + ["--out", str(tmp_path / "d.sd-jwt")],
+        [
+            *("issue", "--home", str(gem.home), "--holder-key", str(holder)),
+            *("--data", str(data), "--out", str(tmp_path / "d.sd-jwt")),
+        ],
     )
     assert res.exit_code == 2
     assert "subject.given_names: starts with a formula character" in res.output
@@ -448,9 +452,11 @@ def test_second_writer_gets_home_locked(tmp_path: Path) -> None:
 
 def test_two_batch_runs_at_once_issue_each_row_once(tmp_path: Path) -> None:
     init = subprocess.run(
-        [str(BIN / "rodeknop"), "init", "--home", "gem", "--id", GEM]
-        + ["--name", "Gemeente Eindhoven", "--municipality-code", "GM0772"]
-        + ["--status-uri", "https://status.eindhoven.example/rk"],
+        [
+            *(str(BIN / "rodeknop"), "init", "--home", "gem", "--id", GEM),
+            *("--name", "Gemeente Eindhoven", "--municipality-code", "GM0772"),
+            *("--status-uri", "https://status.eindhoven.example/rk"),
+        ],
         cwd=tmp_path,
         capture_output=True,
         check=False,
