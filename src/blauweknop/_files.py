@@ -190,14 +190,12 @@ class DirectoryLock:
 
     Args:
         path: the lock file (created ``0600`` when missing).
-        code: the error code when the lock stays taken, e.g. ``home_locked``.
         what: words for the message (``the issuer home ...``).
         timeout: seconds to wait for another holder before giving up (``0``: at once).
     """
 
-    def __init__(self, path: Path, *, code: str, what: str, timeout: float) -> None:
+    def __init__(self, path: Path, *, what: str, timeout: float) -> None:
         self.path = path
-        self.code = code
         self.what = what
         self.timeout = timeout
         self._fd = -1
@@ -209,8 +207,8 @@ class DirectoryLock:
         return self._depth > 0
 
     def acquire(self) -> None:
-        """Take the lock (or count one more nesting level); ``StorageError(code)`` when another
-        holder keeps it longer than ``timeout``."""
+        """Take the lock (or count one more nesting level); ``StorageError("home_locked")``
+        when another holder keeps it longer than ``timeout``."""
         if self._depth:
             self._depth += 1
             return
@@ -225,7 +223,7 @@ class DirectoryLock:
             while not _try_lock(fd):
                 if time.monotonic() >= deadline:
                     raise StorageError(
-                        self.code,
+                        "home_locked",
                         f"{self.what} is in use by another process (waited {self.timeout:g} s); "
                         "try again when it has finished",
                     )

@@ -151,7 +151,6 @@ class Issuer:
         self.register = register
         self._lock = DirectoryLock(
             home / "issuer.lock",
-            code="home_locked",
             what=f"the issuer home {home}",
             timeout=lock_timeout,
         )
