@@ -69,10 +69,17 @@ def reconcile_command(program: str) -> click.Command:
         if bool(published) == no_published:
             raise click.UsageError("give --published DIR, or --no-published")
         report = iss.reconcile(published, actor=actor)
+        if not report.needed:
+            if as_json:
+                echo_json({"ok": True, "needed": False, "register_seq": report.register_seq})
+            else:
+                click.echo(f"{home}: the register is not behind its fence; nothing to reconcile")
+            return
         hint = f"{program} status publish --home {home} --out-dir {published or 'DIR'}"
         if as_json:
             out: dict[str, Any] = {
                 "ok": True,
+                "needed": True,
                 "revoked": list(report.revoked),
                 "suspended": list(report.suspended),
                 "placeholders": list(report.placeholders),

@@ -609,6 +609,7 @@ class Issuer:
         *,
         actor: str = "operator",
         reason: str = "reconciled after restoring the register",
+        force: bool = False,
     ) -> ReconcileReport:
         """Bring the register back into service after it was restored from a backup (it then
         refuses to issue or publish: ``register_rolled_back``).
@@ -619,7 +620,8 @@ class Issuer:
         in the register again; every existing status list is closed (new credentials get a
         new list, so no index is handed out twice); the fence moves past everything seen.
         ``None`` skips the lists: revocations made after the backup are then lost and must
-        be made again. Publish afterwards.
+        be made again. Publish afterwards. A register that is not behind is left as it is
+        (``needed=False``) unless ``force``.
         """
         from ._register import read_published
 
@@ -633,7 +635,7 @@ class Issuer:
                 published = read_published(
                     published_dir, None, self.public_keys(), self.issuer_id, what="reconciling"
                 )
-            return self.register.reconcile(published, actor=actor, reason=reason)
+            return self.register.reconcile(published, actor=actor, reason=reason, force=force)
 
     def publish_status(
         self,

@@ -448,8 +448,11 @@ class ReconcileReport:
             revoked or suspended.
         closed_lists: list ids closed for new issuance (new credentials go to a new list).
         register_seq: the register's sequence after reconciling (≥ the fence).
+        needed: ``False`` when the register was not behind its fence or the published lists
+            (then nothing was changed).
     """
 
+    needed: bool
     revoked: tuple[str, ...]
     suspended: tuple[str, ...]
     placeholders: tuple[str, ...]
@@ -841,6 +844,7 @@ class Register:
         *,
         actor: str = "operator",
         reason: str = "reconciled after restoring the register",
+        force: bool = False,
     ) -> ReconcileReport:
         """Bring a restored (older) register back into service, in one transaction.
 
@@ -852,6 +856,9 @@ class Register:
         backup is never handed out again); and the register's sequence jumps past the fence
         and the published lists. Without ``published``, revocations made after the backup
         cannot be recovered: revoke them again from your own records.
+
+        A register that is not behind (its sequence is at least the fence's and every
+        published list's) is left unchanged (``needed=False``) unless ``force`` is set.
         """
         who = _text(actor, "actor")
         why = _text(reason, "reason")
@@ -860,6 +867,15 @@ class Register:
         suspended: list[str] = []
         placeholders: list[str] = []
         floor = max([self.read_fence() or 0, *(p[2] for p in published)])
+        if not force and self.register_seq >= floor:
+            return ReconcileReport(
+                needed=False,
+                revoked=(),
+                suspended=(),
+                placeholders=(),
+                closed_lists=(),
+                register_seq=self.register_seq,
+            )
         with self._tx("reconciling the register", fenced=False) as c:
             lists = {
                 r[1]: (r[0], r[2], r[3])
@@ -915,6 +931,7 @@ class Register:
             doc = {"version": _FENCE_VERSION, "register_seq": seq, "register": self.path.name}
             atomic_write(self.fence_path, (json.dumps(doc) + "\n").encode(), mode=0o600)
         return ReconcileReport(
+            needed=True,
             revoked=tuple(revoked),
             suspended=tuple(suspended),
             placeholders=tuple(placeholders),

@@ -424,6 +424,8 @@ def issue_batch(
     out = make_private_dir(out_dir)  # credentials hold personal data: 0700, files 0600
     # One batch at a time per home: a second run waits, then fails with home_locked.
     with issuer.exclusive():
+        # A restored (older) register refuses the whole run, not row by row.
+        issuer.register.check_fence()
         return _issue_rows(issuer, rows, out, format, progress)
 
 

@@ -225,6 +225,28 @@ def test_publish_refuses_to_overwrite_lists_of_a_newer_register(tmp_path: Path) 
         old.publish_status(pub)
     assert e.value.code == "register_rolled_back"
     assert (pub / "1.jwt").read_bytes() == before
+    rep = old.reconcile(pub)
+    assert rep.needed
+    assert rep.revoked == (f"1:{a.status_index}",)
+    old.publish_status(pub)
+    sl, _ = published_bits(pub / "1.jwt")
+    assert sl.get(a.status_index) == 1
+
+
+def test_restored_register_stops_a_batch_before_any_row(tmp_path: Path) -> None:
+    gem = municipality(tmp_path)
+    backup = gem.register.backup(tmp_path / "nightly.sqlite")
+    issue(gem, "GM0772-RK-2026-0100")
+    gem.register.close()
+    restore(gem.home, backup)
+    old = Issuer.open(gem.home)
+    rows, rejected = read_batch(batch_folder(tmp_path / "b", 2), old)
+    assert len(rows) == 2
+    assert not rejected
+    with pytest.raises(StorageError) as e:
+        issue_batch(old, rows, tmp_path / "out")
+    assert e.value.code == "register_rolled_back"
+    assert old.register.list() == []
 
 
 def test_reconcile_command(tmp_path: Path) -> None:
@@ -253,6 +275,10 @@ def test_reconcile_command(tmp_path: Path) -> None:
     assert "rodeknop status publish" in out["next"]
     res = runner.invoke(blauweknop, ["issuer", "reconcile", "--home", home, "--check"])
     assert res.exit_code == 0, res.output
+    # Once reconciled, a second run changes nothing (no new list is opened for nothing).
+    res = runner.invoke(rodeknop, ["reconcile", "--home", home, "--published", str(pub), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["needed"] is False
     res = runner.invoke(rodeknop, ["status", "publish", "--home", home, "--out-dir", str(pub)])
     assert res.exit_code == 0, res.output
 
