@@ -476,6 +476,33 @@ def test_second_writer_gets_home_locked(tmp_path: Path) -> None:
     issue(other, "GM0772-RK-2026-0002")  # free again
 
 
+def test_home_lock_dies_with_its_process(tmp_path: Path) -> None:
+    """A writer killed while it holds the lock never leaves the home locked."""
+    gem = municipality(tmp_path)
+    code = (
+        "import sys, time\n"
+        "from blauweknop import Issuer\n"
+        "iss = Issuer.open(sys.argv[1])\n"
+        "with iss.exclusive():\n"
+        "    print('locked', flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    p = subprocess.Popen(
+        [sys.executable, "-c", code, str(gem.home)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert p.stdout is not None
+        assert p.stdout.readline().strip() == "locked"
+        waiting = Issuer.open(gem.home, lock_timeout=0)
+        with pytest.raises(StorageError) as e:
+            issue(waiting, "GM0772-RK-2026-0001")
+        assert e.value.code == "home_locked"
+    finally:
+        p.kill()
+        p.wait(timeout=60)
+    assert issue(waiting, "GM0772-RK-2026-0001").credential_id == "GM0772-RK-2026-0001"
+
+
 def test_two_batch_runs_at_once_issue_each_row_once(tmp_path: Path) -> None:
     init = subprocess.run(
         [
