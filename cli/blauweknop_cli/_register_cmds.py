@@ -1,4 +1,4 @@
-"""``blauweknop issuer reconcile`` / ``rodeknop reconcile``: bring a register restored from a
+"""``blauweknop reconcile`` / ``rodeknop reconcile``: bring a register restored from a
 backup back into service (docs/issuing-organisation.md, "Restoring a backup")."""
 
 from __future__ import annotations

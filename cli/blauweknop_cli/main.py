@@ -693,7 +693,7 @@ _register_wallet()
 def _register_reconcile() -> None:
     from ._register_cmds import reconcile_command
 
-    issuer.add_command(reconcile_command("blauweknop"))
+    blauweknop.add_command(reconcile_command("blauweknop"))
     rodeknop.add_command(reconcile_command("rodeknop"))
 
 

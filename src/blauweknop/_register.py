@@ -804,8 +804,8 @@ class Register:
             f"{fence}): it was restored from a backup or replaced. Revocations made since may "
             "be missing and status indices could be handed out twice, so nothing is issued "
             "or published until it is reconciled with the last published status lists: "
-            "blauweknop issuer reconcile (or rodeknop reconcile) --home HOME --published DIR; "
-            "see docs/issuing-organisation.md, 'Restoring a backup'",
+            "blauweknop reconcile (or rodeknop reconcile) --home HOME --published DIR; "
+            "see 'Restoring a backup' in the issuing organisation's guide",
         )
 
     def _check_fence(self, c: sqlite3.Connection, what: str) -> None:

@@ -273,7 +273,7 @@ def test_reconcile_command(tmp_path: Path) -> None:
     out = json.loads(res.output)
     assert out["revoked"] == [f"1:{a.status_index}"]
     assert "rodeknop status publish" in out["next"]
-    res = runner.invoke(blauweknop, ["issuer", "reconcile", "--home", home, "--check"])
+    res = runner.invoke(blauweknop, ["reconcile", "--home", home, "--check"])
     assert res.exit_code == 0, res.output
     # Once reconciled, a second run changes nothing (no new list is opened for nothing).
     res = runner.invoke(rodeknop, ["reconcile", "--home", home, "--published", str(pub), "--json"])
