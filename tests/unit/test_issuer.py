@@ -281,12 +281,12 @@ def test_harmless_text_passes(value: str) -> None:
 
 
 def test_check_issuable_runs_the_issue_checks_without_reserving(tmp_path: Path) -> None:
-    gem = make(
-        tmp_path,
-        "gem",
+    gem = Issuer.init(
+        tmp_path / "gem",
         issuer_id="urn:oin:00000001001234567000",
         name="Gemeente Eindhoven",  # as named in the declaration
         roles=["municipality"],
+        status_base_uri="https://status.example/gem",
     )
     decl = PaymentIncapacityDeclaration.from_claims(DECL)
     holder = Key.generate()
