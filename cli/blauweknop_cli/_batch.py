@@ -38,7 +38,7 @@ def run_batch(home: str, batch_file: str, out_dir: str, *, fmt: str, as_json: bo
     )
 
     issuer = Issuer.open(home)
-    rows, rejected = read_batch(batch_file, issuer)
+    rows, rejected = read_batch(batch_file, issuer, format=fmt)
     console = Console(stderr=True, highlight=False)
     if not as_json:
         click.echo(

@@ -271,7 +271,7 @@ def wallet_present(
         if plan_only:
             return
         vp = w.present(plan, nonce=nonce, audience=audience)
-    write_output(out, json.dumps(vp, indent=2) + "\n", force=force)
+    write_output(out, json.dumps(vp, indent=2) + "\n", force=force, mode=0o600)
     n = sum(len(v) for v in vp.values())
     if as_json:
         echo_json({"ok": True, "out": out, "presentations": n})

@@ -23,6 +23,7 @@ from blauweknop import (
     build_trust_list,
 )
 from blauweknop._errors import BlauweKnopError
+from blauweknop._files import credential_writer
 from blauweknop._profile import RODE_KNOP_VCT
 from blauweknop.debt import DebtStatement
 
@@ -376,8 +377,9 @@ def _issue_one(
     holder = read_json_object(holder_key, "holder key")
     data = read_json_object(data_file, "data file")
     obj = model.from_claims(data)
-    cred = iss.issue(obj, holder_jwk=holder, format=fmt)
-    write_output(out, cred.text + "\n", force=force)
+    # Written (0600) before the register confirms it; a failed write can simply be retried.
+    write = credential_writer(out, overwrite=force)
+    cred = iss.issue(obj, holder_jwk=holder, format=fmt, write=write)
     uris = _status_uris(cred)
     until = dt.datetime.fromtimestamp(cred.valid_until, dt.UTC).date().isoformat()
     done(
@@ -886,3 +888,13 @@ def _register_wallet() -> None:
 
 
 _register_wallet()
+
+
+def _register_reconcile() -> None:
+    from ._register_cmds import reconcile_command
+
+    blauweknop.add_command(reconcile_command("blauweknop"))
+    rodeknop.add_command(reconcile_command("rodeknop"))
+
+
+_register_reconcile()

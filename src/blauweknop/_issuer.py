@@ -6,7 +6,18 @@ Home directory layout (never edit by hand)::
     HOME/keys/<kid>.jwk      signing keys (0600); rotation keeps old keys for the trust entry
     HOME/register.sqlite     the register of everything issued (SQLite, WAL, synchronous=FULL)
     HOME/register.secret     key of the keyed BSN hash (0600)
+    HOME/register.fence      the register's sequence, kept outside the database: an older
+                             register put back from a backup refuses to issue or publish
+                             until :meth:`Issuer.reconcile` (0600)
+    HOME/issuer.lock         locked while an operation writes (issue, batch, revoke,
+                             suspend, resume, publish, rotate, reconcile)
     HOME/trust-entry.json    this organisation's trust-list entry, for the scheme authority
+
+**One writer at a time.** Every operation that writes takes an exclusive lock on the home
+(``flock`` on ``issuer.lock``; the kernel releases it if the process dies). A second writer,
+in this or another process, waits up to ``lock_timeout`` seconds (default 5) and then gets
+``StorageError("home_locked")``; nothing was changed. Reading (``register.list``, ``get``)
+takes no lock. :meth:`Issuer.exclusive` holds the lock across several operations (a batch).
 
 Example:
     >>> import tempfile, json, pathlib
@@ -23,12 +34,14 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
+import re
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,16 +49,16 @@ from zoneinfo import ZoneInfo
 
 from ._codec import parse_json_object
 from ._errors import InvalidDataError, MalformedError, SignatureError, StorageError
-from ._files import atomic_write
+from ._files import DirectoryLock, atomic_write
 from ._keys import Key, Signer
 from ._model import CredentialModel
 from ._sdjwt_vc import issue_sd_jwt_vc
 from ._trust import KNOWN_ROLES, parse_entry
 
 if TYPE_CHECKING:
-    from ._register import Register
+    from ._register import ReconcileReport, Register
 
-__all__ = ["FORMATS", "IssuedCredential", "Issuer"]
+__all__ = ["FORMATS", "IssuedCredential", "Issuer", "check_spreadsheet_safe"]
 
 #: Output formats: SD-JWT VC (default) and W3C VC 2.0 with an ecdsa-sd-2023 proof.
 FORMATS = ("sd-jwt", "di")
@@ -53,6 +66,42 @@ FORMATS = ("sd-jwt", "di")
 MAX_COPIES = 100
 _TZ = ZoneInfo("Europe/Amsterdam")
 _CONFIG_VERSION = 1
+#: Seconds a writer waits for another one to finish before ``home_locked``.
+DEFAULT_LOCK_TIMEOUT = 5.0
+#: Spreadsheet formula prefixes: a text claim starting with one is refused (CSV injection:
+#: registers and batch reports end up in spreadsheets).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: Text that starts like a formula but cannot call anything: an international phone number
+#: (``+31 40 238 6000``) or a plain number.
+_HARMLESS = re.compile(r"\+[0-9][0-9 -]*|-?[0-9]+(?:[.,][0-9]+)?")
+
+
+def check_spreadsheet_safe(claims: object, *, path: str = "") -> None:
+    """Refuse any text in ``claims`` (nested objects and arrays too) that a spreadsheet would
+    run as a formula: starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return
+    (OWASP "CSV Injection"). International phone numbers and plain numbers pass.
+
+    One rule for every issuance path (single ``issue``, batches, the API).
+
+    >>> check_spreadsheet_safe({"subject": {"family_name": "Jansen"}, "phone": "+31 40 2386000"})
+    >>> check_spreadsheet_safe({"subject": {"family_name": "=HYPERLINK(1)"}})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    blauweknop._errors.InvalidDataError: invalid_data: subject.family_name: starts with a ...
+    """
+    if isinstance(claims, str):
+        if claims.startswith(FORMULA_PREFIXES) and not _HARMLESS.fullmatch(claims):
+            raise InvalidDataError(
+                "invalid_data",
+                f"{path or 'value'}: starts with a formula character",
+                field=path or None,
+            )
+    elif isinstance(claims, Mapping):
+        for k, v in claims.items():
+            check_spreadsheet_safe(v, path=f"{path}.{k}" if path else str(k))
+    elif isinstance(claims, list | tuple):
+        for i, v in enumerate(claims):
+            check_spreadsheet_safe(v, path=f"{path}[{i}]")
 
 
 def _day_start(date_text: str) -> int:
@@ -87,11 +136,24 @@ class Issuer:
     """An issuing organisation working from its home directory. Use :meth:`init` once, then
     :meth:`open`."""
 
-    def __init__(self, home: Path, config: Mapping[str, Any], signer: Signer, register: Register):
+    def __init__(
+        self,
+        home: Path,
+        config: Mapping[str, Any],
+        signer: Signer,
+        register: Register,
+        *,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    ):
         self.home = home
         self.config = dict(config)
         self.signer = signer
         self.register = register
+        self._lock = DirectoryLock(
+            home / "issuer.lock",
+            what=f"the issuer home {home}",
+            timeout=lock_timeout,
+        )
 
     # -- setup ------------------------------------------------------------------------
     @classmethod
@@ -106,6 +168,7 @@ class Issuer:
         alg: str = "ES256",
         extra: Mapping[str, Any] | None = None,
         key: Key | None = None,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ) -> Issuer:
         """Create a new issuer home: a signing key, the register and ``trust-entry.json``.
 
@@ -156,17 +219,27 @@ class Issuer:
         from ._register import Register
 
         register = Register.open(
-            h / "register.sqlite", bsn_key=cls._secret(h), status_base_uri=config["status_base_uri"]
+            h / "register.sqlite",
+            bsn_key=cls._secret(h),
+            status_base_uri=config["status_base_uri"],
+            fence=h / "register.fence",
         )
-        issuer = cls(h, config, key, register)
+        issuer = cls(h, config, key, register, lock_timeout=lock_timeout)
         issuer._write_trust_entry()
         # config last: its presence marks a complete home.
         atomic_write(h / "config.json", (json.dumps(config, indent=2) + "\n").encode(), mode=0o600)
         return issuer
 
     @classmethod
-    def open(cls, home: str | os.PathLike[str], *, signer: Signer | None = None) -> Issuer:
-        """Open an existing issuer home. ``signer`` replaces the key file (e.g. an HSM)."""
+    def open(
+        cls,
+        home: str | os.PathLike[str],
+        *,
+        signer: Signer | None = None,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    ) -> Issuer:
+        """Open an existing issuer home. ``signer`` replaces the key file (e.g. an HSM).
+        ``lock_timeout``: seconds a write waits for another writer before ``home_locked``."""
         h = Path(home)
         try:
             raw = (h / "config.json").read_bytes()
@@ -186,9 +259,34 @@ class Issuer:
         from ._register import Register
 
         register = Register.open(
-            h / "register.sqlite", bsn_key=cls._secret(h), status_base_uri=config["status_base_uri"]
+            h / "register.sqlite",
+            bsn_key=cls._secret(h),
+            status_base_uri=config["status_base_uri"],
+            fence=h / "register.fence",
         )
-        return cls(h, config, signer, register)
+        return cls(h, config, signer, register, lock_timeout=lock_timeout)
+
+    # -- one writer at a time ------------------------------------------------------------
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[Issuer]:
+        """Hold the home's write lock across several operations (e.g. a whole batch), so no
+        other process writes in between. Re-entrant; every writing method takes it too.
+
+        Raises ``StorageError("home_locked")`` when another writer keeps it longer than
+        ``lock_timeout``.
+
+        >>> # with issuer.exclusive():
+        >>> #     for row in rows: issuer.issue(...)
+        """
+        with self._lock:
+            yield self
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The lock, and the rollback fence checked under it."""
+        with self._lock:
+            self.register.check_fence()
+            yield
 
     @staticmethod
     def _secret(h: Path) -> bytes:
@@ -239,16 +337,17 @@ class Issuer:
     def rotate_key(self, alg: str | None = None) -> Key:
         """Make a new signing key active; old keys stay in the trust entry so credentials
         they signed keep verifying until the scheme authority drops them."""
-        key = Key.generate(alg or self.signer.alg)
-        key.save(self.home / "keys" / f"{key.kid}.jwk")
-        self.config["active_kid"] = key.kid
-        atomic_write(
-            self.home / "config.json",
-            (json.dumps(self.config, indent=2) + "\n").encode(),
-            mode=0o600,
-        )
-        self.signer = key
-        self._write_trust_entry()
+        with self._lock:
+            key = Key.generate(alg or self.signer.alg)
+            key.save(self.home / "keys" / f"{key.kid}.jwk")
+            self.config["active_kid"] = key.kid
+            atomic_write(
+                self.home / "config.json",
+                (json.dumps(self.config, indent=2) + "\n").encode(),
+                mode=0o600,
+            )
+            self.signer = key
+            self._write_trust_entry()
         return key
 
     # -- issuance -------------------------------------------------------------------------
@@ -287,7 +386,45 @@ class Issuer:
         repeated call for the same row returns a credential with the same id and index
         (resumable batches). ``write`` is called with the credential text after signing and
         before the reservation is confirmed, so a confirmed row always has its file.
+
+        Retry-safe: if ``write`` fails (disk full, folder not writable) the credential stays
+        ``pending``; calling ``issue`` again for the same id, type, format and holder key signs
+        it again with the same id and status index and confirms it once ``write`` succeeds
+        (use :func:`blauweknop._files.credential_writer` for a 0600 file). A confirmed
+        credential is ``credential_exists``. Takes the home's write lock (``home_locked``).
         """
+        now_i = int(time.time() if now is None else now)
+        holder, nbf, exp = self._prepare(data, holder_jwk, format, now_i, valid_days)
+        with self._writing():
+            return self._issue_locked(
+                data, holder, format, now_i, nbf, exp, batch_row_key, write, credential_id
+            )
+
+    def check_issuable(
+        self,
+        data: CredentialModel,
+        *,
+        holder_jwk: Mapping[str, Any],
+        format: str = "sd-jwt",  # noqa: A002 (public keyword, as in the CLI's --format)
+        now: float | None = None,
+        valid_days: int | None = None,
+    ) -> None:
+        """Run every check :meth:`issue` runs before it touches the register (format, issuer
+        role, holder key, validity window not in the past, text that a spreadsheet would run
+        as a formula), without issuing. A batch pre-check uses it, so a row that passes the
+        pre-check does not fail while issuing for any of these reasons."""
+        self._prepare(
+            data, holder_jwk, format, int(time.time() if now is None else now), valid_days
+        )
+
+    def _prepare(
+        self,
+        data: CredentialModel,
+        holder_jwk: Mapping[str, Any],
+        format: str,  # noqa: A002 (as in issue)
+        now_i: int,
+        valid_days: int | None,
+    ) -> tuple[Key, int | None, int]:
         if format not in FORMATS:
             raise InvalidDataError("invalid_data", f"format must be one of {FORMATS}")
         profile = data.profile()
@@ -301,8 +438,23 @@ class Issuer:
             ) from e
         if holder.has_private:
             raise InvalidDataError("invalid_data", "holder key must be public", field="holder_key")
-        now_i = int(time.time() if now is None else now)
+        check_spreadsheet_safe(data.to_claims())
         nbf, exp = self._validity(data, now_i, valid_days)
+        return holder, nbf, exp
+
+    def _issue_locked(
+        self,
+        data: CredentialModel,
+        holder: Key,
+        format: str,  # noqa: A002 (as in issue)
+        now_i: int,
+        nbf: int | None,
+        exp: int,
+        batch_row_key: str | None,
+        write: Callable[[str], None] | None,
+        credential_id: str | None,
+    ) -> IssuedCredential:
+        profile = data.profile()
         claims = data.to_claims()
         cid = credential_id or str(claims.get("statement_id") or claims.get("declaration_id"))
         bsn = (claims.get("subject") or {}).get("bsn")
@@ -316,6 +468,7 @@ class Issuer:
             valid_from=nbf if nbf is not None else now_i,
             valid_until=exp,
             batch_row_key=batch_row_key,
+            resume_pending=True,
         )
         if res.credential_id != cid:
             raise InvalidDataError(
@@ -323,6 +476,9 @@ class Issuer:
                 f"batch row {batch_row_key!r} was issued before as {res.credential_id!r},"
                 f" not {cid!r}",
             )
+        if res.resumed:
+            # Signed again with the same id and index: keep the expiry the register holds.
+            exp = self.register.get(cid).valid_until or exp
         uri = res.list_uri
         if format == "sd-jwt":
             text = issue_sd_jwt_vc(
@@ -385,6 +541,18 @@ class Issuer:
             raise InvalidDataError("invalid_data", f"between 1 and {MAX_COPIES} holder keys")
         claims = data.to_claims()
         cid = str(claims.get("statement_id") or claims.get("declaration_id"))
+        with self.exclusive():
+            return self._copies(data, keys, cid, format, now, valid_days)
+
+    def _copies(
+        self,
+        data: CredentialModel,
+        keys: list[Mapping[str, Any]],
+        cid: str,
+        format: str,  # noqa: A002 (as in issue)
+        now: float | None,
+        valid_days: int | None,
+    ) -> list[IssuedCredential]:
         return [
             self.issue(
                 data,
@@ -420,18 +588,55 @@ class Issuer:
 
     def revoke(self, credential_id: str, *, reason: str, actor: str = "operator") -> None:
         """Revoke for good (e.g. the debt-relief trajectory ended), with every copy. Audited."""
-        for cid in self._family(credential_id):
-            self.register.revoke(cid, reason=reason, actor=actor)
+        with self._writing():
+            for cid in self._family(credential_id):
+                self.register.revoke(cid, reason=reason, actor=actor)
 
     def suspend(self, credential_id: str, *, reason: str, actor: str = "operator") -> None:
         """Suspend while in doubt (every copy); :meth:`resume` lifts it. Audited."""
-        for cid in self._family(credential_id):
-            self.register.suspend(cid, reason=reason, actor=actor)
+        with self._writing():
+            for cid in self._family(credential_id):
+                self.register.suspend(cid, reason=reason, actor=actor)
 
     def resume(self, credential_id: str, *, reason: str, actor: str = "operator") -> None:
         """Lift a suspension (every copy). Audited."""
-        for cid in self._family(credential_id):
-            self.register.resume(cid, reason=reason, actor=actor)
+        with self._writing():
+            for cid in self._family(credential_id):
+                self.register.resume(cid, reason=reason, actor=actor)
+
+    def reconcile(
+        self,
+        published_dir: str | os.PathLike[str] | None,
+        *,
+        actor: str = "operator",
+        reason: str = "reconciled after restoring the register",
+        force: bool = False,
+    ) -> ReconcileReport:
+        """Bring the register back into service after it was restored from a backup (it then
+        refuses to issue or publish: ``register_rolled_back``).
+
+        ``published_dir`` is where the status lists were last published (``status publish
+        --out-dir``; a copy of what the web server serves). Every Status List Token there
+        signed by this organisation is read; whatever it shows revoked or suspended is set so
+        in the register again; every existing status list is closed (new credentials get a
+        new list, so no index is handed out twice); the fence moves past everything seen.
+        ``None`` skips the lists: revocations made after the backup are then lost and must
+        be made again. Publish afterwards. A register that is not behind is left as it is
+        (``needed=False``) unless ``force``.
+        """
+        from ._register import read_published
+
+        with self._lock:
+            published = []
+            if published_dir is not None:
+                if not Path(published_dir).is_dir():
+                    raise StorageError(
+                        "file_unreadable", f"{published_dir} is not a directory of published lists"
+                    )
+                published = read_published(
+                    published_dir, None, self.public_keys(), self.issuer_id, what="reconciling"
+                )
+            return self.register.reconcile(published, actor=actor, reason=reason, force=force)
 
     def publish_status(
         self,
@@ -446,7 +651,12 @@ class Issuer:
         from ._register import publish
 
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StorageError(
+                "storage_write_failed", f"cannot create {out}: {e.strerror or e}"
+            ) from e
         sign_bitstring = None
         try:
             from ._di_recipes import bitstring_signer
@@ -454,14 +664,16 @@ class Issuer:
             sign_bitstring = bitstring_signer(self)
         except ImportError:  # pragma: no cover - DI support is part of the package
             sign_bitstring = None
-        files = publish(
-            self.register,
-            self.signer,
-            self.issuer_id,
-            out,
-            time.time() if now is None else now,
-            ttl,
-            valid_for=valid_seconds,
-            sign_bitstring=sign_bitstring,
-        )
+        with self._writing():
+            files = publish(
+                self.register,
+                self.signer,
+                self.issuer_id,
+                out,
+                time.time() if now is None else now,
+                ttl,
+                valid_for=valid_seconds,
+                sign_bitstring=sign_bitstring,
+                known_keys=self.public_keys(),
+            )
         return [f.path for f in files]

@@ -17,6 +17,14 @@ What it guarantees (docs/security.md):
 * **History cannot be rewritten**: triggers abort ``UPDATE``/``DELETE`` on the audit trail
   and on allocations, deleting credentials, and changing a credential's fixed columns.
 * **No BSN in clear**: only HMAC-SHA256 under a per-home secret key is stored.
+* **A restored backup is fenced** (opened with ``fence=``): every change advances the
+  register's sequence (the audit trail's ``AUTOINCREMENT`` counter), and after each commit
+  that value is written durably to a small *fence file* beside the register. A register whose
+  sequence is below its fence (an older copy put back) refuses every change
+  (``register_rolled_back``) until :meth:`Register.reconcile` has re-applied the revocations
+  of the last published lists and closed the old lists, so no index is handed out twice and
+  no revocation is forgotten. :func:`publish` writes the sequence into each Status List Token
+  (``register_seq``) and refuses to overwrite a list published by a newer register.
 
 State machine (each step one transaction with one audit row)::
 
@@ -66,9 +74,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ._errors import InvalidDataError, PolicyError, StorageError
+from ._errors import BlauweKnopError, InvalidDataError, PolicyError, StorageError
 from ._files import atomic_write, safe_output_path
-from ._keys import Signer
+from ._keys import Key, Signer
 from ._status._ietf import STATUS_LIST_MEDIA_TYPE, StatusList, StatusType, sign_status_list_token
 from ._status._w3c import (
     MIN_BITSTRING_ENTRIES,
@@ -85,6 +93,7 @@ __all__ = [
     "CredentialRecord",
     "IntegrityReport",
     "PublishedFile",
+    "ReconcileReport",
     "Register",
     "Reservation",
     "StatusListInfo",
@@ -202,6 +211,12 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 _BSN_RE = re.compile(r"^[0-9]{8,9}$")
 _KEY_CHECK_LABEL = b"blauweknop register: BSN key check v1"
 _MAX_TEXT = 1024
+#: Claim of a published Status List Token carrying the register sequence (rollback fence).
+REGISTER_SEQ_CLAIM = "register_seq"
+_FENCE_VERSION = 1
+_MAX_FENCE_BYTES = 4096
+#: Published token files read when fencing or reconciling are at most this large.
+_MAX_PUBLISHED_BYTES = 16 * 1024 * 1024
 
 # SQLite primary result codes (https://sqlite.org/rescode.html) -> our storage codes.
 _SQLITE_CODES = {
@@ -423,6 +438,29 @@ class IntegrityReport:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ReconcileReport:
+    """Outcome of :meth:`Register.reconcile`.
+
+    Attributes:
+        revoked / suspended: credential ids set to that state from the published lists.
+        placeholders: indices the register did not know (issued after the backup) recorded
+            as ``lost:<list>:<index>`` credentials in the published state, so they stay
+            revoked or suspended.
+        closed_lists: list ids closed for new issuance (new credentials go to a new list).
+        register_seq: the register's sequence after reconciling (≥ the fence).
+        needed: ``False`` when the register was not behind its fence or the published lists
+            (then nothing was changed).
+    """
+
+    needed: bool
+    revoked: tuple[str, ...]
+    suspended: tuple[str, ...]
+    placeholders: tuple[str, ...]
+    closed_lists: tuple[int, ...]
+    register_seq: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class PublishedFile:
     """A file written by :func:`publish`: where, for which URI, served as which media type."""
 
@@ -512,12 +550,14 @@ class Register:
         bsn_key: bytes | None,
         clock: Callable[[], float],
         read_only: bool,
+        fence: Path | None = None,
     ) -> None:
         self._conn = conn
         self.path = path
         self._bsn_key = bsn_key
         self._clock = clock
         self.read_only = read_only
+        self.fence_path = fence
 
     # -- opening ---------------------------------------------------------------------------
     @classmethod
@@ -533,6 +573,7 @@ class Register:
         clock: Callable[[], float] = time.time,
         read_only: bool = False,
         create: bool = True,
+        fence: str | os.PathLike[str] | None = None,
     ) -> Register:
         """Open (creating and migrating if needed) the register at ``path``.
 
@@ -547,6 +588,8 @@ class Register:
             clock: Unix-time source for ``issued_at``/``updated_at``/audit times.
             read_only: open without any write (``mode=ro``), e.g. to check a backup.
             create: create the file when missing (else ``register_missing``).
+            fence: the fence file guarding against a restored older copy (the issuer home
+                uses ``register.fence`` beside the register); ``None``: no fence.
         """
         p = Path(path)
         if not p.exists():
@@ -567,7 +610,14 @@ class Register:
                 conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
             else:
                 conn = sqlite3.connect(p, timeout=busy_timeout, isolation_level=None)
-        reg = cls(conn, p, bsn_key=bsn_key, clock=clock, read_only=read_only)
+        reg = cls(
+            conn,
+            p,
+            bsn_key=bsn_key,
+            clock=clock,
+            read_only=read_only,
+            fence=Path(fence) if fence is not None else None,
+        )
         try:
             reg._setup(status_base_uri=status_base_uri, list_size=list_size, bits=bits)
         except BaseException:
@@ -618,7 +668,7 @@ class Register:
         current = self._meta()
         changes = {k: v for k, v in settings.items() if current.get(k) != v}
         if changes:
-            with self._tx("saving register settings") as c2:
+            with self._tx("saving register settings", fenced=False) as c2:
                 c2.executemany(
                     "INSERT INTO register_meta (key, value) VALUES (?, ?) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -659,7 +709,7 @@ class Register:
         stored = self._meta().get("bsn_key_check")
         if stored is None:
             if write:
-                with self._tx("recording the BSN key check") as c:
+                with self._tx("recording the BSN key check", fenced=False) as c:
                     c.execute(
                         "INSERT OR IGNORE INTO register_meta (key, value) "
                         "VALUES ('bsn_key_check', ?)",
@@ -674,9 +724,10 @@ class Register:
             )
 
     @contextlib.contextmanager
-    def _tx(self, what: str) -> Iterator[sqlite3.Connection]:
+    def _tx(self, what: str, *, fenced: bool = True) -> Iterator[sqlite3.Connection]:
         """One write transaction (``BEGIN IMMEDIATE``: take the write lock up front, so two
-        issuers never read the same free index)."""
+        issuers never read the same free index). With a fence, a rolled-back register is
+        refused inside the transaction, and the fence advances after the commit."""
         c = self._conn
         if self.read_only:
             raise StorageError("register_read_only", f"{what}: the register is open read-only")
@@ -685,6 +736,8 @@ class Register:
         except sqlite3.Error as e:
             raise _wrap_sqlite(e, what) from e
         try:
+            if fenced:
+                self._check_fence(c, what)
             yield c
             c.execute("COMMIT")
         except sqlite3.Error as e:
@@ -697,6 +750,268 @@ class Register:
                 if c.in_transaction:
                     c.execute("ROLLBACK")
             raise
+        if fenced:
+            self.advance_fence()
+
+    # -- rollback fence ---------------------------------------------------------------------
+    def _seq(self, c: sqlite3.Connection) -> int:
+        row = c.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").fetchone()
+        return int(row[0]) if row else 0
+
+    @property
+    def register_seq(self) -> int:
+        """The register's sequence: it grows with every change (reservation, transition,
+        reconciliation) and never goes down, so an older copy has a smaller one."""
+        with _sqlite_errors("reading the register sequence"):
+            return self._seq(self._conn)
+
+    def read_fence(self) -> int | None:
+        """The sequence recorded in the fence file (``None``: no fence, or none written yet).
+
+        Raises ``StorageError("register_fence_unreadable")`` for a damaged fence file: a
+        damaged fence is never taken as "no fence".
+        """
+        if self.fence_path is None:
+            return None
+        from ._files import read_small_regular_file
+
+        try:
+            raw = read_small_regular_file(
+                self.fence_path, max_bytes=_MAX_FENCE_BYTES, what="register fence"
+            )
+        except StorageError as e:
+            if not self.fence_path.exists() and not self.fence_path.is_symlink():
+                return None
+            raise StorageError(
+                "register_fence_unreadable", f"cannot read the register fence: {e.message}"
+            ) from e
+        try:
+            doc = json.loads(raw)
+            seq = doc["register_seq"]
+            if doc.get("version") != _FENCE_VERSION or type(seq) is not int or seq < 0:
+                raise ValueError(seq)
+        except (ValueError, KeyError, TypeError) as e:
+            raise StorageError(
+                "register_fence_unreadable",
+                f"register fence {self.fence_path} is damaged; run reconcile to rebuild it",
+            ) from e
+        return int(seq)
+
+    def _rolled_back(self, seq: int, fence: int, what: str) -> StorageError:
+        return StorageError(
+            "register_rolled_back",
+            f"{what}: the register {self.path} is older than its fence (sequence {seq} < "
+            f"{fence}): it was restored from a backup or replaced. Revocations made since may "
+            "be missing and status indices could be handed out twice, so nothing is issued "
+            "or published until it is reconciled with the last published status lists: "
+            "blauweknop reconcile (or rodeknop reconcile) --home HOME --published DIR; "
+            "see 'Restoring a backup' in the issuing organisation's guide",
+        )
+
+    def _check_fence(self, c: sqlite3.Connection, what: str) -> None:
+        fence = self.read_fence()
+        if fence is None:
+            return
+        seq = self._seq(c)
+        if seq < fence:
+            raise self._rolled_back(seq, fence, what)
+
+    def check_fence(self, *, at_least: int = 0) -> None:
+        """Refuse (``register_rolled_back``) when the register is older than its fence or than
+        ``at_least`` (e.g. the sequence in a published list)."""
+        with self._read("checking the register fence") as c:
+            seq = self._seq(c)
+        fence = max(self.read_fence() or 0, at_least)
+        if seq < fence:
+            raise self._rolled_back(seq, fence, "checking the register")
+
+    def advance_fence(self) -> None:
+        """Write the current sequence to the fence file (durably) when it is ahead of it.
+        Called after every committed change; a crash before it leaves the fence behind the
+        register, which is safe (only a fence *ahead* of the register refuses)."""
+        if self.fence_path is None:
+            return
+        seq = self.register_seq
+        current = self.read_fence()
+        if current is not None and current >= seq:
+            return
+        doc = {"version": _FENCE_VERSION, "register_seq": seq, "register": self.path.name}
+        atomic_write(self.fence_path, (json.dumps(doc) + "\n").encode(), mode=0o600)
+
+    def reconcile(
+        self,
+        published: Sequence[tuple[str, StatusList, int]] = (),
+        *,
+        actor: str = "operator",
+        reason: str = "reconciled after restoring the register",
+        force: bool = False,
+    ) -> ReconcileReport:
+        """Bring a restored (older) register back into service, in one transaction.
+
+        ``published`` holds the last published Status List Tokens as ``(list uri, list,
+        register_seq)`` — already verified by the caller. Every index they show revoked or
+        suspended is set so in the register (an index the register does not know becomes a
+        ``lost:<list>:<index>`` placeholder in that state); every existing list is closed so
+        that new credentials get indices in a fresh list (an index handed out after the
+        backup is never handed out again); and the register's sequence jumps past the fence
+        and the published lists. Without ``published``, revocations made after the backup
+        cannot be recovered: revoke them again from your own records.
+
+        A register that is not behind (its sequence is at least the fence's and every
+        published list's) is left unchanged (``needed=False``) unless ``force`` is set.
+        """
+        who = _text(actor, "actor")
+        why = _text(reason, "reason")
+        now = int(self._clock())
+        revoked: list[str] = []
+        suspended: list[str] = []
+        placeholders: list[str] = []
+        floor = max([self.read_fence() or 0, *(p[2] for p in published)])
+        if not force and self.register_seq >= floor:
+            return ReconcileReport(
+                needed=False,
+                revoked=(),
+                suspended=(),
+                placeholders=(),
+                closed_lists=(),
+                register_seq=self.register_seq,
+            )
+        with self._tx("reconciling the register", fenced=False) as c:
+            lists = {
+                r[1]: (r[0], r[2], r[3])
+                for r in c.execute("SELECT id, uri, bits, size FROM status_lists ORDER BY id")
+            }
+            base = dict(c.execute("SELECT key, value FROM register_meta").fetchall()).get(
+                "status_base_uri", ""
+            )
+            for uri, sl, _seq in sorted(published, key=lambda p: p[0]):
+                m = re.fullmatch(re.escape(base) + r"/([1-9][0-9]{0,5})\.jwt", uri)
+                if not base or m is None:
+                    raise InvalidDataError(
+                        "invalid_data", f"published list {uri} is not a list of this register"
+                    )
+                while uri not in lists:
+                    # Lists created after the backup: recreate them (same ids, same URIs).
+                    last = max((v[0] for v in lists.values()), default=0)
+                    if last >= int(m.group(1)):
+                        raise InvalidDataError(
+                            "invalid_data", f"published list {uri} does not match the register"
+                        )
+                    row = self._new_list(c, last + 1, now)
+                    lists[row[1]] = (row[0], row[2], row[3])
+                list_id, bits, size = lists[uri]
+                if sl.bits != bits or sl.size < size:
+                    raise InvalidDataError(
+                        "invalid_data", f"published list {uri} does not have this list's shape"
+                    )
+                for idx in _nonzero_indices(sl):
+                    if idx >= size:
+                        continue
+                    want = "revoked" if sl.get(idx) == StatusType.INVALID else "suspended"
+                    self._reapply(c, list_id, idx, want, who, why, now, placeholders)
+                    (revoked if want == "revoked" else suspended).append(f"{list_id}:{idx}")
+            closed = tuple(sorted(v[0] for v in lists.values()))
+            if closed:
+                c.execute(
+                    "INSERT INTO register_meta (key, value) VALUES ('closed_through_list', ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (str(max(closed)),),
+                )
+            if self._seq(c) < floor + 1:
+                if c.execute("SELECT 1 FROM sqlite_sequence WHERE name = 'audit'").fetchone():
+                    c.execute(
+                        "UPDATE sqlite_sequence SET seq = ? WHERE name = 'audit'", (floor + 1,)
+                    )
+                else:
+                    c.execute(
+                        "INSERT INTO sqlite_sequence (name, seq) VALUES ('audit', ?)", (floor + 1,)
+                    )
+            seq = self._seq(c)
+        if self.fence_path is not None:
+            doc = {"version": _FENCE_VERSION, "register_seq": seq, "register": self.path.name}
+            atomic_write(self.fence_path, (json.dumps(doc) + "\n").encode(), mode=0o600)
+        return ReconcileReport(
+            needed=True,
+            revoked=tuple(revoked),
+            suspended=tuple(suspended),
+            placeholders=tuple(placeholders),
+            closed_lists=closed,
+            register_seq=seq,
+        )
+
+    def _reapply(
+        self,
+        c: sqlite3.Connection,
+        list_id: int,
+        idx: int,
+        want: str,
+        who: str | None,
+        why: str | None,
+        now: int,
+        placeholders: builtins.list[str],
+    ) -> None:
+        """Set the credential at ``(list_id, idx)`` to ``want`` (revoked/suspended) with legal,
+        audited steps; an unknown index gets a placeholder credential."""
+        row = c.execute(
+            "SELECT credential_id, state FROM credentials "
+            "WHERE status_list_id = ? AND status_idx = ?",
+            (list_id, idx),
+        ).fetchone()
+        if row is None:
+            cid = f"lost:{list_id}:{idx}"
+            if c.execute(
+                "SELECT 1 FROM allocations WHERE list_id = ? AND idx = ?", (list_id, idx)
+            ).fetchone():
+                return  # allocated but never registered: burned, nobody holds it
+            c.execute(
+                "INSERT INTO allocations (list_id, idx, credential_id, allocated_at) "
+                "VALUES (?, ?, ?, ?)",
+                (list_id, idx, cid, now),
+            )
+            c.execute("UPDATE status_lists SET allocated = allocated + 1 WHERE id = ?", (list_id,))
+            c.execute(
+                "INSERT INTO credentials (credential_id, type, format, holder_thumbprint, "
+                "bsn_hash, status_list_id, status_idx, valid_from, valid_until, state, "
+                "issued_at, updated_at, batch_row_key) "
+                "VALUES (?, 'unknown', 'unknown', NULL, NULL, ?, ?, NULL, NULL, 'pending', "
+                "?, ?, NULL)",
+                (cid, list_id, idx, now, now),
+            )
+            self._step(c, cid, None, "pending", who, why, now)
+            placeholders.append(cid)
+            state = "pending"
+        else:
+            cid, state = row
+        steps = {
+            ("pending", "revoked"): ("revoked",),
+            ("valid", "revoked"): ("revoked",),
+            ("suspended", "revoked"): ("revoked",),
+            ("pending", "suspended"): ("valid", "suspended"),
+            ("valid", "suspended"): ("suspended",),
+        }.get((state, want), ())
+        for to_state in steps:
+            c.execute(
+                "UPDATE credentials SET state = ?, updated_at = ? WHERE credential_id = ?",
+                (to_state, now, cid),
+            )
+            self._step(c, cid, state, to_state, who, why, now)
+            state = to_state
+
+    @staticmethod
+    def _step(
+        c: sqlite3.Connection,
+        cid: str,
+        from_state: str | None,
+        to_state: str,
+        who: str | None,
+        why: str | None,
+        now: int,
+    ) -> None:
+        c.execute(
+            "INSERT INTO audit (credential_id, at, actor, reason, from_state, to_state) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (cid, now, who, why, from_state, to_state),
+        )
 
     @contextlib.contextmanager
     def _read(self, what: str) -> Iterator[sqlite3.Connection]:
@@ -756,6 +1071,7 @@ class Register:
         valid_until: int | float | datetime | None = None,
         batch_row_key: str | None = None,
         actor: str = "issuer",
+        resume_pending: bool = False,
     ) -> Reservation:
         """Phase 1 of issuance: allocate a random free index and record the credential as
         ``pending``, in one transaction.
@@ -763,7 +1079,10 @@ class Register:
         With ``batch_row_key`` (e.g. ``"<batch file hash>:<row number>"``) the call is
         idempotent: if that row was reserved before, its reservation is returned (same
         credential id and index, ``resumed=True``) and nothing is allocated. Without it, an
-        existing ``credential_id`` is ``PolicyError("credential_exists")``.
+        existing ``credential_id`` is ``PolicyError("credential_exists")`` -- unless
+        ``resume_pending`` is set and that credential is still ``pending`` (never confirmed:
+        its file was not written) for the same type, format and holder: then its reservation
+        is returned (``resumed=True``), so a failed single issue can simply be retried.
         """
         cid = _text(credential_id, "credential_id")
         ctype = _text(credential_type, "type")
@@ -794,7 +1113,29 @@ class Register:
                         state=row[5],
                         resumed=True,
                     )
-            if c.execute("SELECT 1 FROM credentials WHERE credential_id = ?", (cid,)).fetchone():
+            row = c.execute(
+                "SELECT c.status_list_id, l.uri, c.status_idx, l.bits, c.state, c.type, "
+                "c.format, c.holder_thumbprint, c.batch_row_key "
+                "FROM credentials c JOIN status_lists l ON l.id = c.status_list_id "
+                "WHERE c.credential_id = ?",
+                (cid,),
+            ).fetchone()
+            if row is not None:
+                if (
+                    resume_pending
+                    and brk is None
+                    and row[4] == "pending"
+                    and tuple(row[5:9]) == (ctype, cfmt, thumb, None)
+                ):
+                    return Reservation(
+                        credential_id=cid,  # type: ignore[arg-type]  # _text checked it
+                        list_id=row[0],
+                        list_uri=row[1],
+                        idx=row[2],
+                        bits=row[3],
+                        state="pending",
+                        resumed=True,
+                    )
                 raise PolicyError("credential_exists", f"credential {cid!r} is already registered")
             list_id, uri, bits, idx = self._allocate(c, cid, now)
             c.execute(
@@ -827,7 +1168,11 @@ class Register:
         row = c.execute(
             "SELECT id, uri, bits, size, allocated FROM status_lists ORDER BY id DESC LIMIT 1"
         ).fetchone()
-        if row is None or row[4] >= row[3]:
+        closed = c.execute(
+            "SELECT value FROM register_meta WHERE key = 'closed_through_list'"
+        ).fetchone()
+        if row is None or row[4] >= row[3] or (closed and row[0] <= int(closed[0])):
+            # A list closed by reconcile() may hold indices handed out after a backup.
             row = self._new_list(c, (row[0] if row else 0) + 1, now)
         list_id, uri, bits, size, _allocated = row
         idx = -1
@@ -1078,6 +1423,13 @@ class Register:
                 raise
             # SQLite refused to run a check (e.g. a damaged schema): that is corruption too.
             raise StorageError("register_corrupt", f"register {self.path}: {e.message}") from e
+        if self.fence_path is not None:
+            fence = self.read_fence()
+            if fence is not None and self.register_seq < fence:
+                problems.append(
+                    f"register sequence {self.register_seq} is below its fence {fence}: an "
+                    "older copy was restored; run reconcile"
+                )
         report = IntegrityReport(
             ok=not problems,
             problems=tuple(problems),
@@ -1208,6 +1560,7 @@ def publish(
     *,
     valid_for: int = 24 * 3600,
     sign_bitstring: SignDocument | None = None,
+    known_keys: Sequence[Key] | None = None,
 ) -> builtins.list[PublishedFile]:
     """Write the current status of every list in ``register`` to ``out_dir``.
 
@@ -1217,6 +1570,11 @@ def publish(
     also ``<id>-revocation.json`` and, for 2-bit lists, ``<id>-suspension.json``: W3C
     ``BitstringStatusListCredential``s (``application/vc``) of at least 131,072 entries with
     the same indices. Each file is replaced atomically, so a server never serves half a list.
+
+    Each token carries the register's sequence (claim ``register_seq``). A token already in
+    ``out_dir`` signed by one of ``known_keys`` (default: the signer's key) with a higher
+    sequence means the register is older than what was published: ``register_rolled_back``,
+    and nothing is written.
 
     Example:
         >>> import tempfile, os
@@ -1233,11 +1591,24 @@ def publish(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise StorageError("storage_write_failed", f"cannot create {out}: {e}") from e
+    lists = register.lists()
+    own_keys = list(known_keys) if known_keys is not None else [Key.from_jwk(signer.public_jwk())]
+    seen = [p[2] for p in read_published(out, lists, own_keys, issuer_id, what="publishing status")]
+    # Never replace a list published by a newer register (a restored backup would un-revoke).
+    register.check_fence(at_least=max(seen, default=0))
+    seq = register.register_seq
     written: list[PublishedFile] = []
-    for info in register.lists():
+    for info in lists:
         sl = register.status_list_bits(info.id)
         token = sign_status_list_token(
-            sl, uri=info.uri, issuer=issuer_id, signer=signer, now=now, ttl=ttl, valid_for=valid_for
+            sl,
+            uri=info.uri,
+            issuer=issuer_id,
+            signer=signer,
+            now=now,
+            ttl=ttl,
+            valid_for=valid_for,
+            extra_claims={REGISTER_SEQ_CLAIM: seq},
         )
         path = safe_output_path(out, f"{info.id}.jwt")
         atomic_write(path, token.encode("ascii"))
@@ -1271,3 +1642,70 @@ def publish(
                 PublishedFile(path=path, uri=uri, media_type="application/vc", list_id=info.id)
             )
     return written
+
+
+def read_published(
+    directory: str | os.PathLike[str],
+    lists: Sequence[StatusListInfo] | None,
+    keys: Sequence[Key],
+    issuer_id: str,
+    *,
+    what: str,
+) -> builtins.list[tuple[str, StatusList, int]]:
+    """The Status List Tokens this issuer published in ``directory``: ``(uri, list,
+    register_seq)`` for every ``<n>.jwt`` signed by one of ``keys`` with ``iss`` =
+    ``issuer_id``. With ``lists``, only files of those lists are read. A file that is not
+    ours (bad signature, other issuer) is skipped: it cannot prove anything about us. A token
+    without ``register_seq`` (published before the fence existed) counts as 0.
+    """
+    from ._files import read_small_regular_file
+    from ._jws import parse_compact
+    from ._status._ietf import STATUS_LIST_JWT_TYP
+
+    d = Path(directory)
+    names: list[tuple[str, str | None]]
+    if lists is not None:
+        names = [(f"{i.id}.jwt", i.uri) for i in lists]
+    else:
+        try:
+            names = [
+                (e.name, None)
+                for e in sorted(os.scandir(d), key=lambda e: e.name)
+                if re.fullmatch(r"[1-9][0-9]{0,5}\.jwt", e.name)
+            ]
+        except OSError as e:
+            raise StorageError("file_unreadable", f"{what}: cannot list {d}: {e.strerror}") from e
+    found: list[tuple[str, StatusList, int]] = []
+    for name, uri in names:
+        p = d / name
+        if not p.exists():
+            continue
+        raw = read_small_regular_file(p, max_bytes=_MAX_PUBLISHED_BYTES, what="published list")
+        try:
+            parsed = parse_compact(
+                raw.decode("ascii").strip(),
+                typ=STATUS_LIST_JWT_TYP,
+                max_bytes=_MAX_PUBLISHED_BYTES,
+            )
+            for k in keys:
+                try:
+                    parsed.verify(k)
+                    break
+                except BlauweKnopError:
+                    continue
+            else:
+                continue
+            claims = parsed.payload_json()
+            sub = claims.get("sub")
+            seq = claims.get(REGISTER_SEQ_CLAIM, 0)
+            if claims.get("iss") != issuer_id or not isinstance(sub, str):
+                continue
+            if uri is not None and sub != uri:
+                continue
+            if type(seq) is not int or seq < 0:
+                continue
+            sl = StatusList.from_json(claims.get("status_list") or {})
+        except (BlauweKnopError, UnicodeDecodeError, ValueError):
+            continue
+        found.append((sub, sl, seq))
+    return found

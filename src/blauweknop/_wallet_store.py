@@ -98,7 +98,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hashlib
 import io
 import itertools
@@ -106,6 +105,7 @@ import json
 import os
 import stat
 import struct
+import sys
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -123,6 +123,9 @@ from ._codec import check_depth, parse_json_object
 from ._errors import InvalidDataError, MalformedError, StorageError
 from ._files import atomic_write
 from ._limits import DEFAULT_LIMITS
+
+if sys.platform != "win32":  # no fcntl on Windows: the library must still import there
+    import fcntl
 
 __all__ = [
     "DEFAULT_SCRYPT_N",

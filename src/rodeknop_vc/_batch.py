@@ -25,11 +25,18 @@ from blauweknop import (
     Issuer,
     Key,
     PolicyError,
-    StorageError,
     key_from_did_jwk,
 )
 from blauweknop._codec import parse_json_object
-from blauweknop._files import atomic_write, safe_output_path
+from blauweknop._files import (
+    PRIVATE_FILE_MODE,
+    atomic_write,
+    credential_writer,
+    make_private_dir,
+    read_small_regular_file,
+    safe_output_path,
+)
+from blauweknop._issuer import check_spreadsheet_safe
 
 from ._declaration import PaymentIncapacityDeclaration
 
@@ -67,13 +74,12 @@ OPTIONAL_COLUMNS = (
     "trajectory_phase",
     "extends_declaration_id",
 )
-#: Spreadsheet formula prefixes: a field starting with one is refused (CSV injection).
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-#: Phone columns may use the international form: ``+`` followed only by digits, spaces and
-#: hyphens cannot form a spreadsheet formula that calls anything.
-_PHONE_COLUMNS = frozenset({"counsellor_organisation_phone", "counsellor_direct_phone"})
-_INTERNATIONAL_PHONE = re.compile(r"\+[0-9][0-9 -]*")
 MAX_ROWS = 100_000
+#: A holder key file is one public JWK (a few hundred bytes); anything bigger is refused
+#: before it is read.
+MAX_HOLDER_KEY_BYTES = 64 * 1024
+#: Column separators: ``,`` (CSV) and ``;`` (what Excel writes with Dutch regional settings).
+DELIMITERS = (",", ";")
 #: Declaration claim -> the CSV column it comes from, so that a rejection names the column
 #: the operator has to correct (the schema speaks in claim paths).
 _CLAIM_COLUMNS = {
@@ -168,10 +174,9 @@ def _holder_jwk(value: str, base: Path) -> dict[str, Any]:
     p = Path(value)
     if p.is_absolute() or ".." in p.parts:
         raise _bad_holder("use a did:jwk or a path inside the batch folder")
-    try:
-        data = (base / p).read_bytes()
-    except OSError as e:
-        raise _bad_holder(f"cannot read {value}: {e.strerror}") from e
+    # A regular file of bounded size only: a FIFO would hang the run, a huge (sparse) file
+    # would exhaust memory.
+    data = read_small_regular_file(base / p, max_bytes=MAX_HOLDER_KEY_BYTES, what="holder key")
     jwk = parse_json_object(data, what="holder key")
     if "d" in jwk:
         raise _bad_holder("must be a public key")
@@ -237,15 +242,23 @@ def _claims(row: dict[str, str], issuer: Issuer) -> dict[str, Any]:
 
 
 def read_batch(
-    path: str | os.PathLike[str], issuer: Issuer
+    path: str | os.PathLike[str],
+    issuer: Issuer,
+    *,
+    format: str = "sd-jwt",  # noqa: A002 - the same keyword as Issuer.issue
+    now: float | None = None,
 ) -> tuple[list[BatchRow], list[RejectedRow]]:
     """Read and validate every row. Nothing is signed here.
 
-    Rejected: missing, unknown or repeated columns (the whole file), rows that are not UTF-8,
-    formula-like fields (CSV injection), duplicate row keys (every occurrence after the first),
-    row keys that cannot name an output file, and any row whose declaration fails validation
-    (schema, dates, BSN eleven-test...). A rejection names the line where the row starts
-    (the header is line 1) and the CSV column to correct.
+    The columns are separated by ``,`` or ``;`` (Excel with Dutch settings), read from the
+    header line. Rejected: missing, unknown or repeated columns (the whole file), rows that are
+    not UTF-8, formula-like fields (CSV injection), duplicate row keys (every occurrence after
+    the first), row keys that cannot name an output file, and any row whose declaration fails
+    validation (schema, dates, BSN eleven-test...) or that :meth:`Issuer.check_issuable`
+    refuses (a validity window already in the past at ``now``, a holder key that is not a
+    public key...), so a row that passes here does not fail while issuing for those reasons.
+    A rejection names the line where the row starts (the header is line 1) and the CSV
+    column to correct.
     """
     p = Path(path)
     try:
@@ -253,7 +266,8 @@ def read_batch(
     except OSError as e:
         raise InvalidDataError("invalid_data", f"cannot read {p}: {e.strerror}") from e
     text = raw.decode("utf-8", "surrogateescape").removeprefix("\ufeff")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    delimiter = _delimiter(text, p)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = next(reader, [])
     except csv.Error as e:
@@ -286,6 +300,9 @@ def read_batch(
                         f"{len(fields)} fields where the header has {len(header)} columns",
                     )
                 row = _check_row(rec, key, line, seen, issuer, p.parent)
+                issuer.check_issuable(
+                    row.declaration, holder_jwk=row.holder_jwk, format=format, now=now
+                )
                 rows.append(row)
                 seen[row.key] = line
             except BlauweKnopError as e:
@@ -296,6 +313,22 @@ def read_batch(
     except csv.Error as e:
         raise InvalidDataError("invalid_data", f"{p}: CSV syntax error: {e}") from e
     return rows, rejected
+
+
+def _delimiter(text: str, p: Path) -> str:
+    """The column separator, from the header line: ``,`` or ``;``. Column names hold neither,
+    so the header tells them apart; a tab-separated export is refused with advice."""
+    header = text.split("\n", 1)[0]
+    for d in DELIMITERS:
+        if d in header:
+            return d
+    if "\t" in header:
+        raise InvalidDataError(
+            "invalid_data",
+            f"{p}: found tabs between the columns; save the sheet as CSV, separated by "
+            "commas ',' or semicolons ';'",
+        )
+    return ","
 
 
 def _records(reader: Any) -> Iterator[tuple[int, list[str]]]:
@@ -343,14 +376,10 @@ def _check_row(
                 f"{name}: not valid UTF-8 (save the file as UTF-8, not Latin-1/ANSI)",
                 field=name,
             ) from e
-        if (
-            value.startswith(_FORMULA_PREFIXES)
-            and name != "holder_key"
-            and not (name in _PHONE_COLUMNS and _INTERNATIONAL_PHONE.fullmatch(value))
-        ):
-            raise InvalidDataError(
-                "invalid_data", f"{name}: starts with a formula character", field=name
-            )
+        if name != "holder_key":
+            # The same rule as for every issued text claim (Issuer.check_issuable), applied
+            # to the raw columns too, so the column to correct is named.
+            check_spreadsheet_safe(value, path=name)
     if key in seen:
         raise InvalidDataError(
             "invalid_data", f"declaration_id: duplicate of line {seen[key]}", field="declaration_id"
@@ -386,12 +415,27 @@ def issue_batch(
     A row already in the register under another batch row, format or holder key, or
     revoked and missing its file, is reported as failed and not signed. A failing row
     never stops the others.
+
+    The whole run holds the issuer home's write lock (:meth:`Issuer.exclusive`): a second
+    run on the same home at the same time waits ``lock_timeout`` seconds, then stops with
+    ``StorageError("home_locked")`` before touching anything. ``out_dir`` is created ``0700``
+    and every credential file is ``0600`` (they hold BSN, name and birthdate).
     """
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise StorageError("storage_write_failed", f"cannot create {out}: {e.strerror or e}") from e
+    out = make_private_dir(out_dir)  # credentials hold personal data: 0700, files 0600
+    # One batch at a time per home: a second run waits, then fails with home_locked.
+    with issuer.exclusive():
+        # A restored (older) register refuses the whole run, not row by row.
+        issuer.register.check_fence()
+        return _issue_rows(issuer, rows, out, format, progress)
+
+
+def _issue_rows(
+    issuer: Issuer,
+    rows: list[BatchRow],
+    out: Path,
+    format: str,  # noqa: A002 - the same keyword as Issuer.issue
+    progress: Callable[[str, str], None] | None,
+) -> tuple[list[str], list[str], list[RejectedRow]]:
     suffix = ".sd-jwt" if format == "sd-jwt" else ".vc.json"
     register_format = "dc+sd-jwt" if format == "sd-jwt" else "ldp_vc"
     issued: list[str] = []
@@ -437,7 +481,7 @@ def issue_batch(
                 holder_jwk=row.holder_jwk,
                 format=format,
                 batch_row_key=row.key,
-                write=_writer(target),
+                write=credential_writer(target, overwrite=True),
             )
         except BlauweKnopError as e:
             fail(row, getattr(e, "field", None), e.code, e.message)
@@ -446,13 +490,6 @@ def issue_batch(
         if progress:
             progress(row.key, "issued")
     return issued, done, failed
-
-
-def _writer(target: Path) -> Callable[[str], None]:
-    def write(text: str) -> None:
-        atomic_write(target, (text + "\n").encode())
-
-    return write
 
 
 def _resume_problem(
@@ -487,7 +524,9 @@ def _resume_problem(
 
 
 def write_report(out_dir: str | os.PathLike[str], report: BatchReport) -> Path:
-    """Write ``batch-report.json`` into ``out_dir`` (atomically)."""
+    """Write ``batch-report.json`` into ``out_dir`` (atomically, mode 0600: it names rows)."""
     target = Path(out_dir) / "batch-report.json"
-    atomic_write(target, (json.dumps(report.to_json(), indent=2) + "\n").encode())
+    atomic_write(
+        target, (json.dumps(report.to_json(), indent=2) + "\n").encode(), mode=PRIVATE_FILE_MODE
+    )
     return target

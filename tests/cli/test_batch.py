@@ -677,3 +677,56 @@ def test_international_phone_numbers_are_accepted(tmp_path: Path) -> None:
         typ="dc+sd-jwt",
     )
     assert v.claims["counsellor"]["organisation_phone"] == "+31 40 238 6000"
+
+
+def test_semicolon_export_from_dutch_excel_is_issued(tmp_path: Path) -> None:
+    d = copy_examples(tmp_path)
+    init_home(d)
+    rows = rows_of(d / "admissions.csv")[:3]
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), delimiter=";", lineterminator="\r\n")
+    w.writeheader()
+    w.writerows(rows)
+    (d / "excel.csv").write_text(buf.getvalue(), encoding="utf-8")
+    report, _ = batch(d, "excel.csv", "out")
+    assert report["issued"] == VALID_IDS[:3]
+    v = verify_sd_jwt(
+        (d / "out" / f"{VALID_IDS[0]}.sd-jwt").read_text().strip(),
+        issuer_key=issuer_key(d / "gem"),
+        typ="dc+sd-jwt",
+    )
+    assert v.claims["requested_measures"] == rows[0]["requested_measures"].split(";")
+
+
+def test_a_window_in_the_past_is_rejected_before_signing(tmp_path: Path) -> None:
+    """Issue 11.2: the pre-check runs the issuer's checks; nothing 'fails while issuing'."""
+    d = copy_examples(tmp_path)
+    init_home(d)
+    rows = rows_of(d / "admissions.csv")[:3]
+    past = {
+        "trajectory_start": (dt.date.today() - dt.timedelta(days=200)).isoformat(),
+        "valid_from": (dt.date.today() - dt.timedelta(days=200)).isoformat(),
+        "valid_until": (dt.date.today() - dt.timedelta(days=2)).isoformat(),
+        "application_date": (dt.date.today() - dt.timedelta(days=230)).isoformat(),
+        "admission_decision_date": (dt.date.today() - dt.timedelta(days=210)).isoformat(),
+    }
+    rows[1].update(past)
+    (d / "late.csv").write_bytes(csv_bytes(rows))
+    report, p = batch(d, "late.csv", "out", expect=2)
+    assert report["issued"] == [VALID_IDS[0], VALID_IDS[2]]
+    assert report["failed"] == []
+    assert [(r["line"], r["field"]) for r in report["rejected"]] == [(3, "valid_until")]
+    assert "lies in the past" in report["rejected"][0]["message"]
+    assert "2 valid row(s), 1 rejected before signing" in p.stderr
+    assert "failed while issuing" not in p.stderr
+
+
+def test_credential_files_and_report_are_private(tmp_path: Path) -> None:
+    d = copy_examples(tmp_path)
+    init_home(d)
+    (d / "two.csv").write_bytes(csv_bytes(rows_of(d / "admissions.csv")[:2]))
+    batch(d, "two.csv", "new/out")
+    out = d / "new" / "out"
+    assert oct(out.stat().st_mode & 0o777) == oct(0o700)
+    for f in out.iterdir():
+        assert oct(f.stat().st_mode & 0o777) == oct(0o600), f

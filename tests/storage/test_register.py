@@ -766,3 +766,86 @@ def test_sigkill_at_random_moments_never_corrupts(db: Path) -> None:
         report = reg.integrity_check()
         assert report.credentials == len(before) > 0
     _no_index_twice(db)
+
+
+# -- rollback fence (issue 12.5) -------------------------------------------------------------
+def _fenced(path: Path) -> Register:
+    return Register.open(
+        path, status_base_uri=BASE, list_size=64, clock=Clock(), fence=path.with_suffix(".fence")
+    )
+
+
+def test_fence_follows_every_change_and_a_lagging_fence_is_safe(tmp_path: Path) -> None:
+    r = _fenced(tmp_path / "r.db")
+    assert r.read_fence() is None
+    _issue(r, "c1")
+    assert r.read_fence() == r.register_seq == 2  # reserve + confirm
+    # A crash between a commit and the fence write leaves the fence behind: still accepted,
+    # and the next change moves it on.
+    fence = tmp_path / "r.fence"
+    fence.write_text(json.dumps({"version": 1, "register_seq": 1}))
+    _issue(r, "c2")
+    assert r.read_fence() == r.register_seq == 4
+    assert r.integrity_check().ok
+    r.close()
+
+
+def test_fence_ahead_of_the_register_refuses_every_change(tmp_path: Path) -> None:
+    r = _fenced(tmp_path / "r.db")
+    _issue(r, "c1")
+    (tmp_path / "r.fence").write_text(json.dumps({"version": 1, "register_seq": 99}))
+    for attempt in (
+        lambda: r.reserve("c2", "DebtStatement", "sd-jwt"),
+        lambda: r.revoke("c1", "x", "y"),
+        lambda: r.suspend("c1", "x", "y"),
+    ):
+        with pytest.raises(StorageError) as e:
+            attempt()
+        assert e.value.code == "register_rolled_back"
+    assert r.get("c1").state == "valid"
+    assert r.register_seq == 2
+    assert not r.integrity_check(raise_on_error=False).ok
+    rep = r.reconcile()
+    assert rep.needed
+    assert rep.register_seq > 99
+    assert rep.closed_lists == (1,)
+    assert _issue(r, "c2").list_id == 2  # a fresh list: no index of list 1 handed out again
+    r.close()
+
+
+@pytest.mark.parametrize("content", [b"", b"{", b'{"version": 1, "register_seq": -1}', b"[]"])
+def test_damaged_fence_is_not_taken_as_no_fence(tmp_path: Path, content: bytes) -> None:
+    r = _fenced(tmp_path / "r.db")
+    _issue(r, "c1")
+    (tmp_path / "r.fence").write_bytes(content)
+    with pytest.raises(StorageError) as e:
+        r.reserve("c2", "DebtStatement", "sd-jwt")
+    assert e.value.code == "register_fence_unreadable"
+    r.close()
+
+
+def test_published_lists_carry_the_register_sequence(tmp_path: Path) -> None:
+    r = _fenced(tmp_path / "r.db")
+    key = Key.generate()
+    c1 = _issue(r, "c1")
+    out = tmp_path / "pub"
+    publish(r, key, ISS, out, NOW, 3600)
+    tok = verify_status_list_token(
+        (out / "1.jwt").read_bytes(), key=key, expected_uri=c1.list_uri, now=NOW
+    )
+    assert tok.uri == c1.list_uri
+    from blauweknop._jws import parse_compact
+
+    payload = parse_compact((out / "1.jwt").read_text().strip()).payload_json()
+    assert payload["register_seq"] == r.register_seq
+    # A list file signed by someone else cannot fence us out.
+    forged = tmp_path / "forged"
+    r2 = _fenced(tmp_path / "r2.db")
+    _issue(r2, "x1")
+    for i in range(5):
+        _issue(r2, f"x{i + 2}")
+    publish(r2, Key.generate(), ISS, forged, NOW, 3600)
+    (out / "1.jwt").write_bytes((forged / "1.jwt").read_bytes())
+    publish(r, key, ISS, out, NOW + 1, 3600)  # not refused: the foreign token is ignored
+    r.close()
+    r2.close()

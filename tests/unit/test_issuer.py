@@ -265,3 +265,45 @@ def test_eddsa_issuer_cannot_issue_ecdsa_sd(tmp_path: Path) -> None:
     assert e.value.code == "algorithm_not_allowed"
     # the failed attempt burned its index but left no valid record
     assert [r.state for r in iss.register.list()] == ["pending"]
+
+
+# -- one spreadsheet-formula rule for every issued text claim (issue 12.15) ------------------
+@pytest.mark.parametrize(
+    "value", ["=1+1", "+cmd", "-1+1", "@SUM(A1)", "\tx", "\rx", "+31 40 x", "=HYPERLINK(1)"]
+)
+def test_formula_text_is_refused_anywhere_in_the_claims(value: str) -> None:
+    from blauweknop._issuer import check_spreadsheet_safe
+
+    with pytest.raises(InvalidDataError) as e:
+        check_spreadsheet_safe({"a": [{"b": "ok"}, {"c": value}]})
+    assert e.value.field == "a[1].c"
+
+
+@pytest.mark.parametrize("value", ["+31 40 238 6000", "-5", "12,50", "Jansen", "a=b", ""])
+def test_harmless_text_passes(value: str) -> None:
+    from blauweknop._issuer import check_spreadsheet_safe
+
+    check_spreadsheet_safe({"a": value, "n": -5, "t": True})
+
+
+def test_check_issuable_runs_the_issue_checks_without_reserving(tmp_path: Path) -> None:
+    gem = Issuer.init(
+        tmp_path / "gem",
+        issuer_id="urn:oin:00000001001234567000",
+        name="Gemeente Eindhoven",  # as named in the declaration
+        roles=["municipality"],
+        status_base_uri="https://status.example/gem",
+    )
+    decl = PaymentIncapacityDeclaration.from_claims(DECL)
+    holder = Key.generate()
+    gem.check_issuable(decl, holder_jwk=holder.public_jwk(), now=NOW)
+    late = dt.datetime(2027, 3, 17, tzinfo=dt.UTC).timestamp()  # after valid_until
+    with pytest.raises(InvalidDataError) as e:
+        gem.check_issuable(decl, holder_jwk=holder.public_jwk(), now=late)
+    assert e.value.field == "valid_until"
+    with pytest.raises(InvalidDataError) as e:
+        gem.check_issuable(decl, holder_jwk=holder.private_jwk(), now=NOW)
+    assert e.value.field == "holder_key"
+    with pytest.raises(InvalidDataError):
+        gem.check_issuable(decl, holder_jwk=holder.public_jwk(), format="x", now=NOW)
+    assert gem.register.list() == []

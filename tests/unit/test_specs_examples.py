@@ -448,11 +448,13 @@ def test_dcql_examples_parse_and_ask_for_existing_claims(body: str) -> None:
 def test_batch_csv_example_is_accepted(body: str, tmp_path: Path) -> None:
     f = tmp_path / "admissions.csv"
     f.write_text(body, encoding="utf-8")
-    # read_batch needs only the issuer's id, name and municipality code (rodeknop init).
+    # read_batch needs only the issuer's id, name and municipality code (rodeknop init), and
+    # its pre-check (Issuer.check_issuable, tested in tests/hostile/test_review_register.py).
     issuer: Any = types.SimpleNamespace(
         issuer_id="urn:oin:00000001001234567000",
         name="Gemeente Eindhoven",
         config={"municipality_code": "GM0772"},
+        check_issuable=lambda *_a, **_k: None,
     )
     rows, rejected = read_batch(f, issuer)
     assert rejected == []
