@@ -316,7 +316,7 @@ def scheme(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scheme]:
     ):
         wallet.add(c.text, trust_list=trust)
     wallet.add(json.loads(di.text), trust_list=trust)
-    cache = StatusCache(d / "status-cache")
+    cache = StatusCache(d / "status-cache", trust_list=trust)
     for issuer, name in ((gemeente, "gemeente"), (cjib, "cjib")):
         for f in issuer.publish_status(d / "published" / name):
             cache.import_file(f)
