@@ -275,8 +275,11 @@ class Issuer:
         Raises ``StorageError("home_locked")`` when another writer keeps it longer than
         ``lock_timeout``.
 
-        >>> # with issuer.exclusive():
-        >>> #     for row in rows: issuer.issue(...)
+        ```python
+        with issuer.exclusive():
+            for statement in statements:
+                issuer.issue(statement, holder_jwk=holder_jwk)
+        ```
         """
         with self._lock:
             yield self
