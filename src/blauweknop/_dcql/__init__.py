@@ -28,8 +28,6 @@ Decisions, where the specification leaves room (each module lists its own as wel
   ancestor's other children; the BSN is withheld and the plan warns
   ``protected_claim_withheld``. :func:`check_response` applies the same rule, so a BSN that
   arrives under such a request is an *extra* claim.
-* **Duplicate claim paths** in one query are tolerated (the Wallet "SHOULD ignore" them) and
-  disclosed once; ``parse(..., strict=True)`` enforces the Verifier's MUST NOT instead.
 * **Types** are what the caller says: for SD-JWT VC the ``vct`` plus any type it extends, for
   W3C the ``type`` values fully expanded, as ``type_values`` names them (Appendix B.1.1; no
   JSON-LD processing here: the wallet and the verifier expand under the pinned contexts with

@@ -14,8 +14,6 @@ Decisions, where the specification leaves room:
   (``claims_mode == "mandatory_only"``, warning ``mandatory_claims_only``) and lists the
   ``always_revealed`` claims, which is everything for a credential that cannot disclose
   selectively.
-* Index pointers (``["cases", 1]``) into arrays whose elements are withheld one by one are
-  fragile in any format: withheld elements vanish and later indices shift. Prefer ``null``.
 
 Imports ``_query``, ``_paths`` and ``_response`` (for :class:`PresentedCredential`, what a
 preview shows) from this package.
@@ -93,10 +91,6 @@ class CandidateCredential:
 _HIDDEN = object()  # marks a claim left out of a preview
 
 
-def _path_json(path: Sequence[str | int | None] | None) -> list[Any] | None:
-    return None if path is None else list(path)
-
-
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PlanIssue:
     """Something missing or worth telling the citizen; ``code`` is stable.
@@ -125,7 +119,7 @@ class PlanIssue:
             "message": self.message,
             "query_id": self.query_id,
             "credential_id": self.credential_id,
-            "path": _path_json(self.path),
+            "path": None if self.path is None else list(self.path),
         }
 
 

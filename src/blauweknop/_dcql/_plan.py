@@ -7,11 +7,10 @@ claims each presentation will reveal, or what is missing (the data types are in
 
 Decisions, where the specification leaves room:
 
-* **Privacy rule for protected claims** (default: ``bsn``). A BSN may only be processed on a
-  legal basis, so the wallet reveals it only when the request names it by an explicit path,
-  e.g. ``["subject", "bsn"]``. A request for an ancestor (``["subject"]``) is expanded to the
-  ancestor's other children; the BSN is withheld and the plan warns
-  ``protected_claim_withheld``.
+* **Protected claims** (the privacy rule of the package docstring): a request for an ancestor
+  is expanded to the ancestor's other children and the protected claim is withheld (warning
+  ``protected_claim_withheld``); a request that names it by path reveals it (warning
+  ``protected_claim_requested``).
 * **Value matching** (``values``) filters the selected elements: only matching elements are
   disclosed; no matching element means the claim is treated as absent (section 6.4.1).
 * **Candidate order** is deterministic: newest ``issued_at`` first, then ``id``; or the order

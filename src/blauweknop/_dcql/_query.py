@@ -4,7 +4,9 @@
 section 6 (Credential Query 6.1, Trusted Authorities Query 6.1.1, Credential Set Query 6.2,
 Claims Query 6.3) and the claims path pointer syntax of section 7; ``meta`` of the known
 formats is checked against Appendix B. Unknown formats parse with their ``meta`` kept as is
-and never match (:meth:`CredentialQuery.accepts_type` fails closed).
+and never match (:meth:`CredentialQuery.accepts_type` fails closed). A claim path requested
+twice in one Credential Query parses (the Wallet "SHOULD ignore" it); ``strict=True`` enforces
+the Verifier's MUST NOT instead.
 
 The lowest layer of the package: it imports nothing from the other ``_dcql`` modules.
 """
