@@ -12,7 +12,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import doctest
+import importlib
 import json
+import pkgutil
 from pathlib import Path
 from typing import Any
 
@@ -1469,8 +1471,14 @@ def test_hold_and_totals(di: bool) -> None:
 
 
 def test_module_doctests() -> None:
-    result = doctest.testmod(dcql_module, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted > 10
+    # the package and each of its modules (query, paths, plan, response) has examples
+    modules = [dcql_module] + [
+        importlib.import_module(f"{dcql_module.__name__}.{m.name}")
+        for m in pkgutil.iter_modules(dcql_module.__path__)
+    ]
+    results = [doctest.testmod(m, optionflags=doctest.ELLIPSIS) for m in modules]
+    assert len(modules) > 4 and all(r.attempted > 0 for r in results)
+    assert sum(r.failed for r in results) == 0 and sum(r.attempted for r in results) > 10
 
 
 def test_requested_ids() -> None:

@@ -10,8 +10,9 @@ where that is mechanical:
   module-level ``dict`` it is looked up in (``_SQLITE_CODES.get(...)``);
 * a parameter, or an f-string over parameters (``f"{name}_missing"``), gives the arguments of
   every call of that function in the same module;
-* ``x.code`` gives the codes of every construction of a same-module class whose first field
-  is ``code`` (``_ClaimFailure("claim_missing", ...)``).
+* ``x.code`` gives the codes of every construction of a class whose first field is ``code``
+  (``ClaimFailure("claim_missing", ...)``), in the same module and, for a class imported with
+  ``from .module import Class``, in the module that defines it.
 
 Anything else fails the test, so a new way of passing codes cannot hide an undocumented one.
 """
@@ -96,6 +97,19 @@ class Module:
                 if name == func_name:
                     yield node
 
+    def imported_from(self, name: str) -> Module | None:
+        """The sibling module that ``from .module import name`` takes ``name`` from."""
+        for stmt in self.tree.body:
+            if (
+                isinstance(stmt, ast.ImportFrom)
+                and stmt.level == 1
+                and stmt.module
+                and any(a.name == name and a.asname is None for a in stmt.names)
+            ):
+                path = self.path.parent.joinpath(*stmt.module.split(".")).with_suffix(".py")
+                return Module(path) if path.is_file() else None
+        return None
+
     def code_classes(self) -> list[str]:
         """Same-module classes whose first field is ``code`` (NamedTuple / dataclass)."""
         out = []
@@ -160,14 +174,18 @@ def resolve(mod: Module, expr: ast.expr | None, at: ast.AST, depth: int = 0) -> 
             return _dict_values(table)
     if isinstance(expr, ast.Attribute) and expr.attr == "code" and isinstance(expr.value, ast.Name):
         out: set[str] = set()
-        for cls in _annotated_classes(func, expr.value.id) & set(mod.code_classes()):
-            for call in mod.calls_of(cls):
-                arg = (
-                    call.args[0]
-                    if call.args
-                    else next((k.value for k in call.keywords if k.arg == "code"), None)
-                )
-                out |= resolve(mod, arg, call, depth + 1)
+        for cls in _annotated_classes(func, expr.value.id):
+            home = mod if cls in mod.code_classes() else mod.imported_from(cls)
+            if home is None or cls not in home.code_classes():
+                continue
+            for where in {mod, home}:
+                for call in where.calls_of(cls):
+                    arg = (
+                        call.args[0]
+                        if call.args
+                        else next((k.value for k in call.keywords if k.arg == "code"), None)
+                    )
+                    out |= resolve(where, arg, call, depth + 1)
         if out:
             return out
     raise Unresolved
