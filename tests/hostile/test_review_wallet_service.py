@@ -43,7 +43,6 @@ from blauweknop import (
     TrustError,
     TrustList,
     Wallet,
-    build_trust_list,
     get_profile,
 )
 
@@ -306,11 +305,11 @@ def scheme(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scheme]:
         wallet.close()
 
 
-def write_trust_list(d: Path, anchor: Key, issuers: list[Issuer], *, issued: float) -> None:
-    token = build_trust_list([i.trust_entry() for i in issuers], anchor, valid_days=400, now=issued)
-    tmp = d / "trust.jwt.new"
-    tmp.write_text(token)
-    tmp.replace(d / "trust.jwt")
+def write_trust_list(scheme: Scheme, *, issued: float) -> None:
+    """A fresh trust list over the scheme's organisations, dropped in place atomically."""
+    tmp = scheme.root / "trust.jwt.new"
+    tmp.write_text(scheme.trust_list(valid_days=400, now=issued))
+    tmp.replace(scheme.root / "trust.jwt")
 
 
 @dataclass
@@ -547,14 +546,7 @@ def test_12_11_service_refuses_an_old_trust_list_at_start_and_while_running(
 ) -> None:
     d = scheme.dir
     old = d / "old-trust.jwt"
-    old.write_text(
-        build_trust_list(
-            [scheme.gemeente.trust_entry(), scheme.cjib.trust_entry()],
-            scheme.anchor,
-            valid_days=400,
-            now=time.time() - 40 * 86400,
-        )
-    )
+    old.write_text(scheme.trust_list(valid_days=400, now=time.time() - 40 * 86400))
     args = ["--anchor", str(d / "anchor.pub.jwk"), "--status-dir", str(d / "status-cache")]
     args += ["--audience", CJIB, "--port", "0", "--trust-list", str(old)]
     assert cs.main(args) == 2
@@ -577,6 +569,6 @@ def test_12_11_service_refuses_an_old_trust_list_at_start_and_while_running(
         svc.service.trust_max_age = 30  # the list in use was issued 60 s before the module ran
         status, body = answer(svc.port, req["state"], vp_token)
         assert (status, body["code"]) == (503, "trust_list_expired"), body
-        write_trust_list(d, scheme.anchor, [scheme.gemeente, scheme.cjib], issued=time.time())
+        write_trust_list(scheme, issued=time.time())
         status, body = answer(svc.port, req["state"], vp_token)
         assert status == 200 and body["decisions"][0]["hold"] is True, body
