@@ -30,7 +30,6 @@ from blauweknop import (
     InvalidDataError,
     IssuedCredential,
     Issuer,
-    Key,
     MalformedError,
     PolicyError,
     SignatureError,
@@ -38,10 +37,8 @@ from blauweknop import (
     StatusError,
     StorageError,
     TrustError,
-    TrustList,
     Verifier,
     Wallet,
-    build_trust_list,
     get_profile,
 )
 from blauweknop.debt import DebtStatement
@@ -853,9 +850,7 @@ def test_overview_without_a_day_uses_the_current_moment(
     import time
 
     now = time.time()
-    anchor = Key.generate()
-    token = build_trust_list([scheme.cjib.trust_entry()], anchor, valid_days=30, now=now)
-    trust_now = TrustList.verify(token, anchor.public(), now=now)
+    trust_now = scheme.verified_trust(scheme.trust_list([scheme.cjib], now=now), now=now)
     cred = issue_statement(scheme.cjib, wallet.holder_jwk(), fmt=fmt, now=now - 5)
     wallet.add(cred.text, trust_list=trust_now, now=now)
     ov = wallet.overview()
