@@ -8,6 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from scheme import STRANGER_ORG, Scheme
+
+from blauweknop import Wallet
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -72,3 +75,23 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     yield attempts
     assert attempts == [], f"verification tried to use the network: {attempts}"
+
+
+# -- the shared test scheme (tests/scheme.py) ---------------------------------------------------
+@pytest.fixture(scope="module")
+def pilot_scheme(tmp_path_factory: pytest.TempPathFactory) -> Scheme:
+    """Per module, on the pilot's clock: the anchor, Gemeente Eindhoven, CJIB and DUO on a
+    30-day trust list, an unlisted stranger; no wallet, no status cache. Tests issue their
+    own credentials from its issuers (each module gets its own registers)."""
+    return Scheme.build(
+        tmp_path_factory.mktemp("pilot-scheme"), unlisted=(STRANGER_ORG,), status_cache=False
+    )
+
+
+@pytest.fixture(scope="module")
+def pilot_wallet_scheme(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scheme]:
+    """Per module, on the pilot's clock: the pilot scheme with a wallet (fast scrypt) holding
+    the three pilot credentials, and a status cache synced after their issuance."""
+    work = tmp_path_factory.mktemp("pilot-wallet-scheme")
+    with Wallet.create(work / "wallet", passphrase="pilot scheme tests", scrypt_n=2**10) as w:
+        yield Scheme.build(work, wallet=w)

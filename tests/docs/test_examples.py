@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from docs._clock import HOURS, a_year_ahead, faked
+from scheme import CJIB_ORG, GEMEENTE_EINDHOVEN, Scheme, today_declaration
 
 from blauweknop import (
     Issuer,
@@ -36,8 +37,6 @@ from blauweknop import (
     Wallet,
     build_trust_list,
 )
-from blauweknop.debt import DebtStatement
-from rodeknop_vc import PaymentIncapacityDeclaration
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -296,68 +295,24 @@ def http(
 
 
 @pytest.fixture
-def scheme(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """A fictional scheme on disk: trust list, anchor, status cache, and a wallet holding a
-    declaration and a debt statement."""
-    anchor = Key.generate()
-    gemeente = Issuer.init(
-        tmp_path / "gemeente",
-        issuer_id=EINDHOVEN,
-        name="Gemeente Eindhoven",
-        roles=["municipality"],
-        status_base_uri="https://status.eindhoven.example/rk",
-    )
-    cjib = Issuer.init(
-        tmp_path / "cjib",
-        issuer_id=CJIB,
-        name="CJIB",
-        roles=["creditor"],
-        status_base_uri="https://status.cjib.example/bk",
-    )
-    (tmp_path / "trust.jwt").write_text(
-        build_trust_list([gemeente.trust_entry(), cjib.trust_entry()], anchor, valid_days=30)
-    )
-    (tmp_path / "anchor.pub.jwk").write_text(json.dumps(anchor.public_jwk()))
-    trust = TrustList.verify((tmp_path / "trust.jwt").read_text(), anchor.public())
-    wallet = Wallet.create(tmp_path / "wallet", key=secrets.token_bytes(32))
-    today = dt.date.today()
-    claims = json.loads((DATA / "rode-knop-declaration.json").read_text())
-    claims |= {
-        "trajectory_start": str(today),
-        "valid_from": str(today),
-        "valid_until": str(today + dt.timedelta(days=119)),
-    }
-    decl = gemeente.issue(
-        PaymentIncapacityDeclaration.from_claims(claims), holder_jwk=wallet.holder_jwk()
-    )
-    stmt = cjib.issue(
-        DebtStatement.from_claims(json.loads((DATA / "debt-statement.json").read_text())),
-        holder_jwk=wallet.holder_jwk(),
-    )
-    for c in (decl, stmt):
-        wallet.add(c.text, trust_list=trust)
-    cache = StatusCache(tmp_path / "status-cache", trust_list=trust)
-    for issuer, name in ((gemeente, "gemeente"), (cjib, "cjib")):
-        for f in issuer.publish_status(tmp_path / "published" / name):
-            cache.import_file(f)
-    try:
-        yield {
-            "dir": tmp_path,
-            "wallet": wallet,
-            "gemeente": gemeente,
-            "cjib": cjib,
-            "anchor": anchor,
-            "decl": decl,
-            "trust": trust,
-        }
-    finally:
-        wallet.close()
+def scheme(tmp_path: Path) -> Iterator[Scheme]:
+    """The shared scheme (tests/scheme.py) on disk and on the real clock, as the service reads
+    it: trust list, anchor, status cache, and a wallet holding a declaration (valid from
+    today) and a debt statement."""
+    with Wallet.create(tmp_path / "wallet", key=secrets.token_bytes(32)) as wallet:
+        yield Scheme.build(
+            tmp_path,
+            organisations=(GEMEENTE_EINDHOVEN, CJIB_ORG),
+            now=None,
+            wallet=wallet,
+            claims={"gem": today_declaration()},
+        )
 
 
 @pytest.fixture
-def service(scheme: dict[str, Any]) -> Iterator[str]:
+def service(scheme: Scheme) -> Iterator[str]:
     """``creditor_service.py`` on 127.0.0.1, port chosen by the OS; yields its base URL."""
-    d = scheme["dir"]
+    d = scheme.root
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -402,8 +357,8 @@ def service(scheme: dict[str, Any]) -> Iterator[str]:
             proc.wait(timeout=10)
 
 
-def test_creditor_service_over_http(scheme: dict[str, Any], service: str) -> None:
-    wallet: Wallet = scheme["wallet"]
+def test_creditor_service_over_http(scheme: Scheme, service: str) -> None:
+    wallet: Wallet = scheme.wallet
     status, req = http("GET", f"{service}/request")
     assert status == 200
     assert req["client_id"] == CJIB and req["response_uri"] == f"{service}/response"
@@ -416,7 +371,7 @@ def test_creditor_service_over_http(scheme: dict[str, Any], service: str) -> Non
     assert status == 200, body
     assert body["ok"] is True
     assert body["decisions"][0]["hold"] is True
-    assert body["decisions"][0]["declaration_id"] == scheme["decl"].credential_id
+    assert body["decisions"][0]["declaration_id"] == scheme.issued["gem"].credential_id
     vcts = sorted(c["vct"] for c in body["credentials"])
     assert vcts == [
         "urn:blauweknop:debt-statement:1",
@@ -439,8 +394,8 @@ def test_creditor_service_over_http(scheme: dict[str, Any], service: str) -> Non
     assert status == 409
 
 
-def test_creditor_service_form_post_and_bad_input(scheme: dict[str, Any], service: str) -> None:
-    wallet: Wallet = scheme["wallet"]
+def test_creditor_service_form_post_and_bad_input(scheme: Scheme, service: str) -> None:
+    wallet: Wallet = scheme.wallet
     _, req = http("GET", f"{service}/request")
     vp_token = wallet.present(req["dcql_query"], nonce=req["nonce"], audience=req["client_id"])
     # direct_post as a form, the vp_token as a JSON string (OpenID4VP 1.0)
@@ -472,34 +427,29 @@ def test_creditor_service_form_post_and_bad_input(scheme: dict[str, Any], servic
     assert http("GET", f"{service}/elsewhere")[0] == 404
 
 
-def test_creditor_service_sees_a_revocation(scheme: dict[str, Any], service: str) -> None:
+def test_creditor_service_sees_a_revocation(scheme: Scheme, service: str) -> None:
     """The service reads the status cache at every verification: a revocation synced into it
     is seen without a restart."""
-    d, gemeente = scheme["dir"], scheme["gemeente"]
-    gemeente.revoke(scheme["decl"].credential_id, reason="trajectory ended", actor="test")
-    cache = StatusCache(d / "status-cache", trust_list=scheme["trust"])
+    d, gemeente = scheme.root, scheme.gem
+    gemeente.revoke(scheme.issued["gem"].credential_id, reason="trajectory ended", actor="test")
+    cache = StatusCache(d / "status-cache", trust_list=scheme.trust)
     for f in gemeente.publish_status(d / "published" / "gemeente-2"):
         cache.import_file(f)
     _, req = http("GET", f"{service}/request")
-    vp_token = scheme["wallet"].present(
+    vp_token = scheme.wallet.present(
         req["dcql_query"], nonce=req["nonce"], audience=req["client_id"]
     )
     status, body = http("POST", req["response_uri"], {"state": req["state"], "vp_token": vp_token})
     assert status == 422 and body["code"] == "revoked", body
 
 
-def test_creditor_service_refuses_an_old_trust_list(scheme: dict[str, Any]) -> None:
+def test_creditor_service_refuses_an_old_trust_list(scheme: Scheme) -> None:
     """Issue 12.11: a 40-day-old trust list (valid for 400 days) is refused at start-up by the
     default maximum age (31 days), with a message and exit code 2, not a traceback."""
-    d = scheme["dir"]
+    d = scheme.root
     old = d / "old-trust.jwt"
     old.write_text(
-        build_trust_list(
-            [scheme["gemeente"].trust_entry(), scheme["cjib"].trust_entry()],
-            scheme["anchor"],
-            valid_days=400,
-            now=dt.datetime.now(dt.UTC).timestamp() - 40 * 86400,
-        )
+        scheme.trust_list(valid_days=400, now=dt.datetime.now(dt.UTC).timestamp() - 40 * 86400)
     )
     args = [sys.executable, str(EXAMPLES / "creditor_service.py"), "--trust-list", str(old)]
     args += ["--anchor", str(d / "anchor.pub.jwk"), "--status-dir", str(d / "status-cache")]

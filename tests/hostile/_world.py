@@ -30,6 +30,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from scheme import CJIB_ORG, DUO_ORG, GEMEENTE_EINDHOVEN, Scheme
+
 # The SD-JWT rejection tests' hand-made encoders (independent of blauweknop._codec), reused.
 from unit.test_sdjwt_rejections import b64, disc, jws, to_bytes
 from unit.test_sdjwt_rejections import digest_of as digest
@@ -278,49 +280,36 @@ def _declaration(declaration_id: str, **changes: Any) -> PaymentIncapacityDeclar
     return PaymentIncapacityDeclaration.from_claims(data)
 
 
-def _org(
-    root: Path,
-    oid: str,
-    name: str,
-    roles: tuple[str, ...],
-    host: str,
-    alg: str,
-    extra: dict[str, Any] | None = None,
-) -> Org:
-    key = Key.generate(alg)
-    issuer = Issuer.init(
-        root / host,
-        issuer_id=oid,
-        name=name,
-        roles=roles,
-        status_base_uri=f"https://status.{host}.example/bk",
-        key=key,
-        extra=extra,
+def _org(issuer: Issuer) -> Org:
+    """The case-side view of one of the shared scheme's issuers."""
+    key = issuer.signer
+    assert isinstance(key, Key)
+    base = issuer.config["status_base_uri"]
+    return Org(
+        issuer.issuer_id, issuer.name, tuple(issuer.config["roles"]), key, issuer, base + "/1.jwt"
     )
-    return Org(oid, name, roles, key, issuer, f"https://status.{host}.example/bk/1.jwt")
 
 
 @cache
 def world() -> World:
-    """Build the world once per process (about a second: issuer homes, status lists, DI)."""
+    """Build the world once per process (about a second: issuer homes, status lists, DI).
+
+    The organisations, anchor and trust list are the shared scheme's (tests/scheme.py): DUO
+    signs with EdDSA, the others with ES256; the trust list was issued a day before NOW."""
     root = Path(tempfile.mkdtemp(prefix="bk-hostile-"))
     atexit.register(shutil.rmtree, root, True)
-    anchor, wrong_anchor = Key.generate(), Key.generate()
-    holder, other_holder, attacker = Key.generate(), Key.generate(), Key.generate()
-    cjib = _org(root, CJIB, "CJIB", ("creditor",), "cjib", "ES256")
-    duo = _org(root, DUO, "DUO", ("creditor",), "duo", "EdDSA")
-    gemeente = _org(
+    scheme = Scheme.build(
         root,
-        GEMEENTE,
-        "Gemeente Eindhoven",
-        ("municipality",),
-        "gemeente",
-        "ES256",
-        {"municipality_code": "GM0772"},
+        organisations=(CJIB_ORG, DUO_ORG, GEMEENTE_EINDHOVEN),
+        now=NOW,
+        algs={"duo": "EdDSA"},
+        trust_issued_at=NOW - 86400,
+        status_cache=False,
     )
-    entries = [o.entry() for o in (cjib, duo, gemeente)]
-    trust_jwt = build_trust_list(entries, anchor, valid_days=30, now=NOW - 86400)
-    trust = TrustList.verify(trust_jwt, anchor.public(), now=NOW)
+    anchor, wrong_anchor = scheme.anchor, Key.generate()
+    holder, other_holder, attacker = Key.generate(), Key.generate(), Key.generate()
+    cjib, duo, gemeente = (_org(scheme.issuers[s]) for s in ("cjib", "duo", "gem"))
+    trust_jwt, trust = scheme.trust_jwt, scheme.trust
     hjwk = holder.public_jwk()
     issued_at = NOW - 3600
     creds: dict[str, str] = {}
@@ -352,11 +341,10 @@ def world() -> World:
     status_dir = root / "verifier-status"
     cache_ = StatusCache(status_dir, trust_list=trust)
     published: dict[str, Path] = {}
-    for org in (cjib, duo, gemeente):
-        out = root / "published" / org.id.rsplit(":", 1)[-1]
-        for f in org.issuer.publish_status(out, now=NOW - STATUS_AGE, ttl=3600):
-            published[f.name if org is cjib else f"{org.issuer.name}:{f.name}"] = f
-            cache_.import_file(f, fetched_at=NOW - STATUS_AGE)
+    files = scheme.fill_status_cache(cache_, root / "published", now=NOW - STATUS_AGE, ttl=3600)
+    for slot, written in files.items():
+        for f in written:
+            published[f.name if slot == "cjib" else f"{scheme.issuers[slot].name}:{f.name}"] = f
     w = World(
         root=root,
         anchor=anchor,

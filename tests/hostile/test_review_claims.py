@@ -32,10 +32,10 @@ from hostile._world import (
     present_di,
     world,
 )
+from scheme import CJIB_ORG, GEMEENTE_EINDHOVEN
 
 from blauweknop import (
     BlauweKnopError,
-    Issuer,
     Key,
     TrustList,
     Wallet,
@@ -153,25 +153,13 @@ def test_wallet_refuses_a_di_declaration_naming_amsterdam(w: World, wallet: Wall
 
 
 def test_issuer_refuses_to_sign_claims_naming_another_organisation(tmp_path: Path) -> None:
-    gem = Issuer.init(
-        tmp_path / "gem",
-        issuer_id="urn:oin:00000001001234567000",
-        name="Gemeente Eindhoven",
-        roles=["municipality"],
-        status_base_uri="https://status.example/gem",
-    )
+    gem = GEMEENTE_EINDHOVEN.init(tmp_path / "gem")
     data = json.loads((DATA / "rode-knop-declaration.json").read_text())
     data["municipality"] = dict(AMSTERDAM)
     decl = PaymentIncapacityDeclaration.from_claims(data)
     hjwk = Key.generate().public_jwk()
     refused(lambda: gem.issue(decl, holder_jwk=hjwk, now=NOW - 7 * 86400), "issuer_mismatch")
-    cjib = Issuer.init(
-        tmp_path / "cjib",
-        issuer_id="urn:oin:00000001003214345000",
-        name="CJIB",
-        roles=["creditor"],
-        status_base_uri="https://status.example/cjib",
-    )
+    cjib = CJIB_ORG.init(tmp_path / "cjib")
     stmt = json.loads((DATA / "debt-statement.json").read_text())
     stmt["creditor"] = dict(DUO_CREDITOR)
     refused(lambda: cjib.issue(DebtStatement.from_claims(stmt), holder_jwk=hjwk), "issuer_mismatch")

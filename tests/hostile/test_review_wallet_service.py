@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import datetime as dt
+import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -23,13 +23,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 from hostile._world import CJIB, GEMEENTE, NOW, world
+from scheme import CJIB_ORG, GEMEENTE_EINDHOVEN, today_declaration
+from scheme import Scheme as SharedScheme
 
 import blauweknop._wallet_store as wallet_store
 from blauweknop import (
@@ -38,15 +40,11 @@ from blauweknop import (
     InvalidDataError,
     Issuer,
     Key,
-    StatusCache,
     TrustError,
     TrustList,
     Wallet,
-    build_trust_list,
     get_profile,
 )
-from blauweknop.debt import DebtStatement
-from rodeknop_vc import PaymentIncapacityDeclaration
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "examples" / "data"
@@ -264,73 +262,54 @@ def _load_example() -> ModuleType:
 cs = _load_example()
 
 
-@dataclass
-class Scheme:
-    dir: Path
-    anchor: Key
-    gemeente: Issuer
-    cjib: Issuer
-    wallet: Wallet
-    di_decl: dict[str, Any]
+@dataclass(frozen=True)
+class Scheme(SharedScheme):
+    """The shared scheme (tests/scheme.py) on the real clock, as the service reads it from
+    disk, with the wallet's Data Integrity declaration."""
+
+    di_decl: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dir(self) -> Path:
+        return self.root
+
+    @property
+    def gemeente(self) -> Issuer:
+        return self.gem
 
 
 @pytest.fixture(scope="module")
 def scheme(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scheme]:
     d = tmp_path_factory.mktemp("creditor-service")
-    anchor = Key.generate()
-    gemeente = Issuer.init(
-        d / "gemeente",
-        issuer_id=GEMEENTE,
-        name="Gemeente Eindhoven",
-        roles=["municipality"],
-        status_base_uri="https://status.eindhoven.example/rk",
-    )
-    cjib = Issuer.init(
-        d / "cjib",
-        issuer_id=CJIB,
-        name="CJIB",
-        roles=["creditor"],
-        status_base_uri="https://status.cjib.example/bk",
-    )
-    write_trust_list(d, anchor, [gemeente, cjib], issued=time.time() - 60)
-    (d / "anchor.pub.jwk").write_text(json.dumps(anchor.public_jwk()))
-    trust = TrustList.verify((d / "trust.jwt").read_text(), anchor.public())
     wallet = Wallet.create(d / "wallet", key=secrets.token_bytes(32))
-    today = dt.date.today()
-    claims = json.loads((DATA / "rode-knop-declaration.json").read_text()) | {
-        "trajectory_start": str(today),
-        "valid_from": str(today),
-        "valid_until": str(today + dt.timedelta(days=119)),
-    }
-    decl = PaymentIncapacityDeclaration.from_claims(claims)
-    di_decl = PaymentIncapacityDeclaration.from_claims(
-        claims | {"declaration_id": claims["declaration_id"] + "-DI"}
-    )
-    di = gemeente.issue(di_decl, holder_jwk=wallet.holder_jwk(), format="di")
-    for c in (
-        gemeente.issue(decl, holder_jwk=wallet.holder_jwk()),
-        cjib.issue(
-            DebtStatement.from_claims(json.loads((DATA / "debt-statement.json").read_text())),
-            holder_jwk=wallet.holder_jwk(),
-        ),
-    ):
-        wallet.add(c.text, trust_list=trust)
-    wallet.add(json.loads(di.text), trust_list=trust)
-    cache = StatusCache(d / "status-cache", trust_list=trust)
-    for issuer, name in ((gemeente, "gemeente"), (cjib, "cjib")):
-        for f in issuer.publish_status(d / "published" / name):
-            cache.import_file(f)
     try:
-        yield Scheme(d, anchor, gemeente, cjib, wallet, json.loads(di.text))
+        claims = today_declaration()
+        base = Scheme.build(
+            d,
+            organisations=(GEMEENTE_EINDHOVEN, CJIB_ORG),
+            now=None,  # the service reads the real clock
+            trust_issued_at=time.time() - 60,
+            trust_valid_days=400,
+            wallet=wallet,
+            claims={"gem": claims},
+            status_cache=False,
+        )
+        di_decl = GEMEENTE_EINDHOVEN.model(
+            claims | {"declaration_id": claims["declaration_id"] + "-DI"}
+        )
+        di = base.gem.issue(di_decl, holder_jwk=wallet.holder_jwk(), format="di")
+        wallet.add(json.loads(di.text), trust_list=base.trust)
+        base.status_cache(d / "status-cache", d / "published")  # after every issuance
+        yield dataclasses.replace(base, di_decl=json.loads(di.text))
     finally:
         wallet.close()
 
 
-def write_trust_list(d: Path, anchor: Key, issuers: list[Issuer], *, issued: float) -> None:
-    token = build_trust_list([i.trust_entry() for i in issuers], anchor, valid_days=400, now=issued)
-    tmp = d / "trust.jwt.new"
-    tmp.write_text(token)
-    tmp.replace(d / "trust.jwt")
+def write_trust_list(scheme: Scheme, *, issued: float) -> None:
+    """A fresh trust list over the scheme's organisations, dropped in place atomically."""
+    tmp = scheme.root / "trust.jwt.new"
+    tmp.write_text(scheme.trust_list(valid_days=400, now=issued))
+    tmp.replace(scheme.root / "trust.jwt")
 
 
 @dataclass
@@ -567,14 +546,7 @@ def test_12_11_service_refuses_an_old_trust_list_at_start_and_while_running(
 ) -> None:
     d = scheme.dir
     old = d / "old-trust.jwt"
-    old.write_text(
-        build_trust_list(
-            [scheme.gemeente.trust_entry(), scheme.cjib.trust_entry()],
-            scheme.anchor,
-            valid_days=400,
-            now=time.time() - 40 * 86400,
-        )
-    )
+    old.write_text(scheme.trust_list(valid_days=400, now=time.time() - 40 * 86400))
     args = ["--anchor", str(d / "anchor.pub.jwk"), "--status-dir", str(d / "status-cache")]
     args += ["--audience", CJIB, "--port", "0", "--trust-list", str(old)]
     assert cs.main(args) == 2
@@ -597,6 +569,6 @@ def test_12_11_service_refuses_an_old_trust_list_at_start_and_while_running(
         svc.service.trust_max_age = 30  # the list in use was issued 60 s before the module ran
         status, body = answer(svc.port, req["state"], vp_token)
         assert (status, body["code"]) == (503, "trust_list_expired"), body
-        write_trust_list(d, scheme.anchor, [scheme.gemeente, scheme.cjib], issued=time.time())
+        write_trust_list(scheme, issued=time.time())
         status, body = answer(svc.port, req["state"], vp_token)
         assert status == 200 and body["decisions"][0]["hold"] is True, body

@@ -14,15 +14,15 @@ Index pointers are limited to ``0``: with elements withheld one by one, later in
 in the presentation (see ``blauweknop._dcql``: "Prefer null"), so a request with
 ``["cases", 1, ...]`` cannot be checked against the response positionally.
 
-The scheme (issuers, trust list, wallet, status cache) is built once for the module.
+The scheme (issuers, trust list, wallet, status cache) is the shared one of ``tests/scheme.py``,
+built once for the module.
 """
 
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,22 +30,16 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, assume, event, given
 from hypothesis import strategies as st
+from scheme import CJIB, DUO, GEM, PILOT_NOW, Scheme
 from strategies import suite_settings
 
 from blauweknop import (
     DEBT_STATEMENT_VCT,
     RODE_KNOP_VCT,
-    Issuer,
-    Key,
     PolicyError,
-    StatusCache,
-    TrustList,
     Verifier,
     Wallet,
-    build_trust_list,
 )
-from blauweknop.debt import DebtStatement
-from rodeknop_vc import PaymentIncapacityDeclaration
 
 SETTINGS = suite_settings(
     max_examples=max(1, suite_settings().max_examples * 2 // 3),  # each example signs and verifies
@@ -54,10 +48,7 @@ SETTINGS = suite_settings(
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "examples" / "data"
 PROFILES = ROOT / "src" / "blauweknop" / "profiles"
-CJIB = "urn:oin:00000001003214345000"
-DUO = "urn:oin:00000001800866472000"
-GEM = "urn:oin:00000001001234567000"
-NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC).timestamp()
+NOW = PILOT_NOW
 NONCE = "n-minimal-disclosure"
 AUD = CJIB
 VCT = {"decl": RODE_KNOP_VCT, "debt": DEBT_STATEMENT_VCT}
@@ -199,53 +190,17 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    work = tmp_path_factory.mktemp("minimal-disclosure")
-    anchor = Key.generate()
-    gem = Issuer.init(
-        work / "gem",
-        issuer_id=GEM,
-        name="Gemeente Eindhoven",
-        roles=["municipality"],
-        status_base_uri="https://status.eindhoven.example/rk",
-    )
-    cjib = Issuer.init(
-        work / "cjib",
-        issuer_id=CJIB,
-        name="CJIB",
-        roles=["creditor"],
-        status_base_uri="https://status.cjib.example/bk",
-    )
-    duo = Issuer.init(
-        work / "duo",
-        issuer_id=DUO,
-        name="DUO",
-        roles=["creditor"],
-        status_base_uri="https://status.duo.example/bk",
-    )
-    trust = TrustList.verify(
-        build_trust_list([i.trust_entry() for i in (gem, cjib, duo)], anchor, now=NOW),
-        anchor.public(),
-        now=NOW,
-    )
-    wallet = Wallet.create(work / "wallet", passphrase="minimal disclosure", scrypt_n=2**10)
-    holder = wallet.holder_jwk()
-    models = {GEM: PaymentIncapacityDeclaration, CJIB: DebtStatement, DUO: DebtStatement}
-    for issuer in (gem, cjib, duo):
-        model = models[issuer.issuer_id].from_claims(load(FILES[issuer.issuer_id]))
-        cred = issuer.issue(model, holder_jwk=holder, now=NOW)
-        wallet.add(cred.text, trust_list=trust, now=NOW)
-    cache = StatusCache(work / "cache", trust_list=trust)
-    for issuer in (gem, cjib, duo):
-        for f in issuer.publish_status(work / "published" / issuer.name, now=NOW):
-            cache.import_file(f, fetched_at=NOW)
-    yield World(
-        wallet=wallet,
-        verifier=Verifier(trust, status=cache),
+def world(pilot_wallet_scheme: Scheme) -> World:
+    """The shared pilot scheme (tests/scheme.py): a wallet with the three pilot credentials
+    and a verifier with the status cache synced after their issuance."""
+    s = pilot_wallet_scheme
+    assert s.now == NOW and s.wallet is not None
+    return World(
+        wallet=s.wallet,
+        verifier=s.verifier(),
         data={iss: load(f) for iss, f in FILES.items()},
         kind_of={GEM: "decl", CJIB: "debt", DUO: "debt"},
     )
-    wallet.close()
 
 
 def holders_of(w: World, kind: str) -> list[str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scheme import GEMEENTE_EINDHOVEN
 
 from blauweknop import (
     InvalidDataError,
@@ -141,13 +142,7 @@ def test_issued_sd_jwt_vc_shape(tmp_path: Path) -> None:
 
 
 def test_declaration_validity_window(tmp_path: Path) -> None:
-    gem = Issuer.init(
-        tmp_path / "gem",
-        issuer_id="urn:oin:00000001001234567000",
-        name="Gemeente Eindhoven",  # the municipality the declaration names
-        roles=["municipality"],
-        status_base_uri="https://status.example/gem",
-    )
+    gem = GEMEENTE_EINDHOVEN.init(tmp_path / "gem")  # the municipality the declaration names
     cred = gem.issue(
         PaymentIncapacityDeclaration.from_claims(DECL),
         holder_jwk=Key.generate().public_jwk(),

@@ -1,9 +1,10 @@
 """The creditor's verifier (issue "Foundation: SD-JWT VC vertical slice"), end to end.
 
-A small scheme is built once per module: the scheme authority's anchor key, Gemeente Eindhoven
-(municipality), CJIB and DUO (creditors), a signed trust list, the citizen's wallet with the
-pilot's three credentials, and a status cache with every issuer's published lists. Each test
-then presents something and asserts the verifier's outcome by error class *and* code.
+The shared scheme (tests/scheme.py) is built once per module: the scheme authority's anchor
+key, Gemeente Eindhoven (municipality), CJIB and DUO (creditors), a signed trust list, the
+citizen's wallet with the pilot's three credentials, and a status cache with every issuer's
+published lists. Each test then presents something and asserts the verifier's outcome by error
+class *and* code.
 
 Every test here runs under the ``no_network`` fixture: verification must not touch a socket.
 Tests that change status (revoke, suspend) work on credentials issued for that test alone and
@@ -26,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scheme import CJIB, DUO, GEM, PILOT_NOW
+from scheme import Scheme as SharedScheme
 
 from blauweknop import (
     DEBT_STATEMENT_VCT,
@@ -47,7 +50,6 @@ from blauweknop import (
     ValidityError,
     Verifier,
     Wallet,
-    build_trust_list,
     get_profile,
     issue_sd_jwt,
 )
@@ -63,10 +65,7 @@ pytestmark = pytest.mark.usefixtures("no_network")
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "examples" / "data"
 PROFILES = ROOT / "src" / "blauweknop" / "profiles"
-CJIB = "urn:oin:00000001003214345000"
-DUO = "urn:oin:00000001800866472000"
-GEM = "urn:oin:00000001001234567000"
-NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC).timestamp()
+NOW = PILOT_NOW
 TODAY = dt.date(2026, 11, 22)
 DAY = 86400
 NONCE = "n-verifier-2026-11-22"
@@ -136,58 +135,44 @@ def request_paths(req: dict[str, Any], query_id: str, strip: int = 0) -> list[Pa
 # ------------------------------------------------------------------------------------------
 # The scheme
 # ------------------------------------------------------------------------------------------
-@dataclass
-class Scheme:
-    work: Path
-    anchor: Key
-    gem: Issuer
-    cjib: Issuer
-    duo: Issuer
-    trust_jwt: str
-    trust: TrustList
-    wallet: Wallet
-    cache: StatusCache
-    decl: IssuedCredential
-    cjib_stmt: IssuedCredential
-    duo_stmt: IssuedCredential
+@dataclass(frozen=True)
+class Scheme(SharedScheme):
+    """The shared scheme (tests/scheme.py) with this module's shorthands."""
 
     @property
-    def issuers(self) -> tuple[Issuer, ...]:
-        return (self.gem, self.cjib, self.duo)
+    def decl(self) -> IssuedCredential:
+        return self.issued["gem"]
+
+    @property
+    def cjib_stmt(self) -> IssuedCredential:
+        return self.issued["cjib"]
+
+    @property
+    def duo_stmt(self) -> IssuedCredential:
+        return self.issued["duo"]
 
     @property
     def holder_key(self) -> Key:
+        assert self.wallet is not None
         return self.wallet.holder_key()
 
     @property
     def holder_pub(self) -> dict[str, str]:
         return self.holder_key.public_jwk(with_kid=False)
 
-    def verifier(self, **kw: Any) -> Verifier:
-        kw.setdefault("status", self.cache)
-        return Verifier(self.trust, **kw)
-
     def present(
         self, req: Any, *, nonce: str = NONCE, audience: str = AUD, now: float = NOW
     ) -> dict[str, list[Any]]:
+        assert self.wallet is not None
         return self.wallet.present(req, nonce=nonce, audience=audience, now=now)
 
     def long_trust(self, days: int = 120) -> TrustList:
         """A trust list that outlives the credentials (for tests at their expiry)."""
-        token = build_trust_list(
-            [i.trust_entry() for i in self.issuers], self.anchor, valid_days=days, now=NOW
-        )
-        return TrustList.verify(token, self.anchor.public(), now=NOW)
+        return self.verified_trust(self.trust_list(valid_days=days))
 
     def own_cache(self, directory: Path, *, now: float = NOW, **publish: Any) -> StatusCache:
         """A fresh status cache with every issuer's lists as published at ``now``."""
-        cache = StatusCache(directory / "cache", trust_list=self.trust)
-        for issuer in self.issuers:
-            for f in issuer.publish_status(
-                directory / "published" / issuer.name, now=now, **publish
-            ):
-                cache.import_file(f, fetched_at=now)
-        return cache
+        return self.status_cache(directory / "cache", directory / "published", now=now, **publish)
 
 
 def publish_into(cache: StatusCache, issuer: Issuer, out: Path, now: float, **kw: Any) -> None:
@@ -199,66 +184,8 @@ def publish_into(cache: StatusCache, issuer: Issuer, out: Path, now: float, **kw
 @pytest.fixture(scope="module")
 def scheme(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scheme]:
     work = tmp_path_factory.mktemp("verifier-scheme")
-    anchor = Key.generate()
-    gem = Issuer.init(
-        work / "gem",
-        issuer_id=GEM,
-        name="Gemeente Eindhoven",
-        roles=["municipality"],
-        status_base_uri="https://status.eindhoven.example/rk",
-        extra={"municipality_code": "GM0772"},
-    )
-    cjib = Issuer.init(
-        work / "cjib",
-        issuer_id=CJIB,
-        name="CJIB",
-        roles=["creditor"],
-        status_base_uri="https://status.cjib.example/bk",
-    )
-    duo = Issuer.init(
-        work / "duo",
-        issuer_id=DUO,
-        name="DUO",
-        roles=["creditor"],
-        status_base_uri="https://status.duo.example/bk",
-    )
-    trust_jwt = build_trust_list(
-        [i.trust_entry() for i in (gem, cjib, duo)], anchor, valid_days=30, now=NOW
-    )
-    trust = TrustList.verify(trust_jwt, anchor.public(), now=NOW)
-    wallet = Wallet.create(work / "wallet", passphrase="verifier tests", scrypt_n=2**10)
-    holder = wallet.holder_jwk()
-    decl = gem.issue(
-        PaymentIncapacityDeclaration.from_claims(load("rode-knop-declaration.json")),
-        holder_jwk=holder,
-        now=NOW,
-    )
-    cjib_stmt = cjib.issue(
-        DebtStatement.from_claims(load("debt-statement.json")), holder_jwk=holder, now=NOW
-    )
-    duo_stmt = duo.issue(
-        DebtStatement.from_claims(load("debt-statement-duo.json")), holder_jwk=holder, now=NOW
-    )
-    for c in (decl, cjib_stmt, duo_stmt):
-        wallet.add(c.text, trust_list=trust, now=NOW)
-    cache = StatusCache(work / "cache", trust_list=trust)
-    for issuer in (gem, cjib, duo):
-        publish_into(cache, issuer, work / "published" / issuer.name, NOW)
-    yield Scheme(
-        work=work,
-        anchor=anchor,
-        gem=gem,
-        cjib=cjib,
-        duo=duo,
-        trust_jwt=trust_jwt,
-        trust=trust,
-        wallet=wallet,
-        cache=cache,
-        decl=decl,
-        cjib_stmt=cjib_stmt,
-        duo_stmt=duo_stmt,
-    )
-    wallet.close()
+    with Wallet.create(work / "wallet", passphrase="verifier tests", scrypt_n=2**10) as wallet:
+        yield Scheme.build(work, wallet=wallet, now=NOW)
 
 
 _serial = iter(range(100, 10_000))

@@ -1,9 +1,9 @@
 """The citizen's wallet (issue "The citizen's wallet"): import, states, overview, plan,
 present, and storage at rest.
 
-The issuers, the trust list and a status cache are built once per module; every test makes
-its own small wallet (scrypt n = 2**10) and has credentials issued to its holder key. Time
-is injected everywhere: the pilot's day 2026-11-22T10:00Z.
+The issuers and the trust list are the shared scheme's (tests/scheme.py), once per module;
+every test makes its own small wallet (scrypt n = 2**10) and has credentials issued to its
+holder key. Time is injected everywhere: the pilot's day 2026-11-22T10:00Z.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import copy
 import datetime as dt
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scheme import CJIB, DUO, GEM, PILOT_NOW, STRANGER, Scheme
 
 from blauweknop import (
     DEBT_STATEMENT_VCT,
@@ -30,7 +30,6 @@ from blauweknop import (
     InvalidDataError,
     IssuedCredential,
     Issuer,
-    Key,
     MalformedError,
     PolicyError,
     SignatureError,
@@ -38,10 +37,8 @@ from blauweknop import (
     StatusError,
     StorageError,
     TrustError,
-    TrustList,
     Verifier,
     Wallet,
-    build_trust_list,
     get_profile,
 )
 from blauweknop.debt import DebtStatement
@@ -49,11 +46,7 @@ from rodeknop_vc import PaymentIncapacityDeclaration
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "examples" / "data"
-CJIB = "urn:oin:00000001003214345000"
-DUO = "urn:oin:00000001800866472000"
-GEM = "urn:oin:00000001001234567000"
-STRANGER = "urn:oin:00000001999999999000"
-NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC).timestamp()
+NOW = PILOT_NOW
 TODAY = dt.date(2026, 11, 22)
 DAY = 86400
 NONCE = "n-wallet-2026-11-22"
@@ -68,61 +61,18 @@ def request(name: str) -> dict[str, Any]:
     return json.loads((DATA / "requests" / name).read_text())
 
 
-@dataclass
-class Scheme:
-    work: Path
-    gem: Issuer
-    cjib: Issuer
-    duo: Issuer
-    stranger: Issuer  # a creditor the scheme authority never listed
-    trust: TrustList
-
-    def verifier(self, tmp: Path, **kw: Any) -> Verifier:
-        """A verifier with a status cache as the issuers publish it right now."""
-        cache = StatusCache(tmp / "verifier-cache", trust_list=self.trust)
-        for i in (self.gem, self.cjib, self.duo):
-            for f in i.publish_status(tmp / "published" / i.name, now=NOW):
-                cache.import_file(f, fetched_at=NOW)
-        return Verifier(self.trust, status=cache, **kw)
-
-
 @pytest.fixture(scope="module")
-def scheme(tmp_path_factory: pytest.TempPathFactory) -> Scheme:
-    work = tmp_path_factory.mktemp("wallet-scheme")
-    anchor = Key.generate()
-    gem = Issuer.init(
-        work / "gem",
-        issuer_id=GEM,
-        name="Gemeente Eindhoven",
-        roles=["municipality"],
-        status_base_uri="https://status.eindhoven.example/rk",
-    )
-    cjib = Issuer.init(
-        work / "cjib",
-        issuer_id=CJIB,
-        name="CJIB",
-        roles=["creditor"],
-        status_base_uri="https://status.cjib.example/bk",
-    )
-    duo = Issuer.init(
-        work / "duo",
-        issuer_id=DUO,
-        name="DUO",
-        roles=["creditor"],
-        status_base_uri="https://status.duo.example/bk",
-    )
-    stranger = Issuer.init(
-        work / "stranger",
-        issuer_id=STRANGER,
-        name="Incassobureau Niet Geregistreerd",
-        roles=["creditor"],
-        status_base_uri="https://status.stranger.example/bk",
-    )
-    token = build_trust_list(
-        [i.trust_entry() for i in (gem, cjib, duo)], anchor, valid_days=30, now=NOW
-    )
-    trust = TrustList.verify(token, anchor.public(), now=NOW)
-    return Scheme(work=work, gem=gem, cjib=cjib, duo=duo, stranger=stranger, trust=trust)
+def scheme(pilot_scheme: Scheme) -> Scheme:
+    """The shared scheme (tests/scheme.py): Gemeente Eindhoven, CJIB and DUO on the trust
+    list, and a stranger (a creditor the scheme authority never listed); no wallet."""
+    assert pilot_scheme.now == NOW and pilot_scheme.stranger.issuer_id == STRANGER
+    return pilot_scheme
+
+
+def status_verifier(scheme: Scheme, tmp: Path, **kw: Any) -> Verifier:
+    """A verifier with a status cache as the issuers publish it right now."""
+    cache = scheme.status_cache(tmp / "verifier-cache", tmp / "published")
+    return Verifier(scheme.trust, status=cache, **kw)
 
 
 @pytest.fixture
@@ -675,7 +625,7 @@ def test_unsatisfiable_request_lists_what_is_missing(scheme: Scheme, wallet: Wal
 
 def test_bsn_only_when_the_request_names_it(scheme: Scheme, wallet: Wallet, tmp_path: Path) -> None:
     pilot_wallet(scheme, wallet)
-    verifier = scheme.verifier(tmp_path)
+    verifier = status_verifier(scheme, tmp_path)
     qid = "payment_incapacity_declaration"
 
     def subject(req: dict[str, Any]) -> dict[str, Any]:
@@ -718,7 +668,7 @@ def test_present_binds_to_nonce_and_audience(
     assert ("subject", "bsn") not in shown["payment_incapacity_declaration"]
     assert ("totals", "outstanding") in shown["debt_statements"]
     vp = wallet.present(plan, nonce=NONCE, audience=CJIB, now=NOW)
-    verifier = scheme.verifier(tmp_path)
+    verifier = status_verifier(scheme, tmp_path)
     res = verifier.verify(vp, nonce=NONCE, audience=CJIB, request=req, now=NOW)
     assert sorted(c.issuer for c in res.credentials) == sorted([GEM, CJIB, DUO])
     raises(
@@ -742,7 +692,7 @@ def test_extra_holder_keys(scheme: Scheme, wallet: Wallet, tmp_path: Path) -> No
     cred = issue_statement(scheme.cjib, keys[1])
     wallet.add(cred.text, trust_list=scheme.trust, now=NOW)
     vp = wallet.present(request("outstanding-totals.json"), nonce=NONCE, audience=CJIB, now=NOW)
-    res = scheme.verifier(tmp_path).verify(vp, nonce=NONCE, audience=CJIB, now=NOW)
+    res = status_verifier(scheme, tmp_path).verify(vp, nonce=NONCE, audience=CJIB, now=NOW)
     holder = res.credentials[0].holder
     assert holder is not None and holder["x"] == keys[1]["x"]
 
@@ -855,7 +805,7 @@ def test_single_use_copies_are_unlinkable_and_used_once(
     for c in copies:
         wallet.add(c.text, trust_list=scheme.trust, now=NOW)
     req = request("outstanding-totals.json")
-    verifier = scheme.verifier(tmp_path)
+    verifier = status_verifier(scheme, tmp_path)
     seen_sigs, seen_cnf = set(), set()
     for n in range(3):
         vp = wallet.present(req, nonce=f"n{n}", audience=CJIB, now=NOW)
@@ -900,9 +850,7 @@ def test_overview_without_a_day_uses_the_current_moment(
     import time
 
     now = time.time()
-    anchor = Key.generate()
-    token = build_trust_list([scheme.cjib.trust_entry()], anchor, valid_days=30, now=now)
-    trust_now = TrustList.verify(token, anchor.public(), now=now)
+    trust_now = scheme.verified_trust(scheme.trust_list([scheme.cjib], now=now), now=now)
     cred = issue_statement(scheme.cjib, wallet.holder_jwk(), fmt=fmt, now=now - 5)
     wallet.add(cred.text, trust_list=trust_now, now=now)
     ov = wallet.overview()
