@@ -10,7 +10,11 @@ The doors:
 * issuing organisations: :class:`Issuer` (and the ``blauweknop`` / ``rodeknop`` CLIs);
 * app developers: :class:`Wallet`;
 * creditors' back offices: :class:`Verifier`;
-* the scheme authority: :func:`build_trust_list` and :class:`TrustList`.
+* the scheme authority: :func:`build_trust_list` and :class:`TrustList`;
+* everyone who verifies offline: :func:`sync_status` fills the :class:`StatusCache`.
+
+For untrusted JSON input, :func:`parse_json` parses strictly (no duplicate keys, bounded
+size and depth). Crash-safe output files: :mod:`blauweknop.files`.
 
 Errors all derive from :class:`BlauweKnopError` and carry a stable ``code``.
 
@@ -23,6 +27,7 @@ Example:
 from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _version
 
+from ._codec import parse_json
 from ._dcql import DCQLQuery, DisclosurePlan
 from ._errors import (
     BlauweKnopError,
@@ -43,7 +48,7 @@ from ._keys import Key, Signer, did_jwk, key_from_did_jwk
 from ._limits import Limits
 from ._profile import DEBT_STATEMENT_VCT, RODE_KNOP_VCT, CredentialProfile, get_profile
 from ._sdjwt import SD, SDJWT, KeyBindingPolicy, VerifiedSDJWT, issue_sd_jwt, verify_sd_jwt
-from ._status_recipes import StatusCache
+from ._status_recipes import StatusCache, sync_status
 from ._trust import TrustedOrganisation, TrustList, build_trust_list
 from ._verifier import (
     CredentialOutcome,
@@ -104,5 +109,7 @@ __all__ = [
     "get_profile",
     "issue_sd_jwt",
     "key_from_did_jwk",
+    "parse_json",
+    "sync_status",
     "verify_sd_jwt",
 ]
