@@ -273,10 +273,8 @@ class Issuer:
         other process writes in between. Re-entrant; every writing method takes it too.
 
         Raises ``StorageError("home_locked")`` when another writer keeps it longer than
-        ``lock_timeout``.
-
-        >>> # with issuer.exclusive():
-        >>> #     for row in rows: issuer.issue(...)
+        ``lock_timeout``. Use: ``with issuer.exclusive():`` around a loop of
+        ``issuer.issue(...)`` calls.
         """
         with self._lock:
             yield self
