@@ -14,7 +14,7 @@ help:
 	@echo "make test    - install everything needed and run the whole test suite"
 	@echo "make bench   - benchmarks (ratios against raw signature operations)"
 	@echo "make docs    - build the documentation site (warnings are errors)"
-	@echo "make lint    - ruff (check + format) and mypy strict on src/ and cli/"
+	@echo "make lint    - ruff (check + format), mypy strict on src/ and cli/, import layers and cycles"
 
 $(VENV)/.stamp-base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,9 +61,11 @@ demo-di: venv
 	$(PY) examples/pilot.py --format di
 
 lint: deps
-	$(VENV)/bin/ruff check src cli tests benchmarks examples
-	$(VENV)/bin/ruff format --check src cli tests benchmarks examples
+	$(VENV)/bin/ruff check src cli tests benchmarks examples tools
+	$(VENV)/bin/ruff format --check src cli tests benchmarks examples tools
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) tools/check_imports.py
 
 bench: deps interop-deps
 	$(PY) benchmarks/run.py

@@ -7,7 +7,7 @@ import sys
 import click
 
 from blauweknop import Issuer
-from rodeknop_vc._batch import BatchReport, RejectedRow, issue_batch, read_batch, write_report
+from rodeknop_vc import BatchReport, RejectedRow, issue_batch, read_batch, write_report
 
 from ._common import EXIT_INTERRUPTED, CliError, echo_json
 

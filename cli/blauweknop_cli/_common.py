@@ -27,8 +27,7 @@ from typing import IO, Any, NoReturn, TypeVar
 
 import click
 
-from blauweknop import BlauweKnopError, InvalidDataError, StorageError
-from blauweknop._codec import parse_json, parse_json_object
+from blauweknop import BlauweKnopError, InvalidDataError, StorageError, parse_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -202,9 +201,12 @@ def read_json_object(
     """Read a JSON object file strictly (duplicate keys, NaN... refused) or stop (exit 2)."""
     data = read_bytes(path, what)
     try:
-        return parse_json_object(data, what=f"{what} {path}", max_bytes=max_bytes)
+        value = parse_json(data, what=f"{what} {path}", max_bytes=max_bytes)
     except BlauweKnopError as e:
         fail(e.code, e.message)
+    if not isinstance(value, dict):
+        fail("malformed_json", f"{what} {path} is not a JSON object")
+    return value
 
 
 def read_json(path: str | Path, what: str) -> Any:
@@ -259,7 +261,7 @@ def write_output(
     path: str | Path, data: str | bytes, *, force: bool = False, mode: int = 0o644
 ) -> Path:
     """Write an output file atomically; refuse to overwrite unless ``force``."""
-    from blauweknop._files import atomic_write
+    from blauweknop.files import atomic_write
 
     p = Path(path)
     if p.exists() and not force:

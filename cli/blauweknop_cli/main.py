@@ -16,16 +16,16 @@ from typing import Any
 import click
 
 from blauweknop import (
+    RODE_KNOP_VCT,
+    BlauweKnopError,
     Issuer,
     Key,
     TrustList,
     Verifier,
     build_trust_list,
 )
-from blauweknop._errors import BlauweKnopError
-from blauweknop._files import credential_writer
-from blauweknop._profile import RODE_KNOP_VCT
 from blauweknop.debt import DebtStatement
+from blauweknop.files import credential_writer
 
 from ._common import (
     JSON_OPTION,
@@ -614,7 +614,7 @@ def status_sync(
     that directory is imported under the URI it names. Each list is verified against the
     trust list (signature, signer, issue time) before it enters the cache.
     """
-    from blauweknop._status_recipes import sync_status
+    from blauweknop import sync_status
 
     if from_dir is not None and not Path(from_dir).is_dir():
         fail("file_unreadable", f"cannot read --from-dir {from_dir}: not a directory")

@@ -10,7 +10,11 @@ The doors:
 * issuing organisations: :class:`Issuer` (and the ``blauweknop`` / ``rodeknop`` CLIs);
 * app developers: :class:`Wallet`;
 * creditors' back offices: :class:`Verifier`;
-* the scheme authority: :func:`build_trust_list` and :class:`TrustList`.
+* the scheme authority: :func:`build_trust_list` and :class:`TrustList`;
+* everyone who verifies offline: :func:`sync_status` fills the :class:`StatusCache`.
+
+For untrusted JSON input, :func:`parse_json` parses strictly (no duplicate keys, bounded
+size and depth). Crash-safe output files: :mod:`blauweknop.files`.
 
 Errors all derive from :class:`BlauweKnopError` and carry a stable ``code``.
 
@@ -23,6 +27,8 @@ Example:
 from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _version
 
+from . import _profile
+from ._codec import parse_json
 from ._dcql import DCQLQuery, DisclosurePlan
 from ._errors import (
     BlauweKnopError,
@@ -41,9 +47,9 @@ from ._errors import (
 from ._issuer import IssuedCredential, Issuer
 from ._keys import Key, Signer, did_jwk, key_from_did_jwk
 from ._limits import Limits
-from ._profile import DEBT_STATEMENT_VCT, RODE_KNOP_VCT, CredentialProfile, get_profile
+from ._profile import CredentialProfile, get_profile
 from ._sdjwt import SD, SDJWT, KeyBindingPolicy, VerifiedSDJWT, issue_sd_jwt, verify_sd_jwt
-from ._status_recipes import StatusCache
+from ._status_recipes import StatusCache, sync_status
 from ._trust import TrustedOrganisation, TrustList, build_trust_list
 from ._verifier import (
     CredentialOutcome,
@@ -54,9 +60,15 @@ from ._verifier import (
 )
 from ._wallet import ImportResult, Overview, StoredCredential, Wallet
 
+DEBT_STATEMENT_VCT: str = _profile.DEBT_STATEMENT_VCT
+"""The credential type (SD-JWT VC ``vct``) of the Blauwe Knop debt statement."""
+
+RODE_KNOP_VCT: str = _profile.RODE_KNOP_VCT
+"""The credential type (SD-JWT VC ``vct``) of the Rode Knop payment-incapacity declaration."""
+
 try:
-    #: The installed distribution's version (``blauweknop`` ships ``rodeknop_vc`` too).
     __version__: str = _version("blauweknop")
+    """The installed distribution's version (``blauweknop`` ships ``rodeknop_vc`` too)."""
 except _PackageNotFoundError:  # pragma: no cover - run from a source tree without installing
     __version__ = "0+unknown"
 
@@ -104,5 +116,7 @@ __all__ = [
     "get_profile",
     "issue_sd_jwt",
     "key_from_did_jwk",
+    "parse_json",
+    "sync_status",
     "verify_sd_jwt",
 ]

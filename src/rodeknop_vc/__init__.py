@@ -2,7 +2,9 @@
 
 A municipality issues a :class:`PaymentIncapacityDeclaration` when it admits a citizen to
 debt relief (schuldhulpverlening); a creditor that verifies one decides with
-:func:`hold_decision` to put collection on hold.
+:func:`hold_decision` to put collection on hold. A municipality's CSV export is issued as a
+batch with :func:`read_batch` (every row checked before anything is signed) and
+:func:`issue_batch`, which resumes after an interruption.
 
 Example:
     >>> from rodeknop_vc import PaymentIncapacityDeclaration, RODE_KNOP_VCT
@@ -10,9 +12,9 @@ Example:
     True
 """
 
-from blauweknop import __version__
-from blauweknop._profile import RODE_KNOP_VCT
+from blauweknop import RODE_KNOP_VCT, __version__
 
+from ._batch import BatchReport, BatchRow, RejectedRow, issue_batch, read_batch, write_report
 from ._declaration import (
     Address,
     Counsellor,
@@ -27,6 +29,8 @@ from ._policy import HoldDecision, hold_decision
 __all__ = [
     "RODE_KNOP_VCT",
     "Address",
+    "BatchReport",
+    "BatchRow",
     "Counsellor",
     "CourtMoratorium",
     "DeclarationSubject",
@@ -34,6 +38,10 @@ __all__ = [
     "HoldDecision",
     "Municipality",
     "PaymentIncapacityDeclaration",
+    "RejectedRow",
     "__version__",
     "hold_decision",
+    "issue_batch",
+    "read_batch",
+    "write_report",
 ]
