@@ -21,7 +21,7 @@ import math
 from .._codec import b64u_decode, b64u_encode
 from .._errors import MalformedError
 from .._limits import DEFAULT_LIMITS, Limits
-from ._bits import check_bits, w3c_get, w3c_set
+from ._bits import PackedEntries, check_bits, w3c_get, w3c_set
 from ._inflate import GZIP_WBITS, inflate_bounded
 
 __all__ = ["MIN_BITSTRING_ENTRIES", "BitstringStatusList"]
@@ -30,7 +30,7 @@ __all__ = ["MIN_BITSTRING_ENTRIES", "BitstringStatusList"]
 MIN_BITSTRING_ENTRIES = 131_072
 
 
-class BitstringStatusList:
+class BitstringStatusList(PackedEntries):
     """A mutable W3C bitstring: ``size`` entries of ``status_size`` bits, all 0 at first.
 
     Index 0 is the left-most (most significant) bit of byte 0 (section 2.2, section 7.1) —
@@ -42,7 +42,9 @@ class BitstringStatusList:
     b'\\x80'
     """
 
-    __slots__ = ("_data", "_size", "_status_size")
+    __slots__ = ()
+    _INDEX_NAME = "bitstring index"
+    _VALUE_NAME = "value"
 
     def __init__(
         self,
@@ -51,47 +53,23 @@ class BitstringStatusList:
         *,
         min_entries: int = MIN_BITSTRING_ENTRIES,
     ) -> None:
-        self._status_size = check_bits(status_size)
+        status_size = check_bits(status_size)
         if isinstance(size, bool) or not isinstance(size, int) or size < max(1, min_entries):
             raise ValueError(
                 f"a bitstring status list needs at least {min_entries} entries, not {size!r}"
             )
-        self._size = size
-        self._data = bytearray(math.ceil(size * status_size / 8))
+        self._allocate(size, status_size)
 
-    @property
-    def size(self) -> int:
-        """Number of entries."""
-        return self._size
+    def _read(self, idx: int) -> int:
+        return w3c_get(self._data, idx, self._bits)
+
+    def _write(self, idx: int, value: int) -> None:
+        w3c_set(self._data, idx, self._bits, value)
 
     @property
     def status_size(self) -> int:
         """Bits per entry (``statusSize``; 1 for revocation and suspension)."""
-        return self._status_size
-
-    def _check_index(self, idx: int) -> None:
-        if isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx < self._size:
-            raise IndexError(f"bitstring index {idx!r} is outside 0..{self._size - 1}")
-
-    def get(self, idx: int) -> int:
-        """Value of entry ``idx``; ``IndexError`` when out of range."""
-        self._check_index(idx)
-        return w3c_get(self._data, idx, self._status_size)
-
-    def set(self, idx: int, value: int) -> None:
-        """Set entry ``idx`` to ``value`` (must fit in ``status_size`` bits)."""
-        self._check_index(idx)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int)
-            or not 0 <= value < (1 << self._status_size)
-        ):
-            raise ValueError(f"value {value!r} does not fit in {self._status_size} bits")
-        w3c_set(self._data, idx, self._status_size, int(value))
-
-    def to_bytes(self) -> bytes:
-        """The uncompressed bitstring."""
-        return bytes(self._data)
+        return self._bits
 
     def encode(self) -> str:
         """``encodedList``: ``"u"`` + base64url(GZIP(bitstring)), no padding (section 3.3).
@@ -141,14 +119,4 @@ class BitstringStatusList:
         return bl
 
     def __repr__(self) -> str:
-        return f"BitstringStatusList(size={self._size}, status_size={self._status_size})"
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, BitstringStatusList)
-            and other._status_size == self._status_size
-            and other._size == self._size
-            and other._data == self._data
-        )
-
-    __hash__ = None  # type: ignore[assignment]  # mutable
+        return f"BitstringStatusList(size={self._size}, status_size={self._bits})"

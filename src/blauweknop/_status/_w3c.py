@@ -36,7 +36,7 @@ from .._errors import (
 )
 from .._limits import DEFAULT_LIMITS, Limits
 from ._bitstring import MIN_BITSTRING_ENTRIES, BitstringStatusList
-from ._freshness import DEFAULT_FRESHNESS, FreshnessPolicy, check_fresh, check_issued
+from ._freshness import DEFAULT_FRESHNESS, FreshnessPolicy, check_list_issuer, check_list_times
 from ._ietf import max_status_token_bytes
 
 __all__ = [
@@ -356,12 +356,7 @@ def verify_bitstring_status_list_credential(
         raise StatusError(
             "status_invalid", f"status list credential is signed by {signer_id!r}, not its issuer"
         )
-    if expected_issuer is not None and doc_issuer != expected_issuer:
-        raise StatusError(
-            "status_invalid",
-            f"status list is issued by {doc_issuer!r}, "
-            f"not by the credential's issuer {expected_issuer!r}",
-        )
+    check_list_issuer(doc_issuer, expected_issuer, what="status list")
     if doc.get("id") != expected_uri:
         raise StatusError(
             "status_invalid",
@@ -393,20 +388,16 @@ def verify_bitstring_status_list_credential(
             raise MalformedError("malformed_status_list", "ttl must be a positive integer (ms)")
     except MalformedError as e:
         raise StatusError("status_unavailable", f"status list credential is unreadable: {e}") from e
-    what = f"status list {expected_uri}"
-    if fresh:
-        fresh_until = check_fresh(
-            now=now,
-            issued_at=valid_from,
-            expires_at=valid_until,
-            ttl=None if ttl_ms is None else ttl_ms / 1000,
-            policy=policy,
-            max_age=max_age,
-            what=what,
-        )
-    else:
-        check_issued(now=now, issued_at=valid_from, policy=policy, what=what)
-        fresh_until = valid_from
+    fresh_until = check_list_times(
+        fresh=fresh,
+        now=now,
+        issued_at=valid_from,
+        expires_at=valid_until,
+        ttl=None if ttl_ms is None else ttl_ms / 1000,
+        policy=policy,
+        max_age=max_age,
+        what=f"status list {expected_uri}",
+    )
     try:
         bitstring = BitstringStatusList.decode(
             subject.get("encodedList"),  # type: ignore[arg-type]  # checked inside
