@@ -31,6 +31,7 @@ __all__ = [
     "PROOF_TYPE",
     "SUPPORTED_SUITES",
     "canonical_dataset",
+    "check_new_document",
     "format_datetime",
     "hash_name_for",
     "json_copy",
@@ -218,6 +219,18 @@ def check_document(document: Any, limits: Limits, max_bytes: int | None = None) 
         raise MalformedError("too_large", f"the document is larger than {limit} bytes")
     if not all(isinstance(k, str) for k in _all_keys(document)):
         raise MalformedError("malformed_document", "JSON object keys must be strings")
+
+
+def check_new_document(document: Any) -> None:
+    """The input of Add Proof (VC-DATA-INTEGRITY 4.2): a JSON object without a ``proof``
+    (proof sets are not supported)."""
+    if not isinstance(document, Mapping):
+        raise MalformedError("malformed_document", "the document must be a JSON object")
+    if "proof" in document:
+        raise MalformedError(
+            "proof_set_not_supported",
+            "the document already has a proof; proof sets are not supported",
+        )
 
 
 def _all_keys(value: Any) -> list[Any]:

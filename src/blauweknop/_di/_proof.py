@@ -25,6 +25,7 @@ from ._common import (
     build_proof_options,
     canonical_dataset,
     check_document,
+    check_new_document,
     curve_of,
     hash_name_for,
     parse_datetime,
@@ -142,13 +143,7 @@ def add_proof(
             f"add_proof handles ecdsa-rdfc-2019 and eddsa-rdfc-2022, not {cryptosuite!r}"
             + (" (use add_base_proof_sd)" if cryptosuite == ECDSA_SD else ""),
         )
-    if not isinstance(document, Mapping):
-        raise MalformedError("malformed_document", "the document must be a JSON object")
-    if "proof" in document:
-        raise MalformedError(
-            "proof_set_not_supported",
-            "the document already has a proof; proof sets are not supported",
-        )
+    check_new_document(document)
     crv = curve_of(key)
     _check_suite_key(cryptosuite, crv)
     loader = loader or default_loader()

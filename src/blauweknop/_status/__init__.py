@@ -5,9 +5,11 @@ significant bit of each byte, the W3C bitstring puts index 0 at the most signifi
 Each format has its own helpers in :mod:`._bits`; never share them.
 
 * :mod:`._ietf` — :class:`StatusList`, Status List Token (``statuslist+jwt``) sign/verify.
-* :mod:`._w3c` — :class:`BitstringStatusList`, :class:`BitstringStatusListEntry`, the
-  ``BitstringStatusListCredential`` builder and validator (proofs injected as callables).
+* :mod:`._bitstring` — :class:`BitstringStatusList`, the W3C bitstring and its encoding.
+* :mod:`._w3c` — :class:`BitstringStatusListEntry`, the ``BitstringStatusListCredential``
+  builder and validator (proofs injected as callables).
 * :mod:`._cache` — :class:`StatusCache`: offline checks, and ``sync`` for whoever is online.
+* :mod:`._admission` — :func:`list_admission`, what a list must pass to enter the cache.
 * :mod:`._fetch` — :class:`HttpsFetcher`, the ``urllib`` fetcher for ``sync``.
 
 Example:

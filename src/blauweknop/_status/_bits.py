@@ -10,6 +10,9 @@ revoke the wrong credential (specs/status-lists.md). So each format has its own 
 and the tests prove they differ.
 
 Both support entry sizes of 1, 2, 4 and 8 bits, so an entry never straddles two bytes.
+What the two list classes do share, the bookkeeping around the bits (size, range and value
+checks, equality), is :class:`PackedEntries`; each subclass reads and writes with its own
+standard's pair of functions.
 
 Example:
     >>> buf = bytearray(1)
@@ -22,7 +25,18 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["ALLOWED_BITS", "check_bits", "ietf_get", "ietf_set", "w3c_get", "w3c_set"]
+import math
+from typing import ClassVar
+
+__all__ = [
+    "ALLOWED_BITS",
+    "PackedEntries",
+    "check_bits",
+    "ietf_get",
+    "ietf_set",
+    "w3c_get",
+    "w3c_set",
+]
 
 #: Entry sizes both standards allow here (IETF: exactly these; W3C: statusSize we support).
 ALLOWED_BITS: frozenset[int] = frozenset({1, 2, 4, 8})
@@ -79,3 +93,70 @@ def w3c_set(data: bytearray, idx: int, bits: int, value: int) -> None:
     byte, shift = _locate_msb(idx, bits)
     mask = ((1 << bits) - 1) << shift
     data[byte] = (data[byte] & ~mask & 0xFF) | ((value << shift) & mask)
+
+
+class PackedEntries:
+    """A mutable array of ``size`` entries of ``bits`` bits, all 0 at first: what the IETF
+    status list and the W3C bitstring share. A subclass validates its constructor arguments,
+    calls :meth:`_allocate`, and reads and writes entries with its own standard's bit order
+    (:meth:`_read`, :meth:`_write`); the two orders are never mixed.
+    """
+
+    __slots__ = ("_bits", "_data", "_size")
+    #: How errors name an index and a value of this kind of list.
+    _INDEX_NAME: ClassVar[str]
+    _VALUE_NAME: ClassVar[str]
+
+    _bits: int
+    _data: bytearray
+    _size: int
+
+    def _allocate(self, size: int, bits: int) -> None:
+        self._bits = bits
+        self._size = size
+        self._data = bytearray(math.ceil(size * bits / 8))
+
+    def _read(self, idx: int) -> int:
+        raise NotImplementedError
+
+    def _write(self, idx: int, value: int) -> None:
+        raise NotImplementedError
+
+    @property
+    def size(self) -> int:
+        """Number of entries (indices ``0 .. size-1``)."""
+        return self._size
+
+    def _check_index(self, idx: int) -> None:
+        if isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx < self._size:
+            raise IndexError(f"{self._INDEX_NAME} {idx!r} is outside 0..{self._size - 1}")
+
+    def get(self, idx: int) -> int:
+        """Value of entry ``idx``; ``IndexError`` when out of range."""
+        self._check_index(idx)
+        return self._read(idx)
+
+    def set(self, idx: int, value: int) -> None:
+        """Set entry ``idx`` to ``value``, which must fit in the entry size."""
+        self._check_index(idx)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 0 <= value < (1 << self._bits)
+        ):
+            raise ValueError(f"{self._VALUE_NAME} {value!r} does not fit in {self._bits} bits")
+        self._write(idx, int(value))
+
+    def to_bytes(self) -> bytes:
+        """The uncompressed byte array."""
+        return bytes(self._data)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, type(self))
+            and other._bits == self._bits
+            and other._size == self._size
+            and other._data == self._data
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable

@@ -8,9 +8,10 @@ Layout of the cache directory::
     index.json                    uri, issuer, fetched_at, issued_at and content hash per file
     .lock                         serialises writers (put/sync)
 
-Nothing enters the cache unverified: :meth:`StatusCache.put` takes an ``admit`` check that
-verifies the list's signature, its signer (an organisation of the trust list, which the list
-names as its issuer) and that it is not issued in the future. Each list is filed under its
+Nothing enters the cache unverified: :meth:`StatusCache.put` takes an ``admit`` check
+(:func:`list_admission`, in :mod:`._admission`) that verifies the list's signature, its
+signer (an organisation of the trust list, which the list names as its issuer) and that it
+is not issued in the future. Each list is filed under its
 URI **and** its signer, and a verifier looks up only the slot of the credential's issuer: a
 list another organisation signed for someone else's URI can never shadow the genuine one
 nor make it look like a rollback.
@@ -52,16 +53,11 @@ from typing import Any, Protocol
 from .._codec import parse_json_object
 from .._errors import BlauweKnopError, MalformedError, StatusError, StorageError
 from .._files import atomic_write
-from .._jws import parse_compact
 from .._keys import Key
 from .._limits import DEFAULT_LIMITS, Limits
+from ._admission import AdmitList, AdmittedList, _peek, list_admission
 from ._freshness import DEFAULT_FRESHNESS, FreshnessPolicy
-from ._ietf import (
-    STATUS_LIST_JWT_TYP,
-    check_status_value,
-    max_status_token_bytes,
-    verify_status_list_token,
-)
+from ._ietf import check_status_value, verify_status_list_token
 from ._w3c import (
     MIN_BITSTRING_ENTRIES,
     BitstringStatusListEntry,
@@ -129,26 +125,6 @@ class CachedStatusList:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class AdmittedList:
-    """What an admission check established about a list before it enters the cache.
-
-    Attributes:
-        kind: ``"jwt"`` (Status List Token) or ``"vc"`` (bitstring status list credential).
-        issuer: the organisation whose key signed it (and which the list names as issuer).
-        issued_at: its own ``iat`` / ``validFrom``, not in the future.
-    """
-
-    kind: str
-    issuer: str
-    issued_at: float
-
-
-#: ``admit(uri, data) -> AdmittedList``: verifies a fetched list before it is cached; raises
-#: ``StatusError`` (or another ``BlauweKnopError``) to keep it out.
-AdmitList = Callable[[str, bytes], AdmittedList]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
 class StatusCheck:
     """Result of a successful status check: the credential is VALID in a fresh list.
 
@@ -193,108 +169,6 @@ class StatusSource(Protocol):
     """Where a verifier looks up status lists offline; :class:`StatusCache` is one."""
 
     def lookup(self, uri: str, *, issuer: str) -> CachedStatusList | None: ...
-
-
-def _peek(uri: str, data: bytes, limits: Limits) -> tuple[str, dict[str, Any]]:
-    """Unverified sanity check of fetched bytes: kind (``jwt``/``vc``), the (unverified)
-    claims or document, and that the list names itself ``uri``. Keeps error pages and
-    swapped lists away from the (costlier) signature check."""
-    max_bytes = max_status_token_bytes(limits)
-    if len(data) > max_bytes:
-        raise MalformedError("too_large", f"status list is larger than {max_bytes} bytes")
-    text = data.lstrip()
-    if text.startswith(b"{"):
-        doc = parse_json_object(
-            data, limits=limits, what="status list credential", max_bytes=max_bytes
-        )
-        if doc.get("id") != uri:
-            raise MalformedError(
-                "malformed_status_list", f"document id {doc.get('id')!r} is not {uri!r}"
-            )
-        return "vc", doc
-    try:
-        token = data.decode("ascii").strip()
-    except UnicodeDecodeError as e:
-        raise MalformedError("malformed_status_list", "status list token is not ASCII") from e
-    parsed = parse_compact(token, typ=STATUS_LIST_JWT_TYP, limits=limits, max_bytes=max_bytes)
-    claims = parse_json_object(
-        parsed.payload, limits=limits, what="status list token", max_bytes=max_bytes
-    )
-    if claims.get("sub") != uri:
-        raise MalformedError(
-            "malformed_status_list", f"token sub {claims.get('sub')!r} is not {uri!r}"
-        )
-    return "jwt", claims
-
-
-def _named_issuer(kind: str, claims: Mapping[str, Any]) -> str:
-    iss = claims.get("iss") if kind == "jwt" else claims.get("issuer")
-    if kind == "vc" and isinstance(iss, Mapping):
-        iss = iss.get("id")
-    if not isinstance(iss, str) or not iss:
-        raise StatusError("status_invalid", "the status list does not name its issuer")
-    return iss
-
-
-def list_admission(
-    *,
-    keys_for: Callable[[str], Sequence[Key]],
-    verifier_for: Callable[[str], VerifyDocument] | None = None,
-    now: float,
-    policy: FreshnessPolicy = DEFAULT_FRESHNESS,
-    limits: Limits = DEFAULT_LIMITS,
-) -> AdmitList:
-    """An ``admit`` check for :meth:`StatusCache.put`: the list names an issuer, is signed by
-    that issuer's key, names itself by the URI it is stored under, and is not issued in the
-    future (``status_invalid`` otherwise). Freshness is left to verification time.
-
-    Args:
-        keys_for: the public keys of an organisation id (e.g. from the trust list); raises
-            (``TrustError``, ``LookupError``) for an organisation that is not trusted.
-        verifier_for: ``verifier_for(issuer)`` gives the Data Integrity check of that
-            organisation's bitstring status list credentials (``None``: W3C lists refused).
-        now: the admission time (Unix seconds).
-    """
-
-    def admit(uri: str, data: bytes) -> AdmittedList:
-        kind, claims = _peek(uri, data, limits)
-        issuer = _named_issuer(kind, claims)
-        try:
-            if kind == "jwt":
-                keys = list(keys_for(issuer))
-            elif verifier_for is None:
-                raise StatusError("status_invalid", "no verifier for W3C status lists")
-            else:
-                verify = verifier_for(issuer)
-        except LookupError as e:
-            raise StatusError("status_invalid", f"{issuer!r} is not a trusted issuer") from e
-        if kind == "jwt":
-            token = verify_status_list_token(
-                data,
-                key=keys,
-                expected_uri=uri,
-                expected_issuer=issuer,
-                now=now,
-                policy=policy,
-                limits=limits,
-                fresh=False,
-            )
-            return AdmittedList(kind=kind, issuer=issuer, issued_at=float(token.issued_at))
-        verified = verify_bitstring_status_list_credential(
-            data,
-            verify=verify,
-            expected_uri=uri,
-            expected_issuer=issuer,
-            status_purpose=None,
-            now=now,
-            policy=policy,
-            min_entries=0,
-            limits=limits,
-            fresh=False,
-        )
-        return AdmittedList(kind=kind, issuer=issuer, issued_at=verified.valid_from)
-
-    return admit
 
 
 class StatusCache:

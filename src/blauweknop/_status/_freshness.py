@@ -1,4 +1,5 @@
-"""Freshness of a status list: when a cached copy may still be used offline.
+"""Freshness of a status list (when a cached copy may still be used offline), and the other
+checks both list formats share: its issuer, and its issue time on admission.
 
 IETF Token Status List, section "Validation Rules" step 4 (``exp`` MUST be checked; ``iat``
 against local freshness policy; re-fetch when ``time resolved + ttl < now``), section
@@ -12,7 +13,15 @@ from dataclasses import dataclass
 
 from .._errors import StatusError
 
-__all__ = ["DEFAULT_FRESHNESS", "DEFAULT_MAX_AGE", "FreshnessPolicy", "check_fresh", "check_issued"]
+__all__ = [
+    "DEFAULT_FRESHNESS",
+    "DEFAULT_MAX_AGE",
+    "FreshnessPolicy",
+    "check_fresh",
+    "check_issued",
+    "check_list_issuer",
+    "check_list_times",
+]
 
 #: Default verifier-side bound on a status list's age, counted from its own issue time
 #: (``iat`` / ``validFrom``): one day, the issuers' default publishing period.
@@ -120,3 +129,51 @@ def check_fresh(
                 )
             limits.append(issued_at + bound)
     return min(limits)
+
+
+def check_list_times(
+    *,
+    fresh: bool,
+    now: float,
+    issued_at: float,
+    expires_at: float | None,
+    ttl: float | None,
+    policy: FreshnessPolicy,
+    max_age: float | None,
+    what: str,
+) -> float:
+    """The time checks of a verified list, either format: with ``fresh`` those of
+    :func:`check_fresh` (verification time), else only :func:`check_issued` (admission into a
+    cache; freshness is checked when the list is used). Returns when the list goes stale
+    (on admission: its issue time).
+
+    >>> check_list_times(fresh=False, now=100, issued_at=90, expires_at=None, ttl=None,
+    ...                  policy=FreshnessPolicy(leeway=0), max_age=None, what="list")
+    90.0
+    """
+    if fresh:
+        return check_fresh(
+            now=now,
+            issued_at=issued_at,
+            expires_at=expires_at,
+            ttl=ttl,
+            policy=policy,
+            max_age=max_age,
+            what=what,
+        )
+    check_issued(now=now, issued_at=issued_at, policy=policy, what=what)
+    return float(issued_at)
+
+
+def check_list_issuer(issuer: str | None, expected_issuer: str | None, *, what: str) -> None:
+    """``status_invalid`` unless the list is issued by ``expected_issuer`` (the credential's
+    issuer; ``None`` skips the check): a list of another organisation says nothing about
+    this credential.
+
+    >>> check_list_issuer("urn:oin:1", "urn:oin:1", what="status list")
+    """
+    if expected_issuer is not None and issuer != expected_issuer:
+        raise StatusError(
+            "status_invalid",
+            f"{what} is issued by {issuer!r}, not by the credential's issuer {expected_issuer!r}",
+        )

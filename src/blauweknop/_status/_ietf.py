@@ -38,8 +38,8 @@ from .._errors import MalformedError, SignatureError, StatusError
 from .._jws import ParsedJWS, parse_compact, sign_compact
 from .._keys import ALLOWED_JWS_ALGS, Key, Signer
 from .._limits import DEFAULT_LIMITS, Limits
-from ._bits import check_bits, ietf_get, ietf_set
-from ._freshness import DEFAULT_FRESHNESS, FreshnessPolicy, check_fresh, check_issued
+from ._bits import PackedEntries, check_bits, ietf_get, ietf_set
+from ._freshness import DEFAULT_FRESHNESS, FreshnessPolicy, check_list_issuer, check_list_times
 from ._inflate import ZLIB_WBITS, inflate_bounded
 
 __all__ = [
@@ -68,7 +68,7 @@ class StatusType(IntEnum):
     SUSPENDED = 2
 
 
-class StatusList:
+class StatusList(PackedEntries):
     """A mutable status list: ``size`` entries of ``bits`` bits, all VALID at first.
 
     Entries are packed from the least significant bit of each byte (section "Compressed Byte
@@ -86,14 +86,21 @@ class StatusList:
     1
     """
 
-    __slots__ = ("_bits", "_data", "_size")
+    __slots__ = ()
+    _INDEX_NAME = "status list index"
+    _VALUE_NAME = "status value"
 
     def __init__(self, size: int, bits: int = 2) -> None:
-        self._bits = check_bits(bits)
+        bits = check_bits(bits)
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise ValueError(f"status list size must be a positive integer, not {size!r}")
-        self._size = size
-        self._data = bytearray(math.ceil(size * bits / 8))
+        self._allocate(size, bits)
+
+    def _read(self, idx: int) -> int:
+        return ietf_get(self._data, idx, self._bits)
+
+    def _write(self, idx: int, value: int) -> None:
+        ietf_set(self._data, idx, self._bits, value)
 
     @classmethod
     def from_bytes(cls, data: bytes, bits: int) -> StatusList:
@@ -108,35 +115,6 @@ class StatusList:
     def bits(self) -> int:
         """Bits per entry: 1, 2, 4 or 8."""
         return self._bits
-
-    @property
-    def size(self) -> int:
-        """Number of entries (indices ``0 .. size-1``)."""
-        return self._size
-
-    def _check_index(self, idx: int) -> None:
-        if isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx < self._size:
-            raise IndexError(f"status list index {idx!r} is outside 0..{self._size - 1}")
-
-    def get(self, idx: int) -> int:
-        """Status value at ``idx``; ``IndexError`` when out of range."""
-        self._check_index(idx)
-        return ietf_get(self._data, idx, self._bits)
-
-    def set(self, idx: int, value: int) -> None:
-        """Set the status at ``idx``; the value must fit in ``bits``."""
-        self._check_index(idx)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int)
-            or not 0 <= value < (1 << self._bits)
-        ):
-            raise ValueError(f"status value {value!r} does not fit in {self._bits} bits")
-        ietf_set(self._data, idx, self._bits, int(value))
-
-    def to_bytes(self) -> bytes:
-        """The uncompressed byte array."""
-        return bytes(self._data)
 
     def compressed(self) -> bytes:
         """ZLIB (RFC 1950) / DEFLATE (RFC 1951) at the highest level, as the draft recommends."""
@@ -188,16 +166,6 @@ class StatusList:
 
     def __repr__(self) -> str:
         return f"StatusList(size={self._size}, bits={self._bits})"
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, StatusList)
-            and other._bits == self._bits
-            and other._size == self._size
-            and other._data == self._data
-        )
-
-    __hash__ = None  # type: ignore[assignment]  # mutable
 
 
 def check_status_value(value: int, *, uri: str = "", idx: int | None = None) -> None:
@@ -435,26 +403,17 @@ def verify_status_list_token(
         raise StatusError(
             "status_invalid", f"status list token is for {sub!r}, expected {expected_uri!r}"
         )
-    if expected_issuer is not None and iss != expected_issuer:
-        raise StatusError(
-            "status_invalid",
-            f"status list token is issued by {iss!r}, "
-            f"not by the credential's issuer {expected_issuer!r}",
-        )
-    what = f"status list {expected_uri}"
-    if fresh:
-        fresh_until = check_fresh(
-            now=now,
-            issued_at=iat,
-            expires_at=exp,
-            ttl=ttl,
-            policy=policy,
-            max_age=max_age,
-            what=what,
-        )
-    else:
-        check_issued(now=now, issued_at=iat, policy=policy, what=what)
-        fresh_until = float(iat)
+    check_list_issuer(iss, expected_issuer, what="status list token")
+    fresh_until = check_list_times(
+        fresh=fresh,
+        now=now,
+        issued_at=iat,
+        expires_at=exp,
+        ttl=ttl,
+        policy=policy,
+        max_age=max_age,
+        what=f"status list {expected_uri}",
+    )
     try:
         status_list = StatusList.from_json(claims["status_list"], limits=limits)
     except MalformedError as e:

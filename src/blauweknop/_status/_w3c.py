@@ -1,9 +1,7 @@
 """W3C Bitstring Status List v1.0 (Recommendation, 15 May 2025).
 
-* :class:`BitstringStatusList`: the bitstring of section 2.2 ``encodedList`` (index 0 at the
-  **left-most**, most significant bit of byte 0; at least 131,072 entries = 16 KB),
-  GZIP-compressed (RFC 1952) and multibase base64url-encoded (``u`` prefix, no padding).
-  Sections 3.3 (generation) and 3.4 (expansion).
+* :class:`BitstringStatusList` (in :mod:`._bitstring`): the bitstring of section 2.2
+  ``encodedList``, sections 3.3 (generation) and 3.4 (expansion).
 * :class:`BitstringStatusListEntry`: the ``credentialStatus`` entry of section 2.1.
 * :func:`build_bitstring_status_list_credential`: the unsigned
   ``BitstringStatusListCredential`` of section 2.2 (section 3.1, Generate). Securing it (a
@@ -13,26 +11,22 @@
   ``verify(document) -> issuer id``.
 
 Example:
-    >>> bl = BitstringStatusList()
-    >>> bl.set(94567, 1)
-    >>> enc = bl.encode()
-    >>> enc[0]
-    'u'
-    >>> BitstringStatusList.decode(enc).get(94567)
-    1
+    >>> e = BitstringStatusListEntry.from_claims({"type": "BitstringStatusListEntry",
+    ...     "statusPurpose": "revocation", "statusListIndex": "94567",
+    ...     "statusListCredential": "https://example.com/credentials/status/3"})
+    >>> e.status_list_index
+    94567
 """
 
 from __future__ import annotations
 
-import gzip
-import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .._codec import b64u_decode, b64u_encode, canonical_json, parse_json, parse_json_object
+from .._codec import canonical_json, parse_json, parse_json_object
 from .._errors import (
     BlauweKnopError,
     InvalidDataError,
@@ -41,10 +35,9 @@ from .._errors import (
     ValidityError,
 )
 from .._limits import DEFAULT_LIMITS, Limits
-from ._bits import check_bits, w3c_get, w3c_set
-from ._freshness import DEFAULT_FRESHNESS, FreshnessPolicy, check_fresh, check_issued
+from ._bitstring import MIN_BITSTRING_ENTRIES, BitstringStatusList
+from ._freshness import DEFAULT_FRESHNESS, FreshnessPolicy, check_list_issuer, check_list_times
 from ._ietf import max_status_token_bytes
-from ._inflate import GZIP_WBITS, inflate_bounded
 
 __all__ = [
     "BITSTRING_STATUS_LIST_CREDENTIAL",
@@ -61,8 +54,6 @@ __all__ = [
     "verify_bitstring_status_list_credential",
 ]
 
-#: Minimum number of entries (section 3.2 step "minimumNumberOfEntries"; 16 KB of 1-bit values).
-MIN_BITSTRING_ENTRIES = 131_072
 #: The purposes whose meaning we implement (section 2.1 ``statusPurpose``).
 STATUS_PURPOSES: frozenset[str] = frozenset({"revocation", "suspension"})
 #: The VC Data Model 2.0 context; it defines every Bitstring Status List term.
@@ -73,130 +64,6 @@ _INDEX_RE = re.compile(r"^(0|[1-9][0-9]{0,15})$")
 
 SignDocument = Callable[[dict[str, Any]], dict[str, Any]]
 VerifyDocument = Callable[[dict[str, Any]], str]
-
-
-class BitstringStatusList:
-    """A mutable W3C bitstring: ``size`` entries of ``status_size`` bits, all 0 at first.
-
-    Index 0 is the left-most (most significant) bit of byte 0 (section 2.2, section 7.1) —
-    the opposite of the IETF list; see :mod:`._bits`.
-
-    >>> bl = BitstringStatusList()
-    >>> bl.set(0, 1)
-    >>> bl.to_bytes()[:1]
-    b'\\x80'
-    """
-
-    __slots__ = ("_data", "_size", "_status_size")
-
-    def __init__(
-        self,
-        size: int = MIN_BITSTRING_ENTRIES,
-        status_size: int = 1,
-        *,
-        min_entries: int = MIN_BITSTRING_ENTRIES,
-    ) -> None:
-        self._status_size = check_bits(status_size)
-        if isinstance(size, bool) or not isinstance(size, int) or size < max(1, min_entries):
-            raise ValueError(
-                f"a bitstring status list needs at least {min_entries} entries, not {size!r}"
-            )
-        self._size = size
-        self._data = bytearray(math.ceil(size * status_size / 8))
-
-    @property
-    def size(self) -> int:
-        """Number of entries."""
-        return self._size
-
-    @property
-    def status_size(self) -> int:
-        """Bits per entry (``statusSize``; 1 for revocation and suspension)."""
-        return self._status_size
-
-    def _check_index(self, idx: int) -> None:
-        if isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx < self._size:
-            raise IndexError(f"bitstring index {idx!r} is outside 0..{self._size - 1}")
-
-    def get(self, idx: int) -> int:
-        """Value of entry ``idx``; ``IndexError`` when out of range."""
-        self._check_index(idx)
-        return w3c_get(self._data, idx, self._status_size)
-
-    def set(self, idx: int, value: int) -> None:
-        """Set entry ``idx`` to ``value`` (must fit in ``status_size`` bits)."""
-        self._check_index(idx)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int)
-            or not 0 <= value < (1 << self._status_size)
-        ):
-            raise ValueError(f"value {value!r} does not fit in {self._status_size} bits")
-        w3c_set(self._data, idx, self._status_size, int(value))
-
-    def to_bytes(self) -> bytes:
-        """The uncompressed bitstring."""
-        return bytes(self._data)
-
-    def encode(self) -> str:
-        """``encodedList``: ``"u"`` + base64url(GZIP(bitstring)), no padding (section 3.3).
-
-        ``mtime`` is fixed at 0 so the same list always encodes to the same text.
-        """
-        return "u" + b64u_encode(gzip.compress(bytes(self._data), compresslevel=9, mtime=0))
-
-    @classmethod
-    def decode(
-        cls,
-        encoded_list: str,
-        *,
-        status_size: int = 1,
-        min_entries: int = MIN_BITSTRING_ENTRIES,
-        limits: Limits = DEFAULT_LIMITS,
-    ) -> BitstringStatusList:
-        """Expand an ``encodedList`` (section 3.4) with bounded decompression.
-
-        Raises ``MalformedError``: no ``u`` multibase prefix, bad base64url, compressed data
-        over ``limits.max_status_list_bytes``, output over
-        ``limits.max_status_list_entries * status_size / 8`` bytes (``too_large``), and
-        ``status_list_length`` when fewer than ``min_entries`` entries (section 3.2,
-        STATUS_LIST_LENGTH_ERROR).
-        """
-        status_size = check_bits(status_size)
-        if not isinstance(encoded_list, str) or not encoded_list.startswith("u"):
-            raise MalformedError(
-                "malformed_status_list", "encodedList is not multibase base64url (prefix 'u')"
-            )
-        if len(encoded_list) > math.ceil(limits.max_status_list_bytes * 4 / 3) + 1:
-            raise MalformedError(
-                "too_large", f"encodedList is larger than {limits.max_status_list_bytes} bytes"
-            )
-        compressed = b64u_decode(encoded_list[1:], what="encodedList")
-        max_out = max(1, limits.max_status_list_entries * status_size // 8)
-        raw = inflate_bounded(compressed, wbits=GZIP_WBITS, max_out=max_out, what="encodedList")
-        entries = len(raw) * 8 // status_size
-        if entries < min_entries:
-            raise MalformedError(
-                "status_list_length",
-                f"bitstring has {entries} entries, fewer than the minimum {min_entries} "
-                "(STATUS_LIST_LENGTH_ERROR)",
-            )
-        bl = cls(entries, status_size, min_entries=min_entries)
-        bl._data[:] = raw
-        return bl
-
-    def __repr__(self) -> str:
-        return f"BitstringStatusList(size={self._size}, status_size={self._status_size})"
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, BitstringStatusList)
-            and other._status_size == self._status_size
-            and other._size == self._size
-            and other._data == self._data
-        )
-
-    __hash__ = None  # type: ignore[assignment]  # mutable
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -489,12 +356,7 @@ def verify_bitstring_status_list_credential(
         raise StatusError(
             "status_invalid", f"status list credential is signed by {signer_id!r}, not its issuer"
         )
-    if expected_issuer is not None and doc_issuer != expected_issuer:
-        raise StatusError(
-            "status_invalid",
-            f"status list is issued by {doc_issuer!r}, "
-            f"not by the credential's issuer {expected_issuer!r}",
-        )
+    check_list_issuer(doc_issuer, expected_issuer, what="status list")
     if doc.get("id") != expected_uri:
         raise StatusError(
             "status_invalid",
@@ -526,20 +388,16 @@ def verify_bitstring_status_list_credential(
             raise MalformedError("malformed_status_list", "ttl must be a positive integer (ms)")
     except MalformedError as e:
         raise StatusError("status_unavailable", f"status list credential is unreadable: {e}") from e
-    what = f"status list {expected_uri}"
-    if fresh:
-        fresh_until = check_fresh(
-            now=now,
-            issued_at=valid_from,
-            expires_at=valid_until,
-            ttl=None if ttl_ms is None else ttl_ms / 1000,
-            policy=policy,
-            max_age=max_age,
-            what=what,
-        )
-    else:
-        check_issued(now=now, issued_at=valid_from, policy=policy, what=what)
-        fresh_until = valid_from
+    fresh_until = check_list_times(
+        fresh=fresh,
+        now=now,
+        issued_at=valid_from,
+        expires_at=valid_until,
+        ttl=None if ttl_ms is None else ttl_ms / 1000,
+        policy=policy,
+        max_age=max_age,
+        what=f"status list {expected_uri}",
+    )
     try:
         bitstring = BitstringStatusList.decode(
             subject.get("encodedList"),  # type: ignore[arg-type]  # checked inside
