@@ -52,16 +52,18 @@ from ._errors import InvalidDataError, MalformedError, SignatureError, StorageEr
 from ._files import DirectoryLock, atomic_write
 from ._keys import Key, Signer
 from ._model import CredentialModel
-from ._sdjwt_vc import issue_sd_jwt_vc
 from ._trust import KNOWN_ROLES, parse_entry
+from .formats import FORMAT_OPTIONS, format_for_option
+from .formats.w3c_di import bitstring_signer
 
 if TYPE_CHECKING:
     from ._register import ReconcileReport, Register
 
 __all__ = ["FORMATS", "IssuedCredential", "Issuer", "check_spreadsheet_safe"]
 
-#: Output formats: SD-JWT VC (default) and W3C VC 2.0 with an ecdsa-sd-2023 proof.
-FORMATS = ("sd-jwt", "di")
+#: Output formats (the ``format=`` keywords of :mod:`blauweknop.formats`): SD-JWT VC
+#: (default) and W3C VC 2.0 with an ecdsa-sd-2023 proof.
+FORMATS = FORMAT_OPTIONS
 #: Most single-use copies of one credential (unlinkability batches).
 MAX_COPIES = 100
 _TZ = ZoneInfo("Europe/Amsterdam")
@@ -425,8 +427,7 @@ class Issuer:
         now_i: int,
         valid_days: int | None,
     ) -> tuple[Key, int | None, int]:
-        if format not in FORMATS:
-            raise InvalidDataError("invalid_data", f"format must be one of {FORMATS}")
+        format_for_option(format)
         profile = data.profile()
         profile.check_issuer_roles(self.config["roles"], self.issuer_id)
         profile.check_issuer(data.to_claims(), issuer_id=self.issuer_id, issuer_name=self.name)
@@ -458,7 +459,8 @@ class Issuer:
         claims = data.to_claims()
         cid = credential_id or str(claims.get("statement_id") or claims.get("declaration_id"))
         bsn = (claims.get("subject") or {}).get("bsn")
-        fmt = "dc+sd-jwt" if format == "sd-jwt" else "ldp_vc"
+        encoding = format_for_option(format)
+        fmt = encoding.id
         res = self.register.reserve(
             cid,
             profile.vct,
@@ -480,31 +482,17 @@ class Issuer:
             # Signed again with the same id and index: keep the expiry the register holds.
             exp = self.register.get(cid).valid_until or exp
         uri = res.list_uri
-        if format == "sd-jwt":
-            text = issue_sd_jwt_vc(
-                profile,
-                claims,
-                issuer_id=self.issuer_id,
-                signer=self.signer,
-                holder_jwk=holder.public_jwk(with_kid=False),
-                iat=now_i,
-                exp=exp,
-                nbf=nbf,
-                status=res.status_claim(),
-            )
-        else:
-            from ._di_recipes import issue_di_credential
-
-            text = issue_di_credential(
-                self,
-                profile,
-                claims,
-                holder=holder,
-                iat=now_i,
-                nbf=nbf,
-                exp=exp,
-                status=[e.to_claims() for e in res.bitstring_entries()],
-            )
+        text = encoding.issue(
+            profile,
+            claims,
+            signer=self.signer,
+            issuer_id=self.issuer_id,
+            holder=holder,
+            iat=now_i,
+            nbf=nbf,
+            exp=exp,
+            status=res,
+        )
         if write is not None:
             write(text)
         if res.state == "pending":
@@ -657,13 +645,7 @@ class Issuer:
             raise StorageError(
                 "storage_write_failed", f"cannot create {out}: {e.strerror or e}"
             ) from e
-        sign_bitstring = None
-        try:
-            from ._di_recipes import bitstring_signer
-
-            sign_bitstring = bitstring_signer(self)
-        except ImportError:  # pragma: no cover - DI support is part of the package
-            sign_bitstring = None
+        sign_bitstring = bitstring_signer(self.signer, self.issuer_id)
         with self._writing():
             files = publish(
                 self.register,

@@ -22,7 +22,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,27 +31,18 @@ from ._codec import canonical_json
 from ._dcql import CandidateCredential, DCQLQuery, DisclosurePlan, plan
 from ._errors import (
     BlauweKnopError,
-    HolderBindingError,
     InvalidDataError,
-    MalformedError,
     PolicyError,
     StatusError,
     StorageError,
 )
 from ._keys import Key
 from ._limits import DEFAULT_LIMITS, Limits
-from ._profile import (
-    DEBT_STATEMENT_VCT,
-    RODE_KNOP_VCT,
-    TECHNICAL_CLAIMS,
-    get_profile,
-    w3c_type_iris,
-)
-from ._sdjwt import SDJWT, verify_sd_jwt
-from ._sdjwt_vc import SD_JWT_VC_TYP, trust_list_resolver
+from ._profile import DEBT_STATEMENT_VCT, RODE_KNOP_VCT, get_profile
 from ._trust import TrustList
-from ._verifier import StatusSource
 from ._wallet_store import DEFAULT_SCRYPT_N, WalletStore
+from .formats import StatusSource, format_for, format_of
+from .formats._checks import status_known
 
 #: Pause windows and "today" are counted in Dutch days.
 _AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -211,10 +202,6 @@ class Overview:
         }
 
 
-def _paths_to_json(paths: Iterable[tuple[Any, ...]]) -> list[list[Any]]:
-    return sorted((list(p) for p in paths), key=repr)
-
-
 class Wallet:
     """The citizen's wallet. Open it with :meth:`create` or :meth:`open`; close it (or use
     ``with``) so the lock is released."""
@@ -350,12 +337,13 @@ class Wallet:
             credential = parse_json_object(
                 credential.strip(), limits=self.limits, what="credential"
             )
-        if isinstance(credential, str):
-            record = self._inspect_sd_jwt(credential.strip(), trust_list, now)
-        else:
-            from ._di_recipes import inspect_di_credential
-
-            record = inspect_di_credential(self, credential, trust_list, now)
+        record = format_of(credential).inspect(
+            credential,
+            trust_list=trust_list,
+            now=now,
+            limits=self.limits,
+            holder_known=lambda kid: self._store.get(_KEY, kid) is not None,
+        )
         vct = record["vct"]
         get_profile(vct).check_received(
             record.pop("domain_claims", record["claims"]),
@@ -397,71 +385,16 @@ class Wallet:
             self._store.put(_CRED, cid, record)
         return ImportResult(credential=self._view(cid, record, now), superseded=tuple(superseded))
 
-    def _inspect_sd_jwt(self, text: str, trust_list: TrustList, now: float) -> dict[str, Any]:
-        sd = SDJWT.parse(text, limits=self.limits)
-        if sd.kb_jwt is not None:
-            raise MalformedError("malformed_sd_jwt", "an issued credential carries no key binding")
-        found: dict[str, Any] = {}
-
-        resolve = trust_list_resolver(sd, trust_list, now=now, found=found, limits=self.limits)
-
-        # A declaration may be handed out before its pause starts: store it (shown as
-        # "not_yet_valid", never presented early). Trust is still judged at the real `now`.
-        nbf = sd.unverified_payload(self.limits).get("nbf")
-        at = (
-            max(now, float(nbf))
-            if isinstance(nbf, int | float) and not isinstance(nbf, bool)
-            else now
-        )
-        res = verify_sd_jwt(sd, issuer_key=resolve, typ=SD_JWT_VC_TYP, now=at, limits=self.limits)
-        profile = found["profile"]
-        profile.check_disclosed(res.claims, res.disclosed)
-        if res.holder_jwk is None:
-            raise HolderBindingError(
-                "holder_key_missing", "credential is not bound to a holder key"
-            )
-        holder = Key.from_jwk(res.holder_jwk)
-        if self._store.get(_KEY, holder.kid) is None:
-            raise HolderBindingError("holder_mismatch", "credential is bound to another holder key")
-        claims = res.claims
-        _check_status_claim(claims.get("status"))
-        return {
-            "format": "dc+sd-jwt",
-            "vct": profile.vct,
-            "issuer": found["org"].id,
-            "issuer_name": found["org"].name,
-            "text": text,
-            "fingerprint": sd.jwt.rsplit(".", 1)[0],
-            "claims": {k: v for k, v in claims.items() if k not in TECHNICAL_CLAIMS},
-            "disclosable": _paths_to_json(res.disclosed),
-            "iat": claims.get("iat"),
-            "nbf": claims.get("nbf"),
-            "exp": claims.get("exp"),
-            "status_ref": claims.get("status"),
-            "holder_kid": holder.kid,
-            "received_at": int(now),
-            "state": "active",
-        }
-
     def _check_status(
         self, record: dict[str, Any], trust_list: TrustList, status: StatusSource, now: float
     ) -> bool:
         """Raise for revoked/suspended; ``True`` if valid, ``False`` if status is unknown."""
         org = trust_list.organisation(record["issuer"], now=now)
-        ref = record["status_ref"]
-        try:
-            if record["format"] == "dc+sd-jwt":
-                sl = ref["status_list"]
-                status.token_status(sl["uri"], sl["idx"], issuer=org, now=now)
-            else:
-                for entry in ref:
-                    status.bitstring_status(entry, issuer=org, now=now)
-        except StatusError as e:
-            if e.code in ("revoked", "suspended"):
-                raise
-            # status unknown at import time: store, the verifier decides at presentation time
-            return False
-        return True
+        fmt = format_for(record["format"])
+        # status unknown at import time: store, the verifier decides at presentation time
+        return status_known(
+            lambda: fmt.query_status(record["status_ref"], source=status, issuer=org, now=now)
+        )
 
     def refresh_status(
         self, trust_list: TrustList, status: StatusSource, *, now: float | None = None
@@ -494,11 +427,7 @@ class Wallet:
             state = "expired"
         elif state == "active" and rec.get("nbf") is not None and now < rec["nbf"]:
             state = "not_yet_valid"
-        claims = rec["claims"]
-        if rec["format"] == "ldp_vc":
-            claims = {
-                k: v for k, v in rec["claims"].get("credentialSubject", {}).items() if k != "id"
-            }
+        claims = format_for(rec["format"]).domain_claims(rec)
         return StoredCredential(
             id=cid,
             format=rec["format"],
@@ -612,12 +541,7 @@ class Wallet:
                 best[key] = (rank, cid, rec, view)
         out = []
         for _, cid, rec, view in best.values():
-            if rec["format"] == "dc+sd-jwt":
-                claims = rec["claims"]
-                types: tuple[str, ...] = (rec["vct"],)
-            else:
-                claims = {k: v for k, v in rec["claims"].items() if k not in ("@context", "proof")}
-                types = w3c_type_iris(claims.get("type", ()))  # as type_values names them
+            types, claims = format_for(rec["format"]).candidate(rec)
             disclosable = frozenset(tuple(p) for p in rec["disclosable"])
             out.append(
                 CandidateCredential(
@@ -681,21 +605,15 @@ class Wallet:
                     )
                 hkey = self.holder_key(rec["holder_kid"])
                 paths = list(d.disclose_paths)
-                if rec["format"] == "dc+sd-jwt":
-                    pres: Any = SDJWT.parse(rec["text"], limits=self.limits).present(
-                        paths, holder_key=hkey, nonce=nonce, audience=audience, iat=int(now)
-                    )
-                else:
-                    from ._di_recipes import present_di
-
-                    pres = present_di(
-                        rec["claims"],
-                        paths,
-                        holder_key=hkey,
-                        nonce=nonce,
-                        audience=audience,
-                        now=now,
-                    )
+                pres = format_for(rec["format"]).present(
+                    rec,
+                    paths,
+                    holder_key=hkey,
+                    nonce=nonce,
+                    audience=audience,
+                    now=now,
+                    limits=self.limits,
+                )
                 vp_token.setdefault(qid, []).append(pres)
                 used.append((d.credential_id, rec))
         with self._store.transaction():
@@ -705,11 +623,7 @@ class Wallet:
 
 
 def _domain_claims(rec: Mapping[str, Any]) -> Mapping[str, Any]:
-    if rec["format"] == "ldp_vc":
-        subject: Mapping[str, Any] = rec["claims"].get("credentialSubject", {})
-        return subject
-    claims: Mapping[str, Any] = rec["claims"]
-    return claims
+    return format_for(rec["format"]).domain_claims(rec)
 
 
 def _group_key(rec: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -720,24 +634,6 @@ def _group_key(rec: Mapping[str, Any]) -> tuple[Any, ...]:
         rec["vct"],
         canonical_json({k: v for k, v in claims.items() if k != "id"}),
     )
-
-
-def _check_status_claim(status: Any) -> None:
-    """The same shape check as the verifier's: a stored ``status`` is ``None`` or
-    ``{"status_list": {"idx": int >= 0, "uri": str}}`` (otherwise a status check of the
-    stored credential, at import or by ``refresh_status``, could not even be made)."""
-    if status is None:
-        return
-    sl = status.get("status_list") if isinstance(status, Mapping) else None
-    idx = sl.get("idx") if isinstance(sl, Mapping) else None
-    if (
-        not isinstance(sl, Mapping)
-        or not isinstance(idx, int)
-        or isinstance(idx, bool)
-        or idx < 0
-        or not isinstance(sl.get("uri"), str)
-    ):
-        raise MalformedError("malformed_claim", "status.status_list needs idx and uri")
 
 
 def _balance_at(rec: Mapping[str, Any]) -> dt.datetime | None:

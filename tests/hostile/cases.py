@@ -2074,7 +2074,7 @@ def _(c: Ctx) -> Any:
     "SECURITY-BATTERY D7; RFC 9901 section 7.3 step 5",
     VERIFY,
     HolderBindingError,
-    "key_binding_iat",
+    "presentation_too_old",
 )
 def _(c: Ctx) -> Any:
     return vp(c, c.w.present(iat=NOW - 301))
@@ -2087,7 +2087,7 @@ def _(c: Ctx) -> Any:
     "SECURITY-BATTERY D7; RFC 9901 section 7.3 step 5",
     VERIFY,
     HolderBindingError,
-    "key_binding_iat",
+    "presentation_in_future",
 )
 def _(c: Ctx) -> Any:
     return vp(c, c.w.present(iat=NOW + 61))

@@ -783,7 +783,7 @@ def test_key_binding_too_old_or_from_the_future(scheme: Scheme) -> None:
     old = scheme.present(request("rode-knop-check.json"), now=NOW - 400)
     raises(
         HolderBindingError,
-        "key_binding_iat",
+        "presentation_too_old",
         scheme.verifier(kb_max_age=300).verify,
         old,
         nonce=NONCE,
@@ -797,7 +797,7 @@ def test_key_binding_too_old_or_from_the_future(scheme: Scheme) -> None:
     future = scheme.present(request("rode-knop-check.json"), now=NOW + 600)
     raises(
         HolderBindingError,
-        "key_binding_iat",
+        "presentation_in_future",
         scheme.verifier().verify,
         future,
         nonce=NONCE,

@@ -7,7 +7,7 @@ Each format has its own helpers in :mod:`._bits`; never share them.
 * :mod:`._ietf` — :class:`StatusList`, Status List Token (``statuslist+jwt``) sign/verify.
 * :mod:`._w3c` — :class:`BitstringStatusList`, :class:`BitstringStatusListEntry`, the
   ``BitstringStatusListCredential`` builder and validator (proofs injected as callables).
-* :mod:`._cache` — :class:`StatusCache`: offline checks, and ``sync`` for whoever is online.
+* :mod:`._cache` — :class:`StatusListStore`: offline checks, and ``sync`` for whoever is online.
 * :mod:`._fetch` — :class:`HttpsFetcher`, the ``urllib`` fetcher for ``sync``.
 
 Example:
@@ -21,9 +21,9 @@ from ._cache import (
     AdmitList,
     AdmittedList,
     CachedStatusList,
-    StatusCache,
     StatusCheck,
-    StatusSource,
+    StatusListLookup,
+    StatusListStore,
     SyncFailure,
     SyncReport,
     cache_file_name,
@@ -71,11 +71,11 @@ __all__ = [
     "CachedStatusList",
     "FreshnessPolicy",
     "HttpsFetcher",
-    "StatusCache",
     "StatusCheck",
     "StatusList",
+    "StatusListLookup",
+    "StatusListStore",
     "StatusListToken",
-    "StatusSource",
     "StatusType",
     "SyncFailure",
     "SyncReport",
