@@ -41,7 +41,7 @@ from ._limits import DEFAULT_LIMITS, Limits
 from ._profile import DEBT_STATEMENT_VCT, RODE_KNOP_VCT, get_profile
 from ._trust import TrustList
 from ._wallet_store import DEFAULT_SCRYPT_N, WalletStore
-from .formats import StatusSource, format_for, format_of
+from .formats import StatusSource, WalletRecord, format_for, format_of
 from .formats._checks import status_known
 
 #: Pause windows and "today" are counted in Dutch days.
@@ -337,37 +337,37 @@ class Wallet:
             credential = parse_json_object(
                 credential.strip(), limits=self.limits, what="credential"
             )
-        record = format_of(credential).inspect(
+        record, domain = format_of(credential).inspect(
             credential,
             trust_list=trust_list,
             now=now,
             limits=self.limits,
             holder_known=lambda kid: self._store.get(_KEY, kid) is not None,
         )
-        vct = record["vct"]
+        vct = record.vct
         get_profile(vct).check_received(
-            record.pop("domain_claims", record["claims"]),
-            issuer_id=record["issuer"],
-            issuer_name=record["issuer_name"],
+            domain,
+            issuer_id=record.issuer,
+            issuer_name=record.issuer_name,
             partial=False,
         )
-        if status is not None and record.get("status_ref") is not None:
+        if status is not None and record.status_ref is not None:
             self._check_status(record, trust_list, status, now)
         # A signed "2026-02-30" fits the schema's pattern but is no date: the wallet refuses it
         # itself, so that nothing stored can make overview() or a later add() fail.
         _check_calendar_dates(get_profile(vct).schema, _domain_claims(record))
-        for cid, existing in self._store.items(_CRED):
-            if existing["fingerprint"] == record["fingerprint"]:
+        for cid, existing in self._records():
+            if existing.fingerprint == record.fingerprint:
                 return ImportResult(credential=self._view(cid, existing, now), duplicate=True)
         cid = secrets.token_hex(8)
         superseded: list[str] = []
         with self._store.transaction():
             if vct == DEBT_STATEMENT_VCT:
                 newer_exists = False
-                for oid, other in self._store.items(_CRED):
-                    if other["vct"] != vct or other["issuer"] != record["issuer"]:
+                for oid, other in self._records():
+                    if other.vct != vct or other.issuer != record.issuer:
                         continue
-                    if other.get("state") == "superseded":
+                    if other.state == "superseded":
                         continue
                     # Same balance moment = the same snapshot (e.g. both encodings): keep both.
                     # A stored record whose date cannot be read (stored by an older version)
@@ -377,23 +377,23 @@ class Wallet:
                         continue
                     if theirs < ours:
                         superseded.append(oid)
-                        self._store.put(_CRED, oid, {**other, "state": "superseded"})
+                        self._put(oid, other.replace(state="superseded"))
                     elif theirs > ours:
                         newer_exists = True
                 if newer_exists:
-                    record["state"] = "superseded"
-            self._store.put(_CRED, cid, record)
+                    record = record.replace(state="superseded")
+            self._put(cid, record)
         return ImportResult(credential=self._view(cid, record, now), superseded=tuple(superseded))
 
     def _check_status(
-        self, record: dict[str, Any], trust_list: TrustList, status: StatusSource, now: float
+        self, record: WalletRecord, trust_list: TrustList, status: StatusSource, now: float
     ) -> bool:
         """Raise for revoked/suspended; ``True`` if valid, ``False`` if status is unknown."""
-        org = trust_list.organisation(record["issuer"], now=now)
-        fmt = format_for(record["format"])
+        org = trust_list.organisation(record.issuer, now=now)
+        fmt = format_for(record.format)
         # status unknown at import time: store, the verifier decides at presentation time
         return status_known(
-            lambda: fmt.query_status(record["status_ref"], source=status, issuer=org, now=now)
+            lambda: fmt.query_status(record.status_ref, source=status, issuer=org, now=now)
         )
 
     def refresh_status(
@@ -404,47 +404,53 @@ class Wallet:
         now = time.time() if now is None else now
         changed = []
         with self._store.transaction():
-            for cid, rec in self._store.items(_CRED):
-                if rec.get("status_ref") is None or rec["state"] == "superseded":
+            for cid, rec in self._records():
+                if rec.status_ref is None or rec.state == "superseded":
                     continue
                 try:
                     # unknown status (list missing or stale) keeps the state we know
                     known = self._check_status(rec, trust_list, status, now)
-                    new = "active" if known else rec["state"]
+                    new = "active" if known else rec.state
                 except StatusError as e:
                     new = e.code
                 except BlauweKnopError:
                     continue
-                if new != rec["state"]:
-                    self._store.put(_CRED, cid, {**rec, "state": new})
+                if new != rec.state:
+                    self._put(cid, rec.replace(state=new))
                     changed.append(cid)
         return changed
 
     # -- views ------------------------------------------------------------------------
-    def _view(self, cid: str, rec: Mapping[str, Any], now: float) -> StoredCredential:
-        state = rec["state"]
-        if state == "active" and rec.get("exp") is not None and now > rec["exp"]:
+    def _records(self) -> list[tuple[str, WalletRecord]]:
+        return [(cid, WalletRecord.from_json(obj)) for cid, obj in self._store.items(_CRED)]
+
+    def _put(self, cid: str, record: WalletRecord) -> None:
+        self._store.put(_CRED, cid, record.to_json())
+
+    def _view(self, cid: str, rec: WalletRecord, now: float) -> StoredCredential:
+        state = rec.state
+        if state == "active" and rec.exp is not None and now > rec.exp:
             state = "expired"
-        elif state == "active" and rec.get("nbf") is not None and now < rec["nbf"]:
+        elif state == "active" and rec.nbf is not None and now < rec.nbf:
             state = "not_yet_valid"
-        claims = format_for(rec["format"]).domain_claims(rec)
+        claims = format_for(rec.format).domain_claims(rec)
         return StoredCredential(
             id=cid,
-            format=rec["format"],
-            vct=rec["vct"],
-            issuer=rec["issuer"],
-            issuer_name=rec["issuer_name"],
+            format=rec.format,
+            vct=rec.vct,
+            issuer=rec.issuer,
+            issuer_name=rec.issuer_name,
             claims=claims,
-            issued_at=rec.get("iat"),
-            valid_until=rec.get("exp"),
+            issued_at=rec.iat,
+            valid_until=rec.exp,
             state=state,
-            received_at=rec["received_at"],
+            received_at=rec.received_at,
         )
 
     def credentials(self, *, now: float | None = None) -> list[StoredCredential]:
         """Every stored credential, newest first."""
         now = time.time() if now is None else now
-        views = [self._view(cid, rec, now) for cid, rec in self._store.items(_CRED)]
+        views = [self._view(cid, rec, now) for cid, rec in self._records()]
         return sorted(views, key=lambda c: (-(c.issued_at or 0), c.id))
 
     def remove(self, credential_id: str) -> None:
@@ -531,27 +537,27 @@ class Wallet:
         stands for the group, so a verifier never sees the same copy twice while fresh
         copies remain, and never two copies of one credential in one response."""
         best: dict[
-            tuple[Any, ...], tuple[tuple[Any, ...], str, dict[str, Any], StoredCredential]
+            tuple[Any, ...], tuple[tuple[Any, ...], str, WalletRecord, StoredCredential]
         ] = {}
-        for cid, rec in self._store.items(_CRED):
+        for cid, rec in self._records():
             view = self._view(cid, rec, now)
-            rank = (not view.usable, rec.get("presented", 0), -(rec.get("iat") or 0), cid)
-            key = (rec["format"], _group_key(rec))
+            rank = (not view.usable, rec.presented, -(rec.iat or 0), cid)
+            key = (rec.format, _group_key(rec))
             if key not in best or rank < best[key][0]:
                 best[key] = (rank, cid, rec, view)
         out = []
         for _, cid, rec, view in best.values():
-            types, claims = format_for(rec["format"]).candidate(rec)
-            disclosable = frozenset(tuple(p) for p in rec["disclosable"])
+            types, claims = format_for(rec.format).candidate(rec)
+            disclosable = frozenset(rec.disclosable)
             out.append(
                 CandidateCredential(
                     id=cid,
-                    format=rec["format"],
+                    format=rec.format,
                     types=types,
                     claims=claims,
                     disclosable=disclosable,
                     usable=view.usable,
-                    issued_at=int(rec.get("iat") or 0),
+                    issued_at=int(rec.iat or 0),
                 )
             )
         return out
@@ -592,20 +598,21 @@ class Wallet:
             reasons = "; ".join(m.message for m in p.missing) or "unsatisfiable"
             raise PolicyError("request_not_satisfied", f"cannot answer the request: {reasons}")
         vp_token: dict[str, list[Any]] = {}
-        used: list[tuple[str, dict[str, Any]]] = []
+        used: list[tuple[str, WalletRecord]] = []
         for qid, disclosures in p.presentations().items():
             for d in disclosures:
-                rec = self._store.get(_CRED, d.credential_id)
-                if rec is None:
+                obj = self._store.get(_CRED, d.credential_id)
+                if obj is None:
                     raise PolicyError("credential_missing", f"credential {d.credential_id} is gone")
+                rec = WalletRecord.from_json(obj)
                 view = self._view(d.credential_id, rec, now)
                 if not view.usable:
                     raise PolicyError(
                         "credential_unusable", f"credential {d.credential_id} is {view.state}"
                     )
-                hkey = self.holder_key(rec["holder_kid"])
+                hkey = self.holder_key(rec.holder_kid)
                 paths = list(d.disclose_paths)
-                pres = format_for(rec["format"]).present(
+                pres = format_for(rec.format).present(
                     rec,
                     paths,
                     holder_key=hkey,
@@ -618,25 +625,25 @@ class Wallet:
                 used.append((d.credential_id, rec))
         with self._store.transaction():
             for cid, rec in used:
-                self._store.put(_CRED, cid, {**rec, "presented": rec.get("presented", 0) + 1})
+                self._put(cid, rec.replace(presented=rec.presented + 1))
         return vp_token
 
 
-def _domain_claims(rec: Mapping[str, Any]) -> Mapping[str, Any]:
-    return format_for(rec["format"]).domain_claims(rec)
+def _domain_claims(rec: WalletRecord) -> Mapping[str, Any]:
+    return format_for(rec.format).domain_claims(rec)
 
 
-def _group_key(rec: Mapping[str, Any]) -> tuple[Any, ...]:
+def _group_key(rec: WalletRecord) -> tuple[Any, ...]:
     """Copies of one credential: same issuer, type, domain id and claims."""
     claims = _domain_claims(rec)
     return (
-        rec["issuer"],
-        rec["vct"],
+        rec.issuer,
+        rec.vct,
         canonical_json({k: v for k, v in claims.items() if k != "id"}),
     )
 
 
-def _balance_at(rec: Mapping[str, Any]) -> dt.datetime | None:
+def _balance_at(rec: WalletRecord) -> dt.datetime | None:
     """The statement's balance moment, or ``None`` if a stored record has none we can read."""
     try:
         value = _domain_claims(rec)["balance_at"]

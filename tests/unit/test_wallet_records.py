@@ -51,7 +51,9 @@ def test_an_old_wallet_lists_its_credentials(old_wallet: Path) -> None:
     ("request_file", "fmt"),
     [("outstanding-totals.json", "dc+sd-jwt"), ("outstanding-totals-di.json", "ldp_vc")],
 )
-def test_an_old_wallet_presents_what_verifies(old_wallet: Path, request_file: str, fmt: str) -> None:
+def test_an_old_wallet_presents_what_verifies(
+    old_wallet: Path, request_file: str, fmt: str
+) -> None:
     req = json.loads((ROOT / "examples/data/requests" / request_file).read_text())
     at = NOW + 86400
     with Wallet.open(old_wallet, passphrase="fixture wallet") as w:
@@ -65,3 +67,27 @@ def test_an_old_wallet_presents_what_verifies(old_wallet: Path, request_file: st
         # the presentation count was written back and the wallet still opens
     with Wallet.open(old_wallet, passphrase="fixture wallet") as w:
         assert len(w.credentials(now=at)) == 4
+
+
+def test_typed_records_round_trip_the_stored_json_exactly(old_wallet: Path) -> None:
+    import dataclasses
+
+    from blauweknop.formats import WalletRecord
+
+    with Wallet.open(old_wallet, passphrase="fixture wallet") as w:
+        stored = list(w._store.items("credential"))
+    assert len(stored) == 4
+    for _, obj in stored:
+        rec = WalletRecord.from_json(obj)
+        assert rec.to_json() == obj
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            rec.state = "revoked"  # type: ignore[misc]
+
+
+def test_an_unreadable_record_is_storage_corrupt() -> None:
+    from blauweknop import StorageError
+    from blauweknop.formats import WalletRecord
+
+    with pytest.raises(StorageError) as info:
+        WalletRecord.from_json({"format": "dc+sd-jwt", "vct": "x"})
+    assert info.value.code == "storage_corrupt"

@@ -26,6 +26,7 @@ from ._base import (
     VerifiedCredential,
     VerifyPolicy,
 )
+from ._record import WalletRecord
 from .sd_jwt_vc import SD_JWT_VC
 from .w3c_di import W3C_DI
 
@@ -39,6 +40,7 @@ __all__ = [
     "StatusSource",
     "VerifiedCredential",
     "VerifyPolicy",
+    "WalletRecord",
     "format_for",
     "format_for_option",
     "format_of",

@@ -16,6 +16,7 @@ from .._keys import Key, Signer
 from .._limits import DEFAULT_LIMITS, Limits
 from .._profile import CredentialProfile
 from .._trust import TrustedOrganisation, TrustList
+from ._record import WalletRecord
 
 __all__ = [
     "CredentialFormat",
@@ -158,9 +159,9 @@ class CredentialFormat(Protocol):
         now: float,
         limits: Limits,
         holder_known: Callable[[str], bool],
-    ) -> dict[str, Any]:
-        """Verify an issued credential for import; returns the wallet record (on-disk
-        form) plus ``domain_claims``."""
+    ) -> tuple[WalletRecord, Mapping[str, Any]]:
+        """Verify an issued credential for import; returns the wallet record and the
+        domain claims (for the profile's checks)."""
         ...
 
     def query_status(
@@ -169,17 +170,17 @@ class CredentialFormat(Protocol):
         """Look the stored status reference up (raises ``StatusError``)."""
         ...
 
-    def domain_claims(self, record: Mapping[str, Any]) -> Mapping[str, Any]:
+    def domain_claims(self, record: WalletRecord) -> Mapping[str, Any]:
         """The domain claims of a stored record (for views, overview and supersede)."""
         ...
 
-    def candidate(self, record: Mapping[str, Any]) -> tuple[tuple[str, ...], Mapping[str, Any]]:
+    def candidate(self, record: WalletRecord) -> tuple[tuple[str, ...], Mapping[str, Any]]:
         """The types and claims a DCQL query sees of a stored record."""
         ...
 
     def present(
         self,
-        record: Mapping[str, Any],
+        record: WalletRecord,
         paths: Sequence[Sequence[str | int | None]],
         *,
         holder_key: Key,

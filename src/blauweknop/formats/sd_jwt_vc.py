@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .._errors import DisclosureError, HolderBindingError, MalformedError
+from .._errors import DisclosureError, HolderBindingError, MalformedError, StorageError
 from .._jws import parse_compact
 from .._keys import Key, Signer
 from .._limits import DEFAULT_LIMITS, Limits
@@ -27,6 +27,7 @@ from ._checks import (
     status_state,
     unify_holder_binding,
 )
+from ._record import WalletRecord
 
 __all__ = ["SD_JWT_VC", "SdJwtVcFormat", "check_status_claim", "trust_list_resolver"]
 
@@ -84,10 +85,6 @@ def check_status_claim(status: Any) -> tuple[str, int] | None:
     return uri, idx
 
 
-def _paths_to_json(paths: Sequence[tuple[Any, ...]] | frozenset[tuple[Any, ...]]) -> list[Any]:
-    return sorted((list(p) for p in paths), key=repr)
-
-
 class SdJwtVcFormat:
     """SD-JWT VC: ``typ: dc+sd-jwt``, ``cnf.jwk`` holder key, KB-JWT, Token Status List."""
 
@@ -132,7 +129,7 @@ class SdJwtVcFormat:
         now: float,
         limits: Limits,
         holder_known: Callable[[str], bool],
-    ) -> dict[str, Any]:
+    ) -> tuple[WalletRecord, Mapping[str, Any]]:
         """Verify an issued SD-JWT VC (no key binding) for the wallet."""
         text = str(credential).strip()
         sd = SDJWT.parse(text, limits=limits)
@@ -162,24 +159,23 @@ class SdJwtVcFormat:
         claims = res.claims
         check_status_claim(claims.get("status"))
         domain = {k: v for k, v in claims.items() if k not in TECHNICAL_CLAIMS}
-        return {
-            "format": self.id,
-            "vct": profile.vct,
-            "issuer": org.id,
-            "issuer_name": org.name,
-            "text": text,
-            "fingerprint": sd.jwt.rsplit(".", 1)[0],
-            "claims": domain,
-            "domain_claims": domain,
-            "disclosable": _paths_to_json(res.disclosed),
-            "iat": claims.get("iat"),
-            "nbf": claims.get("nbf"),
-            "exp": claims.get("exp"),
-            "status_ref": claims.get("status"),
-            "holder_kid": holder.kid,
-            "received_at": int(now),
-            "state": "active",
-        }
+        record = WalletRecord(
+            format=self.id,
+            vct=profile.vct,
+            issuer=org.id,
+            issuer_name=org.name,
+            text=text,
+            fingerprint=sd.jwt.rsplit(".", 1)[0],
+            claims=domain,
+            disclosable=tuple(sorted(res.disclosed, key=lambda p: repr(list(p)))),
+            iat=claims.get("iat"),
+            nbf=claims.get("nbf"),
+            exp=claims.get("exp"),
+            status_ref=claims.get("status"),
+            holder_kid=holder.kid,
+            received_at=int(now),
+        )
+        return record, domain
 
     def query_status(
         self, ref: Any, *, source: StatusSource, issuer: TrustedOrganisation, now: float
@@ -189,18 +185,18 @@ class SdJwtVcFormat:
         if found is not None:
             source.token_status(found[0], found[1], issuer=issuer, now=now)
 
-    def domain_claims(self, record: Mapping[str, Any]) -> Mapping[str, Any]:
+    def domain_claims(self, record: WalletRecord) -> Mapping[str, Any]:
         """A stored SD-JWT VC keeps its domain claims as they are."""
-        claims: Mapping[str, Any] = record["claims"]
+        claims: Mapping[str, Any] = record.claims
         return claims
 
-    def candidate(self, record: Mapping[str, Any]) -> tuple[tuple[str, ...], Mapping[str, Any]]:
+    def candidate(self, record: WalletRecord) -> tuple[tuple[str, ...], Mapping[str, Any]]:
         """DCQL matches ``vct`` and the claims at the top level."""
-        return (record["vct"],), record["claims"]
+        return (record.vct,), record.claims
 
     def present(
         self,
-        record: Mapping[str, Any],
+        record: WalletRecord,
         paths: Sequence[Sequence[str | int | None]],
         *,
         holder_key: Key,
@@ -210,7 +206,9 @@ class SdJwtVcFormat:
         limits: Limits,
     ) -> Any:
         """The SD-JWT with the planned disclosures and a KB-JWT."""
-        return SDJWT.parse(record["text"], limits=limits).present(
+        if record.text is None:
+            raise StorageError("storage_corrupt", "a stored SD-JWT VC has no text")
+        return SDJWT.parse(record.text, limits=limits).present(
             list(paths), holder_key=holder_key, nonce=nonce, audience=audience, iat=int(now)
         )
 

@@ -38,6 +38,7 @@ from ._checks import (
     status_state,
     unify_holder_binding,
 )
+from ._record import WalletRecord
 
 __all__ = [
     "W3C_DI",
@@ -346,7 +347,7 @@ class W3cDiFormat:
         now: float,
         limits: Limits,
         holder_known: Callable[[str], bool],
-    ) -> dict[str, Any]:
+    ) -> tuple[WalletRecord, Mapping[str, Any]]:
         """Verify an issued credential (base proof) for import; returns the wallet record."""
         doc: Mapping[str, Any] = credential
         _check_base_context(doc)
@@ -384,23 +385,22 @@ class W3cDiFormat:
                     "mandatory_pointer_missing", f"issuer did not make {p} mandatory"
                 )
         domain_claims = {k: v for k, v in subject.items() if k != "id"}
-        return {
-            "format": self.id,
-            "vct": profile.vct,
-            "issuer": org.id,
-            "issuer_name": org.name,
-            "fingerprint": doc["proof"]["proofValue"][:120],
-            "claims": dict(doc),
-            "domain_claims": domain_claims,
-            "disclosable": _disclosable(doc, base.mandatory_pointers),
-            "iat": _timestamp(doc, "validFrom"),
-            "nbf": _timestamp(doc, "validFrom"),
-            "exp": _timestamp(doc, "validUntil"),
-            "status_ref": doc.get("credentialStatus"),
-            "holder_kid": holder.kid,
-            "received_at": int(now),
-            "state": "active",
-        }
+        record = WalletRecord(
+            format=self.id,
+            vct=profile.vct,
+            issuer=org.id,
+            issuer_name=org.name,
+            fingerprint=doc["proof"]["proofValue"][:120],
+            claims=dict(doc),
+            disclosable=tuple(tuple(p) for p in _disclosable(doc, base.mandatory_pointers)),
+            iat=_timestamp(doc, "validFrom"),
+            nbf=_timestamp(doc, "validFrom"),
+            exp=_timestamp(doc, "validUntil"),
+            status_ref=doc.get("credentialStatus"),
+            holder_kid=holder.kid,
+            received_at=int(now),
+        )
+        return record, domain_claims
 
     def query_status(
         self, ref: Any, *, source: StatusSource, issuer: TrustedOrganisation, now: float
@@ -409,19 +409,19 @@ class W3cDiFormat:
         for entry in _entries(ref):
             source.bitstring_status(entry, issuer=issuer, now=now)
 
-    def domain_claims(self, record: Mapping[str, Any]) -> Mapping[str, Any]:
+    def domain_claims(self, record: WalletRecord) -> Mapping[str, Any]:
         """The ``credentialSubject`` without the holder ``id``."""
-        subject = record["claims"].get("credentialSubject", {})
+        subject = record.claims.get("credentialSubject", {})
         return {k: v for k, v in subject.items() if k != "id"}
 
-    def candidate(self, record: Mapping[str, Any]) -> tuple[tuple[str, ...], Mapping[str, Any]]:
+    def candidate(self, record: WalletRecord) -> tuple[tuple[str, ...], Mapping[str, Any]]:
         """DCQL matches the expanded type IRIs and the whole document (no proof)."""
-        claims = {k: v for k, v in record["claims"].items() if k not in ("@context", "proof")}
+        claims = {k: v for k, v in record.claims.items() if k not in ("@context", "proof")}
         return w3c_type_iris(claims.get("type", ())), claims
 
     def present(
         self,
-        record: Mapping[str, Any],
+        record: WalletRecord,
         paths: Sequence[Sequence[str | int | None]],
         *,
         holder_key: Key,
@@ -432,7 +432,7 @@ class W3cDiFormat:
     ) -> Any:
         """A derived proof in a holder-signed presentation."""
         return present_di(
-            record["claims"], paths, holder_key=holder_key, nonce=nonce, audience=audience, now=now
+            record.claims, paths, holder_key=holder_key, nonce=nonce, audience=audience, now=now
         )
 
     def verify(
