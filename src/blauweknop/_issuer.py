@@ -52,6 +52,7 @@ from ._errors import InvalidDataError, MalformedError, SignatureError, StorageEr
 from ._files import DirectoryLock, atomic_write
 from ._keys import Key, Signer
 from ._model import CredentialModel
+from ._profile import CredentialProfile
 from ._trust import KNOWN_ROLES, parse_entry
 from .formats import FORMAT_OPTIONS, format_for_option
 from .formats.w3c_di import bitstring_signer
@@ -110,6 +111,16 @@ def _day_start(date_text: str) -> int:
     """Start of a calendar day in the Netherlands, as Unix time."""
     d = dt.date.fromisoformat(date_text)
     return int(dt.datetime(d.year, d.month, d.day, tzinfo=_TZ).timestamp())
+
+
+def _credential_id(profile: CredentialProfile, claims: Mapping[str, Any]) -> str:
+    """The register id: the claim the type's profile names (``statement_id``...)."""
+    value = claims.get(profile.id_claim) if profile.id_claim else None
+    if not isinstance(value, str) or not value:
+        raise InvalidDataError(
+            "invalid_data", f"{profile.id_claim or 'id'}: the credential needs its own id"
+        )
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -457,7 +468,7 @@ class Issuer:
     ) -> IssuedCredential:
         profile = data.profile()
         claims = data.to_claims()
-        cid = credential_id or str(claims.get("statement_id") or claims.get("declaration_id"))
+        cid = credential_id or _credential_id(profile, claims)
         bsn = (claims.get("subject") or {}).get("bsn")
         encoding = format_for_option(format)
         fmt = encoding.id
@@ -528,7 +539,7 @@ class Issuer:
         if not 1 <= len(keys) <= MAX_COPIES:
             raise InvalidDataError("invalid_data", f"between 1 and {MAX_COPIES} holder keys")
         claims = data.to_claims()
-        cid = str(claims.get("statement_id") or claims.get("declaration_id"))
+        cid = _credential_id(data.profile(), claims)
         with self.exclusive():
             return self._copies(data, keys, cid, format, now, valid_days)
 

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,14 +30,14 @@ from ._codec import canonical_json
 from ._dcql import CandidateCredential, DCQLQuery, DisclosurePlan, plan
 from ._errors import (
     BlauweKnopError,
-    InvalidDataError,
     PolicyError,
     StatusError,
     StorageError,
 )
 from ._keys import Key
 from ._limits import DEFAULT_LIMITS, Limits
-from ._profile import DEBT_STATEMENT_VCT, RODE_KNOP_VCT, get_profile
+from ._overview import CreditorLine, Overview, PauseWindow, check_calendar_dates
+from ._profile import get_profile
 from ._trust import TrustList
 from ._wallet_store import DEFAULT_SCRYPT_N, WalletStore
 from .formats import StatusSource, WalletRecord, format_for, format_of
@@ -54,7 +53,6 @@ _KEY = "holder_key"
 _META = "meta"
 #: A statement whose balance is older than this is marked stale in the overview.
 STALE_AFTER_DAYS = 30
-_ARREARS_STAGES = frozenset({"reminder", "summons", "bailiff", "garnishment"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,88 +116,6 @@ class ImportResult:
     credential: StoredCredential
     duplicate: bool = False
     superseded: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, kw_only=True)
-class CreditorLine:
-    """One creditor's line in the overview."""
-
-    creditor: str
-    creditor_id: str
-    outstanding: int
-    in_arrears: int
-    cases: int
-    cases_in_arrears: int
-    balance_at: str
-    stale: bool
-    arrangement: Mapping[str, Any] | None
-    collection_hold: Mapping[str, Any] | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class PauseWindow:
-    """The active Rode Knop pause (betalingspauze) and the days left."""
-
-    municipality: str
-    declaration_id: str
-    valid_from: str
-    valid_until: str
-    days_left: int
-    measures: tuple[str, ...]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Overview:
-    """The citizen's aggregated picture across creditors ("inzicht en overzicht").
-
-    Attributes:
-        creditors: one line per creditor (latest statement only).
-        total_outstanding / total_in_arrears: sums over the creditors, in cents.
-        pause: the active Rode Knop pause window, if any.
-        as_of: the date the overview was computed for.
-    """
-
-    creditors: tuple[CreditorLine, ...]
-    total_outstanding: int
-    total_in_arrears: int
-    pause: PauseWindow | None
-    as_of: str
-    notes: tuple[str, ...] = field(default_factory=tuple)
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON form (for ``wallet overview --json``)."""
-        return {
-            "as_of": self.as_of,
-            "total_outstanding": self.total_outstanding,
-            "total_in_arrears": self.total_in_arrears,
-            "currency": "EUR",
-            "creditors": [
-                {
-                    "creditor": c.creditor,
-                    "creditor_id": c.creditor_id,
-                    "outstanding": c.outstanding,
-                    "in_arrears": c.in_arrears,
-                    "cases": c.cases,
-                    "cases_in_arrears": c.cases_in_arrears,
-                    "balance_at": c.balance_at,
-                    "stale": c.stale,
-                    "arrangement": c.arrangement,
-                    "collection_hold": c.collection_hold,
-                }
-                for c in self.creditors
-            ],
-            "pause": None
-            if self.pause is None
-            else {
-                "municipality": self.pause.municipality,
-                "declaration_id": self.pause.declaration_id,
-                "valid_from": self.pause.valid_from,
-                "valid_until": self.pause.valid_until,
-                "days_left": self.pause.days_left,
-                "measures": list(self.pause.measures),
-            },
-            "notes": list(self.notes),
-        }
 
 
 class Wallet:
@@ -355,14 +271,17 @@ class Wallet:
             self._check_status(record, trust_list, status, now)
         # A signed "2026-02-30" fits the schema's pattern but is no date: the wallet refuses it
         # itself, so that nothing stored can make overview() or a later add() fail.
-        _check_calendar_dates(get_profile(vct).schema, _domain_claims(record))
+        check_calendar_dates(get_profile(vct).schema, _domain_claims(record))
         for cid, existing in self._records():
             if existing.fingerprint == record.fingerprint:
                 return ImportResult(credential=self._view(cid, existing, now), duplicate=True)
         cid = secrets.token_hex(8)
         superseded: list[str] = []
         with self._store.transaction():
-            if vct == DEBT_STATEMENT_VCT:
+            # The type's supersede rule (its profile): a newer credential of the type from
+            # the same issuer replaces older ones.
+            moment = get_profile(vct).supersede_key
+            if moment is not None:
                 newer_exists = False
                 for oid, other in self._records():
                     if other.vct != vct or other.issuer != record.issuer:
@@ -372,7 +291,8 @@ class Wallet:
                     # Same balance moment = the same snapshot (e.g. both encodings): keep both.
                     # A stored record whose date cannot be read (stored by an older version)
                     # is left alone rather than failing the import.
-                    theirs, ours = _balance_at(other), _balance_at(record)
+                    theirs = moment(_domain_claims(other))
+                    ours = moment(_domain_claims(record))
                     if theirs is None or ours is None:
                         continue
                     if theirs < ours:
@@ -492,28 +412,31 @@ class Wallet:
         lines: list[CreditorLine] = []
         notes: list[str] = []
         pause: PauseWindow | None = None
-        seen_creditors: set[str] = set()
+        seen_creditors: set[tuple[str, str]] = set()
         for c in self.credentials(now=now):
+            profile = get_profile(c.vct)
+            part: Any = None
             try:
-                line, window = _overview_parts(c, today, stale_after_days)
+                if profile.overview is not None:
+                    part = profile.overview(c, today, stale_after_days)
             except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
-                line = window = None
                 if c.state != "superseded":
                     notes.append(
                         f"credential {c.id} from {c.issuer_name} cannot be shown: its claims "
                         "are not valid; remove it and ask for a new one"
                     )
                     continue
-            if c.vct == DEBT_STATEMENT_VCT:
-                if c.state == "superseded" or c.issuer in seen_creditors:
+            if profile.supersede_key is not None:
+                if c.state == "superseded" or (c.vct, c.issuer) in seen_creditors:
                     continue  # one line per creditor: the newest statement
-                seen_creditors.add(c.issuer)
+                seen_creditors.add((c.vct, c.issuer))
                 if not c.usable:
                     notes.append(f"statement from {c.issuer_name} is {c.state}; ask for a new one")
                     continue
-                if line is not None:
-                    lines.append(line)
-            elif window is not None and c.usable:
+                if isinstance(part, CreditorLine):
+                    lines.append(part)
+            elif isinstance(part, PauseWindow) and c.usable:
+                window = part
                 start = dt.date.fromisoformat(window.valid_from)
                 end = dt.date.fromisoformat(window.valid_until)
                 if start <= today <= end and (
@@ -643,112 +566,5 @@ def _group_key(rec: WalletRecord) -> tuple[Any, ...]:
     )
 
 
-def _balance_at(rec: WalletRecord) -> dt.datetime | None:
-    """The statement's balance moment, or ``None`` if a stored record has none we can read."""
-    try:
-        value = _domain_claims(rec)["balance_at"]
-        moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
-    # naive and aware datetimes cannot be compared; the schema demands an offset
-    return moment if moment is not None and moment.utcoffset() is not None else None
-
-
-def _overview_parts(
-    c: StoredCredential, today: dt.date, stale_after_days: int
-) -> tuple[CreditorLine | None, PauseWindow | None]:
-    """The overview line of a statement, or the pause window of a declaration (raises
-    ``KeyError``/``TypeError``/``ValueError`` for claims that cannot be read)."""
-    cl = c.claims
-    if c.vct == DEBT_STATEMENT_VCT:
-        balance = _parse_datetime(cl["balance_at"])
-        cases = cl.get("cases") or []
-        totals = cl["totals"]
-        line = CreditorLine(
-            creditor=str(cl["creditor"]["name"]),
-            creditor_id=c.issuer,
-            outstanding=_cents(totals["outstanding"]),
-            in_arrears=_cents(totals["in_arrears"]),
-            cases=_cents(totals["number_of_cases"]),
-            cases_in_arrears=sum(1 for x in cases if x.get("collection_stage") in _ARREARS_STAGES),
-            balance_at=cl["balance_at"],
-            stale=(today - balance.date()).days > stale_after_days,
-            arrangement=cl.get("arrangement"),
-            collection_hold=cl.get("collection_hold"),
-        )
-        return line, None
-    if c.vct == RODE_KNOP_VCT:
-        start, end = _parse_date(cl["valid_from"]), _parse_date(cl["valid_until"])
-        window = PauseWindow(
-            municipality=str(cl["municipality"]["name"]),
-            declaration_id=str(cl["declaration_id"]),
-            valid_from=start.isoformat(),
-            valid_until=end.isoformat(),
-            days_left=(end - today).days,
-            measures=tuple(str(m) for m in cl["requested_measures"]),
-        )
-        return None, window
-    return None, None
-
-
-def _cents(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError("not an integer")
-    return value
-
-
-_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_DATETIME_RE = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})"
-)
-
-
-def _parse_date(value: Any) -> dt.date:
-    """A ``YYYY-MM-DD`` that is a real calendar date (``ValueError`` otherwise)."""
-    if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
-        raise ValueError("not a YYYY-MM-DD date")
-    return dt.date.fromisoformat(value)
-
-
-def _parse_datetime(value: Any) -> dt.datetime:
-    """An RFC 3339 date-time with an offset that is a real moment (``ValueError`` otherwise)."""
-    if not isinstance(value, str) or not _DATETIME_RE.fullmatch(value):
-        raise ValueError("not an RFC 3339 date-time with an offset")
-    return dt.datetime.fromisoformat(value)
-
-
-def _check_calendar_dates(schema: Mapping[str, Any], claims: Mapping[str, Any]) -> None:
-    """Every claim the type's JSON Schema declares a ``date`` or ``datetime`` must be a real
-    calendar date (the schema's patterns accept ``2026-02-30`` and month 13).
-
-    Raises ``InvalidDataError("invalid_data")`` naming the field.
-    """
-    defs = schema.get("$defs") or {}
-
-    def walk(node: Mapping[str, Any], value: Any, path: str) -> None:
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            name = ref.removeprefix("#/$defs/")
-            if name in ("date", "datetime"):
-                try:
-                    (_parse_date if name == "date" else _parse_datetime)(value)
-                except ValueError:
-                    raise InvalidDataError(
-                        "invalid_data",
-                        f"{path}: {str(value)[:40]!r} is not a real calendar {name}",
-                        field=path,
-                    ) from None
-                return
-            node = defs.get(name) or {}
-        props = node.get("properties")
-        if isinstance(props, Mapping) and isinstance(value, Mapping):
-            for k, v in value.items():
-                sub = props.get(k)
-                if isinstance(sub, Mapping):
-                    walk(sub, v, f"{path}.{k}" if path else str(k))
-        items = node.get("items")
-        if isinstance(items, Mapping) and isinstance(value, list):
-            for i, v in enumerate(value):
-                walk(items, v, f"{path}[{i}]")
-
-    walk(schema, claims, "")
+#: Kept for callers of the old private name.
+_check_calendar_dates = check_calendar_dates

@@ -28,7 +28,13 @@ from .._errors import (
 )
 from .._keys import Key, Signer, did_jwk, key_from_did_jwk
 from .._limits import Limits
-from .._profile import CredentialProfile, get_profile, profile_for_w3c_type, w3c_type_iris
+from .._profile import (
+    CredentialProfile,
+    get_profile,
+    profile_for_w3c_type,
+    registered_contexts,
+    w3c_type_iris,
+)
 from .._trust import TrustedOrganisation, TrustList
 from ._base import StatusReservation, StatusSource, VerifiedCredential, VerifyPolicy
 from ._checks import (
@@ -84,6 +90,31 @@ def _sd() -> ModuleType:
     from .._di import _sd
 
     return _sd
+
+
+def _context(profile: CredentialProfile) -> tuple[str, ...]:
+    """The ``@context`` of a credential of ``profile`` (pinned at verification): the VC 2.0
+    and scheme contexts, then the contexts a registered profile brings."""
+    return (*CREDENTIAL_CONTEXT, *profile.contexts)
+
+
+_LOADERS: dict[frozenset[str], Any] = {}
+
+
+def _loader() -> Any:
+    """The JSON-LD loader: the bundled pinned contexts, plus those registered profiles bring
+    (each pinned by its hash); ``None`` (the default loader) when there are none."""
+    extra = registered_contexts()
+    if not extra:
+        return None
+    key = frozenset(extra)
+    loader = _LOADERS.get(key)
+    if loader is None:
+        from .._di._loader import PRODUCTION_CONTEXTS, OfflineLoader
+
+        loader = OfflineLoader(allowed=PRODUCTION_CONTEXTS | key, extra=extra)
+        _LOADERS[key] = loader
+    return loader
 
 
 def _iso(t: float) -> str:
@@ -153,7 +184,7 @@ def issue_di_credential(
             "algorithm_not_allowed", "ecdsa-sd-2023 needs a P-256 (ES256) issuer key"
         )
     doc: dict[str, Any] = {
-        "@context": list(CREDENTIAL_CONTEXT),
+        "@context": list(_context(profile)),
         "type": ["VerifiableCredential", profile.w3c_type],
         "issuer": issuer_id,
         "validFrom": _iso(nbf if nbf is not None else iat),
@@ -167,6 +198,7 @@ def issue_di_credential(
         verification_method=_verification_method(issuer_id, signer.kid),
         mandatory_pointers=mandatory_pointers(profile, claims),
         created=_iso(iat),
+        loader=_loader(),
     )
     return json.dumps(signed, ensure_ascii=False, separators=(",", ":"))
 
@@ -284,13 +316,14 @@ def present_di(
         if any(x is None for x in p):
             raise MalformedError("pointer_malformed", "wildcards must be expanded before deriving")
         pointers.append(_pointer(p))  # type: ignore[arg-type]
-    derived = _di().derive_proof_sd(doc, pointers or ["/credentialSubject/id"])
+    derived = _di().derive_proof_sd(doc, pointers or ["/credentialSubject/id"], loader=_loader())
     vp: dict[str, Any] = _di().sign_presentation(
         [derived],
         holder_key,
         challenge=nonce,
         domain=audience,
         created=dt.datetime.fromtimestamp(now, dt.UTC),
+        loader=_loader(),
     )
     return vp
 
@@ -359,7 +392,8 @@ class W3cDiFormat:
             resolve_key=_issuer_resolver(trust_list, org, now),
             now=now,
             limits=limits,
-            expected_context=CREDENTIAL_CONTEXT,
+            expected_context=_context(profile),
+            loader=_loader(),
         )
         if not res.is_base_proof:
             raise MalformedError(
@@ -457,6 +491,7 @@ class W3cDiFormat:
                 max_age=_UNBOUNDED,
                 leeway=policy.leeway,
                 limits=policy.limits,
+                loader=_loader(),
             )
         except HolderBindingError as e:
             unify_holder_binding(e)
@@ -482,7 +517,8 @@ class W3cDiFormat:
             now=now,
             leeway=policy.leeway,
             limits=policy.limits,
-            expected_context=CREDENTIAL_CONTEXT,
+            expected_context=_context(profile),
+            loader=_loader(),
         )
         if res.is_base_proof:
             raise DisclosureError(
