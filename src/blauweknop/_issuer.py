@@ -38,7 +38,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -50,61 +49,32 @@ from zoneinfo import ZoneInfo
 from ._codec import parse_json_object
 from ._errors import InvalidDataError, MalformedError, SignatureError, StorageError
 from ._files import DirectoryLock, atomic_write
+from ._issuer_lifecycle import MAX_COPIES, IssuerLifecycle
 from ._keys import Key, Signer
 from ._model import CredentialModel
 from ._profile import CredentialProfile
+from ._spreadsheet import FORMULA_PREFIXES, check_spreadsheet_safe
 from ._trust import KNOWN_ROLES, parse_entry
 from .formats import FORMAT_OPTIONS, format_for_option
-from .formats.w3c_di import bitstring_signer
 
 if TYPE_CHECKING:
-    from ._register import ReconcileReport, Register
+    from ._register import Register
 
-__all__ = ["FORMATS", "IssuedCredential", "Issuer", "check_spreadsheet_safe"]
+__all__ = [
+    "FORMATS",
+    "FORMULA_PREFIXES",
+    "IssuedCredential",
+    "Issuer",
+    "check_spreadsheet_safe",
+]
 
 #: Output formats (the ``format=`` keywords of :mod:`blauweknop.formats`): SD-JWT VC
 #: (default) and W3C VC 2.0 with an ecdsa-sd-2023 proof.
 FORMATS = FORMAT_OPTIONS
-#: Most single-use copies of one credential (unlinkability batches).
-MAX_COPIES = 100
 _TZ = ZoneInfo("Europe/Amsterdam")
 _CONFIG_VERSION = 1
 #: Seconds a writer waits for another one to finish before ``home_locked``.
 DEFAULT_LOCK_TIMEOUT = 5.0
-#: Spreadsheet formula prefixes: a text claim starting with one is refused (CSV injection:
-#: registers and batch reports end up in spreadsheets).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-#: Text that starts like a formula but cannot call anything: an international phone number
-#: (``+31 40 238 6000``) or a plain number.
-_HARMLESS = re.compile(r"\+[0-9][0-9 -]*|-?[0-9]+(?:[.,][0-9]+)?")
-
-
-def check_spreadsheet_safe(claims: object, *, path: str = "") -> None:
-    """Refuse any text in ``claims`` (nested objects and arrays too) that a spreadsheet would
-    run as a formula: starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return
-    (OWASP "CSV Injection"). International phone numbers and plain numbers pass.
-
-    One rule for every issuance path (single ``issue``, batches, the API).
-
-    >>> check_spreadsheet_safe({"subject": {"family_name": "Jansen"}, "phone": "+31 40 2386000"})
-    >>> check_spreadsheet_safe({"subject": {"family_name": "=HYPERLINK(1)"}})  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    blauweknop._errors.InvalidDataError: invalid_data: subject.family_name: starts with a ...
-    """
-    if isinstance(claims, str):
-        if claims.startswith(FORMULA_PREFIXES) and not _HARMLESS.fullmatch(claims):
-            raise InvalidDataError(
-                "invalid_data",
-                f"{path or 'value'}: starts with a formula character",
-                field=path or None,
-            )
-    elif isinstance(claims, Mapping):
-        for k, v in claims.items():
-            check_spreadsheet_safe(v, path=f"{path}.{k}" if path else str(k))
-    elif isinstance(claims, list | tuple):
-        for i, v in enumerate(claims):
-            check_spreadsheet_safe(v, path=f"{path}[{i}]")
 
 
 def _day_start(date_text: str) -> int:
@@ -145,7 +115,7 @@ class IssuedCredential:
     valid_until: int
 
 
-class Issuer:
+class Issuer(IssuerLifecycle):
     """An issuing organisation working from its home directory. Use :meth:`init` once, then
     :meth:`open`."""
 
@@ -294,13 +264,6 @@ class Issuer:
         with self._lock:
             yield self
 
-    @contextlib.contextmanager
-    def _writing(self) -> Iterator[None]:
-        """The lock, and the rollback fence checked under it."""
-        with self._lock:
-            self.register.check_fence()
-            yield
-
     @staticmethod
     def _secret(h: Path) -> bytes:
         p = h / "register.secret"
@@ -314,25 +277,9 @@ class Issuer:
             raise StorageError("home_unreadable", f"cannot read {p}") from e
 
     @property
-    def issuer_id(self) -> str:
-        """The organisation id (``iss`` / ``issuer``)."""
-        return str(self.config["id"])
-
-    @property
     def name(self) -> str:
         """The organisation's name."""
         return str(self.config["name"])
-
-    def public_keys(self) -> list[Key]:
-        """All public keys of this home (active and rotated-out), active first."""
-        keys: list[Key] = [
-            self.signer if isinstance(self.signer, Key) else Key.from_jwk(self.signer.public_jwk())
-        ]
-        for f in sorted((self.home / "keys").glob("*.jwk")):
-            k = Key.load(f).public()
-            if k not in keys:
-                keys.append(k)
-        return [k.public() for k in keys]
 
     def trust_entry(self) -> dict[str, Any]:
         """This organisation's trust-list entry (specs/trust-list.md)."""
@@ -563,110 +510,3 @@ class Issuer:
             )
             for i, k in enumerate(keys, start=1)
         ]
-
-    # -- lifecycle --------------------------------------------------------------------
-    def _family(self, credential_id: str) -> list[str]:
-        """The credential and its single-use copies, as registered."""
-        from ._errors import PolicyError
-
-        ids = []
-        for cand in [
-            credential_id,
-            *(f"{credential_id}~copy{i}" for i in range(1, MAX_COPIES + 1)),
-        ]:
-            try:
-                self.register.get(cand)
-            except PolicyError:
-                if cand != credential_id:
-                    break
-                continue
-            ids.append(cand)
-        if not ids:
-            self.register.get(credential_id)  # raises credential_unknown
-        return ids
-
-    def revoke(self, credential_id: str, *, reason: str, actor: str = "operator") -> None:
-        """Revoke for good (e.g. the debt-relief trajectory ended), with every copy. Audited."""
-        with self._writing():
-            for cid in self._family(credential_id):
-                self.register.revoke(cid, reason=reason, actor=actor)
-
-    def suspend(self, credential_id: str, *, reason: str, actor: str = "operator") -> None:
-        """Suspend while in doubt (every copy); :meth:`resume` lifts it. Audited."""
-        with self._writing():
-            for cid in self._family(credential_id):
-                self.register.suspend(cid, reason=reason, actor=actor)
-
-    def resume(self, credential_id: str, *, reason: str, actor: str = "operator") -> None:
-        """Lift a suspension (every copy). Audited."""
-        with self._writing():
-            for cid in self._family(credential_id):
-                self.register.resume(cid, reason=reason, actor=actor)
-
-    def reconcile(
-        self,
-        published_dir: str | os.PathLike[str] | None,
-        *,
-        actor: str = "operator",
-        reason: str = "reconciled after restoring the register",
-        force: bool = False,
-    ) -> ReconcileReport:
-        """Bring the register back into service after it was restored from a backup (it then
-        refuses to issue or publish: ``register_rolled_back``).
-
-        ``published_dir`` is where the status lists were last published (``status publish
-        --out-dir``; a copy of what the web server serves). Every Status List Token there
-        signed by this organisation is read; whatever it shows revoked or suspended is set so
-        in the register again; every existing status list is closed (new credentials get a
-        new list, so no index is handed out twice); the fence moves past everything seen.
-        ``None`` skips the lists: revocations made after the backup are then lost and must
-        be made again. Publish afterwards. A register that is not behind is left as it is
-        (``needed=False``) unless ``force``.
-        """
-        from ._register import read_published
-
-        with self._lock:
-            published = []
-            if published_dir is not None:
-                if not Path(published_dir).is_dir():
-                    raise StorageError(
-                        "file_unreadable", f"{published_dir} is not a directory of published lists"
-                    )
-                published = read_published(
-                    published_dir, None, self.public_keys(), self.issuer_id, what="reconciling"
-                )
-            return self.register.reconcile(published, actor=actor, reason=reason, force=force)
-
-    def publish_status(
-        self,
-        out_dir: str | os.PathLike[str],
-        *,
-        now: float | None = None,
-        ttl: int = 3600,
-        valid_seconds: int = 86400,
-    ) -> list[Path]:
-        """Write every status list (IETF token status list JWT and W3C bitstring status list
-        credentials) to ``out_dir``, ready to be served as static files."""
-        from ._register import publish
-
-        out = Path(out_dir)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise StorageError(
-                "storage_write_failed", f"cannot create {out}: {e.strerror or e}"
-            ) from e
-        sign_bitstring = bitstring_signer(self.signer, self.issuer_id)
-        with self._writing():
-            files = publish(
-                self.register,
-                self.signer,
-                self.issuer_id,
-                out,
-                time.time() if now is None else now,
-                ttl,
-                valid_for=valid_seconds,
-                sign_bitstring=sign_bitstring,
-                known_keys=self.public_keys(),
-            )
-        return [f.path for f in files]

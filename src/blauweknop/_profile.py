@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -25,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from importlib.metadata import entry_points
 from pathlib import Path as _FsPath
 from typing import Any
 
@@ -56,6 +58,7 @@ __all__ = [
     "RODE_KNOP_VCT",
     "CredentialProfile",
     "all_profiles",
+    "extend_profile",
     "get_profile",
     "load_profile",
     "profile_for_w3c_type",
@@ -386,12 +389,41 @@ _LOCK = threading.Lock()
 _REGISTRY: dict[str, CredentialProfile] = {}
 
 
+#: Entry-point group through which installed packages register their types on first use.
+ENTRY_POINT_GROUP = "blauweknop.profiles"
+_PLUGINS_LOCK = threading.RLock()
+_plugins_loaded = False
+
+
 def _registry() -> dict[str, CredentialProfile]:
     if not _REGISTRY:
         with _LOCK:
             for v in _FILES:
                 _REGISTRY.setdefault(v, _bundled(v))
     return _REGISTRY
+
+
+def _ensure_plugins() -> dict[str, CredentialProfile]:
+    """The registry, after every installed ``blauweknop.profiles`` entry point (a callable
+    that registers its types, e.g. ``rodeknop_vc``) has run once. Loaded on first use, not at
+    import, so that ``blauweknop`` never imports a domain package by name."""
+    global _plugins_loaded
+    if not _plugins_loaded:
+        with _PLUGINS_LOCK:
+            if not _plugins_loaded:
+                _plugins_loaded = True
+                for ep in entry_points(group=ENTRY_POINT_GROUP):
+                    ep.load()()
+    return _registry()
+
+
+def extend_profile(vct: str, **changes: Any) -> CredentialProfile:
+    """Register a registered type again with ``changes`` (e.g. the wallet rules a domain
+    package attaches to a bundled type: ``supersede_key``, ``overview``)."""
+    base = _registry().get(vct)
+    if base is None:
+        raise PolicyError("unknown_type", f"credential type {vct!r} is not known")
+    return register_profile(dataclasses.replace(base, **changes), replace=True)
 
 
 def load_profile(
@@ -481,7 +513,7 @@ def _forget(vct: str) -> None:
 
 def get_profile(vct: str) -> CredentialProfile:
     """The registered profile for ``vct``; unknown types raise ``PolicyError("unknown_type")``."""
-    p = _registry().get(vct)
+    p = _ensure_plugins().get(vct)
     if p is None:
         raise PolicyError("unknown_type", f"credential type {vct!r} is not known")
     return p
@@ -489,7 +521,7 @@ def get_profile(vct: str) -> CredentialProfile:
 
 def all_profiles() -> list[CredentialProfile]:
     """Every registered profile (the bundled ones first)."""
-    return list(_registry().values())
+    return list(_ensure_plugins().values())
 
 
 def registered_contexts() -> dict[str, bytes]:

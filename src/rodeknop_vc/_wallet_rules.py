@@ -4,12 +4,11 @@ the days left. Declarations never supersede each other."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Any
 
 from blauweknop._overview import PauseWindow, parse_date
-from blauweknop._profile import RODE_KNOP_VCT, get_profile, register_profile
+from blauweknop._profile import RODE_KNOP_VCT, extend_profile
 
 __all__ = ["pause_window", "register"]
 
@@ -30,8 +29,5 @@ def pause_window(credential: Any, today: dt.date, stale_after_days: int) -> Paus
 
 
 def register() -> None:
-    """Attach the rule to the declaration's profile (idempotent)."""
-    profile = get_profile(RODE_KNOP_VCT)
-    if profile.overview is pause_window:
-        return
-    register_profile(dataclasses.replace(profile, overview=pause_window), replace=True)
+    """Attach the rules to the type's profile (idempotent)."""
+    extend_profile(RODE_KNOP_VCT, overview=pause_window)

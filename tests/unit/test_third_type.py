@@ -179,3 +179,21 @@ def test_a_type_cannot_take_another_types_names(registered: CredentialProfile) -
         register_profile(clash)
     assert info.value.code == "profile_conflict"
     assert register_profile(registered) is get_profile(VCT)  # the same again changes nothing
+
+
+def test_installed_types_register_through_the_entry_point_without_being_imported() -> None:
+    """``import blauweknop`` does not import ``rodeknop_vc``; the first profile lookup runs
+    the ``blauweknop.profiles`` entry points, which attach the declaration's overview rule."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, blauweknop\n"
+        "assert 'rodeknop_vc' not in sys.modules\n"
+        "p = blauweknop.get_profile(blauweknop.RODE_KNOP_VCT)\n"
+        "print(p.overview.__module__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "rodeknop_vc._wallet_rules"

@@ -7,13 +7,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from .._overview import CreditorLine, cents, parse_datetime
-from .._profile import DEBT_STATEMENT_VCT, get_profile, register_profile
+from .._profile import DEBT_STATEMENT_VCT, extend_profile
 
 __all__ = ["balance_moment", "creditor_line", "register"]
 
@@ -55,11 +54,5 @@ def creditor_line(credential: Any, today: dt.date, stale_after_days: int) -> Cre
 
 
 def register() -> None:
-    """Attach the rules to the debt statement's profile (idempotent)."""
-    profile = get_profile(DEBT_STATEMENT_VCT)
-    if profile.overview is creditor_line:
-        return
-    register_profile(
-        dataclasses.replace(profile, supersede_key=balance_moment, overview=creditor_line),
-        replace=True,
-    )
+    """Attach the rules to the type's profile (idempotent)."""
+    extend_profile(DEBT_STATEMENT_VCT, supersede_key=balance_moment, overview=creditor_line)
