@@ -258,8 +258,12 @@ class Issuer(IssuerLifecycle):
         Raises ``StorageError("home_locked")`` when another writer keeps it longer than
         ``lock_timeout``.
 
-        >>> # with issuer.exclusive():
-        >>> #     for row in rows: issuer.issue(...)
+        Example:
+            ```python
+            with issuer.exclusive():
+                for row in rows:
+                    issuer.issue(row.data, holder_jwk=row.holder_jwk)
+            ```
         """
         with self._lock:
             yield self

@@ -445,7 +445,9 @@ def load_profile(
             next to the metadata file).
         contexts: ``{url: (file, sha256 hex)}``: the JSON-LD contexts the W3C encoding
             needs; a file whose hash differs is ``ContextError("context_pin_mismatch")``.
-        id_claim / supersede_key / overview: see :class:`CredentialProfile`.
+        id_claim: the claim holding the credential's own id (see :class:`CredentialProfile`).
+        supersede_key: the wallet's supersede rule (see :class:`CredentialProfile`).
+        overview: the type's overview contribution (see :class:`CredentialProfile`).
     """
     md_path = _FsPath(metadata)
     md = json.loads(md_path.read_text("utf-8"))

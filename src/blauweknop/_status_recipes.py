@@ -67,8 +67,9 @@ class StatusCache(_BaseCache):
         directory: the cache directory (created when missing).
         trust_list: the verified trust list that admits lists; needed only to add lists
             (it may also be passed to each call). A verifier that only reads needs none.
-        limits, policy: size bounds and the freshness policy (default: ttl clamped to
-            60 s .. 24 h, at most a day old, all counted from the list's own issue time).
+        limits: size bounds.
+        policy: the freshness policy (default: ttl clamped to 60 s .. 24 h, at most a day
+            old, all counted from the list's own issue time).
 
     Implements the verifier's ``StatusSource``: a missing or stale list is
     ``status_unavailable``, a list signed by another organisation than the credential's
