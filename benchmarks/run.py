@@ -92,14 +92,14 @@ from blauweknop._di._sd import (
     parse_base_proof_value,
     parse_derived_proof_value,
 )
-from blauweknop._di_recipes import (
+from blauweknop._jws import parse_compact
+from blauweknop._sdjwt_vc import issue_sd_jwt_vc
+from blauweknop.formats.w3c_di import (
     _pointer,
     issue_di_credential,
     mandatory_pointers,
     present_di,
 )
-from blauweknop._jws import parse_compact
-from blauweknop._sdjwt_vc import issue_sd_jwt_vc
 
 README = ROOT / "benchmarks" / "README.md"
 BEGIN, END = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
@@ -396,9 +396,10 @@ def build_ops(w: World, homes: Path, console: Console) -> tuple[list[Op], dict[s
             issuer: Issuer = issuer, profile: Any = profile, c: Case = c, iat: int = iat
         ) -> str:
             return issue_di_credential(
-                issuer,
                 profile,
                 c.claims,
+                signer=issuer.signer,
+                issuer_id=issuer.issuer_id,
                 holder=w.holder,
                 iat=iat,
                 nbf=c.nbf,

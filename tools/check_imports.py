@@ -39,18 +39,7 @@ LIBRARIES = ("blauweknop", "rodeknop_vc")
 #: strongly connected component of the graph). The ONLY place for exceptions: delete an entry
 #: once its cycle is gone (the check then fails while the cycle still exists, and tells when an
 #: entry has become stale).
-KNOWN_CYCLES: frozenset[tuple[str, ...]] = frozenset(
-    {
-        # _di_recipes <-> the recipes through function-local (and TYPE_CHECKING) imports:
-        # removed by the format layer, issue 13. Delete this entry when it has landed.
-        (
-            "blauweknop._di_recipes",
-            "blauweknop._issuer",
-            "blauweknop._verifier",
-            "blauweknop._wallet",
-        ),
-    }
-)
+KNOWN_CYCLES: frozenset[tuple[str, ...]] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from ._errors import (
 from ._issuer import IssuedCredential, Issuer
 from ._keys import Key, Signer, did_jwk, key_from_did_jwk
 from ._limits import Limits
-from ._profile import CredentialProfile, get_profile
+from ._profile import CredentialProfile, get_profile, load_profile, register_profile
 from ._sdjwt import SD, SDJWT, KeyBindingPolicy, VerifiedSDJWT, issue_sd_jwt, verify_sd_jwt
 from ._status_recipes import StatusCache, sync_status
 from ._trust import TrustedOrganisation, TrustList, build_trust_list
@@ -116,7 +116,13 @@ __all__ = [
     "get_profile",
     "issue_sd_jwt",
     "key_from_did_jwk",
+    "load_profile",
     "parse_json",
+    "register_profile",
     "sync_status",
     "verify_sd_jwt",
 ]
+
+# The bundled debt statement registers its wallet rules with its profile (the Rode Knop
+# declaration does so on ``import rodeknop_vc``).
+from . import debt as _debt  # noqa: E402, F401  (registration on import, after the names it uses)

@@ -38,7 +38,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -50,64 +49,44 @@ from zoneinfo import ZoneInfo
 from ._codec import parse_json_object
 from ._errors import InvalidDataError, MalformedError, SignatureError, StorageError
 from ._files import DirectoryLock, atomic_write
+from ._issuer_lifecycle import MAX_COPIES, IssuerLifecycle
 from ._keys import Key, Signer
 from ._model import CredentialModel
-from ._sdjwt_vc import issue_sd_jwt_vc
+from ._profile import CredentialProfile
+from ._spreadsheet import FORMULA_PREFIXES, check_spreadsheet_safe
 from ._trust import KNOWN_ROLES, parse_entry
+from .formats import format_for_option
 
 if TYPE_CHECKING:
-    from ._register import ReconcileReport, Register
+    from ._register import Register
 
-__all__ = ["FORMATS", "IssuedCredential", "Issuer", "check_spreadsheet_safe"]
+__all__ = [
+    "FORMULA_PREFIXES",
+    "IssuedCredential",
+    "Issuer",
+    "check_spreadsheet_safe",
+]
 
-#: Output formats: SD-JWT VC (default) and W3C VC 2.0 with an ecdsa-sd-2023 proof.
-FORMATS = ("sd-jwt", "di")
-#: Most single-use copies of one credential (unlinkability batches).
-MAX_COPIES = 100
 _TZ = ZoneInfo("Europe/Amsterdam")
 _CONFIG_VERSION = 1
 #: Seconds a writer waits for another one to finish before ``home_locked``.
 DEFAULT_LOCK_TIMEOUT = 5.0
-#: Spreadsheet formula prefixes: a text claim starting with one is refused (CSV injection:
-#: registers and batch reports end up in spreadsheets).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-#: Text that starts like a formula but cannot call anything: an international phone number
-#: (``+31 40 238 6000``) or a plain number.
-_HARMLESS = re.compile(r"\+[0-9][0-9 -]*|-?[0-9]+(?:[.,][0-9]+)?")
-
-
-def check_spreadsheet_safe(claims: object, *, path: str = "") -> None:
-    """Refuse any text in ``claims`` (nested objects and arrays too) that a spreadsheet would
-    run as a formula: starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return
-    (OWASP "CSV Injection"). International phone numbers and plain numbers pass.
-
-    One rule for every issuance path (single ``issue``, batches, the API).
-
-    >>> check_spreadsheet_safe({"subject": {"family_name": "Jansen"}, "phone": "+31 40 2386000"})
-    >>> check_spreadsheet_safe({"subject": {"family_name": "=HYPERLINK(1)"}})  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    blauweknop._errors.InvalidDataError: invalid_data: subject.family_name: starts with a ...
-    """
-    if isinstance(claims, str):
-        if claims.startswith(FORMULA_PREFIXES) and not _HARMLESS.fullmatch(claims):
-            raise InvalidDataError(
-                "invalid_data",
-                f"{path or 'value'}: starts with a formula character",
-                field=path or None,
-            )
-    elif isinstance(claims, Mapping):
-        for k, v in claims.items():
-            check_spreadsheet_safe(v, path=f"{path}.{k}" if path else str(k))
-    elif isinstance(claims, list | tuple):
-        for i, v in enumerate(claims):
-            check_spreadsheet_safe(v, path=f"{path}[{i}]")
 
 
 def _day_start(date_text: str) -> int:
     """Start of a calendar day in the Netherlands, as Unix time."""
     d = dt.date.fromisoformat(date_text)
     return int(dt.datetime(d.year, d.month, d.day, tzinfo=_TZ).timestamp())
+
+
+def _credential_id(profile: CredentialProfile, claims: Mapping[str, Any]) -> str:
+    """The register id: the claim the type's profile names (``statement_id``...)."""
+    value = claims.get(profile.id_claim) if profile.id_claim else None
+    if not isinstance(value, str) or not value:
+        raise InvalidDataError(
+            "invalid_data", f"{profile.id_claim or 'id'}: the credential needs its own id"
+        )
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,7 +111,7 @@ class IssuedCredential:
     valid_until: int
 
 
-class Issuer:
+class Issuer(IssuerLifecycle):
     """An issuing organisation working from its home directory. Use :meth:`init` once, then
     :meth:`open`."""
 
@@ -275,21 +254,15 @@ class Issuer:
         Raises ``StorageError("home_locked")`` when another writer keeps it longer than
         ``lock_timeout``.
 
-        ```python
-        with issuer.exclusive():
-            for statement in statements:
-                issuer.issue(statement, holder_jwk=holder_jwk)
-        ```
+        Example:
+            ```python
+            with issuer.exclusive():
+                for row in rows:
+                    issuer.issue(row.data, holder_jwk=row.holder_jwk)
+            ```
         """
         with self._lock:
             yield self
-
-    @contextlib.contextmanager
-    def _writing(self) -> Iterator[None]:
-        """The lock, and the rollback fence checked under it."""
-        with self._lock:
-            self.register.check_fence()
-            yield
 
     @staticmethod
     def _secret(h: Path) -> bytes:
@@ -304,25 +277,9 @@ class Issuer:
             raise StorageError("home_unreadable", f"cannot read {p}") from e
 
     @property
-    def issuer_id(self) -> str:
-        """The organisation id (``iss`` / ``issuer``)."""
-        return str(self.config["id"])
-
-    @property
     def name(self) -> str:
         """The organisation's name."""
         return str(self.config["name"])
-
-    def public_keys(self) -> list[Key]:
-        """All public keys of this home (active and rotated-out), active first."""
-        keys: list[Key] = [
-            self.signer if isinstance(self.signer, Key) else Key.from_jwk(self.signer.public_jwk())
-        ]
-        for f in sorted((self.home / "keys").glob("*.jwk")):
-            k = Key.load(f).public()
-            if k not in keys:
-                keys.append(k)
-        return [k.public() for k in keys]
 
     def trust_entry(self) -> dict[str, Any]:
         """This organisation's trust-list entry (specs/trust-list.md)."""
@@ -428,8 +385,7 @@ class Issuer:
         now_i: int,
         valid_days: int | None,
     ) -> tuple[Key, int | None, int]:
-        if format not in FORMATS:
-            raise InvalidDataError("invalid_data", f"format must be one of {FORMATS}")
+        format_for_option(format)
         profile = data.profile()
         profile.check_issuer_roles(self.config["roles"], self.issuer_id)
         profile.check_issuer(data.to_claims(), issuer_id=self.issuer_id, issuer_name=self.name)
@@ -459,9 +415,10 @@ class Issuer:
     ) -> IssuedCredential:
         profile = data.profile()
         claims = data.to_claims()
-        cid = credential_id or str(claims.get("statement_id") or claims.get("declaration_id"))
+        cid = credential_id or _credential_id(profile, claims)
         bsn = (claims.get("subject") or {}).get("bsn")
-        fmt = "dc+sd-jwt" if format == "sd-jwt" else "ldp_vc"
+        encoding = format_for_option(format)
+        fmt = encoding.id
         res = self.register.reserve(
             cid,
             profile.vct,
@@ -483,31 +440,17 @@ class Issuer:
             # Signed again with the same id and index: keep the expiry the register holds.
             exp = self.register.get(cid).valid_until or exp
         uri = res.list_uri
-        if format == "sd-jwt":
-            text = issue_sd_jwt_vc(
-                profile,
-                claims,
-                issuer_id=self.issuer_id,
-                signer=self.signer,
-                holder_jwk=holder.public_jwk(with_kid=False),
-                iat=now_i,
-                exp=exp,
-                nbf=nbf,
-                status=res.status_claim(),
-            )
-        else:
-            from ._di_recipes import issue_di_credential
-
-            text = issue_di_credential(
-                self,
-                profile,
-                claims,
-                holder=holder,
-                iat=now_i,
-                nbf=nbf,
-                exp=exp,
-                status=[e.to_claims() for e in res.bitstring_entries()],
-            )
+        text = encoding.issue(
+            profile,
+            claims,
+            signer=self.signer,
+            issuer_id=self.issuer_id,
+            holder=holder,
+            iat=now_i,
+            nbf=nbf,
+            exp=exp,
+            status=res,
+        )
         if write is not None:
             write(text)
         if res.state == "pending":
@@ -543,7 +486,7 @@ class Issuer:
         if not 1 <= len(keys) <= MAX_COPIES:
             raise InvalidDataError("invalid_data", f"between 1 and {MAX_COPIES} holder keys")
         claims = data.to_claims()
-        cid = str(claims.get("statement_id") or claims.get("declaration_id"))
+        cid = _credential_id(data.profile(), claims)
         with self.exclusive():
             return self._copies(data, keys, cid, format, now, valid_days)
 
@@ -567,116 +510,3 @@ class Issuer:
             )
             for i, k in enumerate(keys, start=1)
         ]
-
-    # -- lifecycle --------------------------------------------------------------------
-    def _family(self, credential_id: str) -> list[str]:
-        """The credential and its single-use copies, as registered."""
-        from ._errors import PolicyError
-
-        ids = []
-        for cand in [
-            credential_id,
-            *(f"{credential_id}~copy{i}" for i in range(1, MAX_COPIES + 1)),
-        ]:
-            try:
-                self.register.get(cand)
-            except PolicyError:
-                if cand != credential_id:
-                    break
-                continue
-            ids.append(cand)
-        if not ids:
-            self.register.get(credential_id)  # raises credential_unknown
-        return ids
-
-    def revoke(self, credential_id: str, *, reason: str, actor: str = "operator") -> None:
-        """Revoke for good (e.g. the debt-relief trajectory ended), with every copy. Audited."""
-        with self._writing():
-            for cid in self._family(credential_id):
-                self.register.revoke(cid, reason=reason, actor=actor)
-
-    def suspend(self, credential_id: str, *, reason: str, actor: str = "operator") -> None:
-        """Suspend while in doubt (every copy); :meth:`resume` lifts it. Audited."""
-        with self._writing():
-            for cid in self._family(credential_id):
-                self.register.suspend(cid, reason=reason, actor=actor)
-
-    def resume(self, credential_id: str, *, reason: str, actor: str = "operator") -> None:
-        """Lift a suspension (every copy). Audited."""
-        with self._writing():
-            for cid in self._family(credential_id):
-                self.register.resume(cid, reason=reason, actor=actor)
-
-    def reconcile(
-        self,
-        published_dir: str | os.PathLike[str] | None,
-        *,
-        actor: str = "operator",
-        reason: str = "reconciled after restoring the register",
-        force: bool = False,
-    ) -> ReconcileReport:
-        """Bring the register back into service after it was restored from a backup (it then
-        refuses to issue or publish: ``register_rolled_back``).
-
-        ``published_dir`` is where the status lists were last published (``status publish
-        --out-dir``; a copy of what the web server serves). Every Status List Token there
-        signed by this organisation is read; whatever it shows revoked or suspended is set so
-        in the register again; every existing status list is closed (new credentials get a
-        new list, so no index is handed out twice); the fence moves past everything seen.
-        ``None`` skips the lists: revocations made after the backup are then lost and must
-        be made again. Publish afterwards. A register that is not behind is left as it is
-        (``needed=False``) unless ``force``.
-        """
-        from ._register import read_published
-
-        with self._lock:
-            published = []
-            if published_dir is not None:
-                if not Path(published_dir).is_dir():
-                    raise StorageError(
-                        "file_unreadable", f"{published_dir} is not a directory of published lists"
-                    )
-                published = read_published(
-                    published_dir, None, self.public_keys(), self.issuer_id, what="reconciling"
-                )
-            return self.register.reconcile(published, actor=actor, reason=reason, force=force)
-
-    def publish_status(
-        self,
-        out_dir: str | os.PathLike[str],
-        *,
-        now: float | None = None,
-        ttl: int = 3600,
-        valid_seconds: int = 86400,
-    ) -> list[Path]:
-        """Write every status list (IETF token status list JWT and W3C bitstring status list
-        credentials) to ``out_dir``, ready to be served as static files."""
-        from ._register import publish
-
-        out = Path(out_dir)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise StorageError(
-                "storage_write_failed", f"cannot create {out}: {e.strerror or e}"
-            ) from e
-        sign_bitstring = None
-        try:
-            from ._di_recipes import bitstring_signer
-
-            sign_bitstring = bitstring_signer(self)
-        except ImportError:  # pragma: no cover - DI support is part of the package
-            sign_bitstring = None
-        with self._writing():
-            files = publish(
-                self.register,
-                self.signer,
-                self.issuer_id,
-                out,
-                time.time() if now is None else now,
-                ttl,
-                valid_for=valid_seconds,
-                sign_bitstring=sign_bitstring,
-                known_keys=self.public_keys(),
-            )
-        return [f.path for f in files]

@@ -17,18 +17,40 @@ Example:
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
+import hashlib
 import json
-import unicodedata
-from collections.abc import Iterable, Mapping
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from importlib.metadata import entry_points
+from pathlib import Path as _FsPath
 from typing import Any
 
 import jsonschema
 
-from ._errors import DisclosureError, InvalidDataError, MalformedError, PolicyError, TrustError
+from ._errors import (
+    ContextError,
+    DisclosureError,
+    InvalidDataError,
+    MalformedError,
+    PolicyError,
+    TrustError,
+)
+from ._profile_rules import (
+    _FORMATS,
+    _NO_RULES,
+    Path,
+    _describe,
+    _dotted,
+    _RuleNode,
+    _same_name,
+)
+from ._profile_rules import _generalise as _generalise  # re-exported for the property tests
+from ._profile_rules import _join as _join
 from ._sdjwt import SD
 
 __all__ = [
@@ -36,14 +58,20 @@ __all__ = [
     "RODE_KNOP_VCT",
     "CredentialProfile",
     "all_profiles",
+    "extend_profile",
     "get_profile",
+    "load_profile",
     "profile_for_w3c_type",
+    "register_profile",
+    "registered_contexts",
     "w3c_type_iris",
 ]
 
 DEBT_STATEMENT_VCT = "urn:blauweknop:debt-statement:1"
 RODE_KNOP_VCT = "urn:rodeknop:payment-incapacity-declaration:1"
 _FILES = {DEBT_STATEMENT_VCT: "debt-statement.json", RODE_KNOP_VCT: "rode-knop-declaration.json"}
+#: The claim holding each bundled type's own id (the register's credential id).
+_ID_CLAIMS = {DEBT_STATEMENT_VCT: "statement_id", RODE_KNOP_VCT: "declaration_id"}
 
 #: Claims SD-JWT VC forbids in disclosures, with their sub-claims (SD-JWT VC section 3.2.2.2),
 #: plus ``iat``: technical claims, never domain claims.
@@ -53,107 +81,6 @@ TECHNICAL_CLAIMS = frozenset(
 NEVER_DISCLOSABLE = frozenset(
     {"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "aka_vcts", "status"}
 )
-
-Path = tuple[str | int | None, ...]
-
-
-def _generalise(path: Iterable[str | int | None]) -> Path:
-    return tuple(None if isinstance(p, int) else p for p in path)
-
-
-class _RuleNode:
-    """The type metadata ``sd`` rules as a trie over generalised claim paths (array
-    indices are ``None``): marking and checking a credential walk it alongside the claims
-    instead of building and looking up a path tuple per claim."""
-
-    __slots__ = ("always_below", "children", "rule")
-
-    def __init__(self) -> None:
-        self.rule: str | None = None
-        self.children: dict[str | int | None, _RuleNode] = {}
-        self.always_below = False  # some rule here or below is "always"
-
-    @classmethod
-    def build(cls, rules: Mapping[Path, str]) -> _RuleNode:
-        root = cls()
-        for path, rule in rules.items():
-            node = root
-            for elem in path:
-                node = node.children.setdefault(elem, cls())
-            node.rule = rule
-
-        def mark_always(node: _RuleNode) -> bool:
-            below = [mark_always(c) for c in node.children.values()]
-            node.always_below = node.rule == "always" or any(below)
-            return node.always_below
-
-        mark_always(root)
-        return root
-
-    def child(self, key: Any) -> _RuleNode | None:
-        """The node for one more path element, as :func:`_generalise` would see it."""
-        return self.children.get(None if isinstance(key, int) else key)
-
-
-_NO_RULES = _RuleNode()  # below a path no rule mentions; never modified
-
-#: ``format`` is asserted, not just annotated: ``date`` and ``date-time`` must name a real
-#: calendar day and time (the ``pattern`` beside them only checks the shape).
-_FORMATS = jsonschema.FormatChecker(formats=())
-
-
-def _real_date(value: object) -> bool:
-    if isinstance(value, str):
-        dt.date.fromisoformat(value)
-    return True
-
-
-def _real_datetime(value: object) -> bool:
-    if isinstance(value, str):
-        dt.datetime.fromisoformat(value)
-    return True
-
-
-_FORMATS.checks("date", raises=(ValueError, TypeError))(_real_date)
-_FORMATS.checks("date-time", raises=(ValueError, TypeError))(_real_datetime)
-
-
-def _describe(error: Any) -> tuple[str, str]:
-    """(field, message in words) for one JSON Schema error: a ``pattern`` or ``format``
-    failure says what is expected (the schema's ``description``), never the raw regex."""
-    where = _dotted(error.absolute_path)
-    value = error.instance
-    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
-    kind = error.validator
-    if kind in ("pattern", "format"):
-        expected = error.schema.get("description") or "in the expected form"
-        extra = ": no such day or time" if kind == "format" else ""
-        return where, f"{shown} is not {expected}{extra}"
-    if kind == "required" and isinstance(value, Mapping):
-        missing = [r for r in error.validator_value if r not in value]
-        name = missing[0] if missing else "?"
-        return _join(where, name), "missing"
-    if kind == "additionalProperties" and isinstance(value, Mapping):
-        known = error.schema.get("properties", {})
-        extra_names = sorted(k for k in value if k not in known)
-        name = extra_names[0] if extra_names else "?"
-        return _join(where, name), "is not a claim of this credential type"
-    msg = error.message
-    return where, msg if len(msg) <= 200 else msg[:197] + "..."
-
-
-def _join(where: str, name: str) -> str:
-    return f"{where}.{name}" if where else name
-
-
-def _same_name(a: str, b: str) -> bool:
-    """Organisation names compare without regard to case, Unicode form or spacing."""
-
-    def norm(s: str) -> str:
-        return " ".join(unicodedata.normalize("NFKC", s).casefold().split())
-
-    return norm(a) == norm(b)
-
 
 _SD_MARKS = frozenset({"always", "allowed"})
 _SCALARS = frozenset({str, int, float, bool, type(None)})  # what mark() returns unchanged
@@ -173,6 +100,18 @@ class CredentialProfile:
         default_validity_days: validity when the data does not set one (``None``: data decides).
         issuer_claims: where the claims name the issuing organisation (``{"oin": path,
             "name": path}``); both must equal the signer's trust-list entry.
+        id_claim: the top-level claim holding the credential's own id (the register id).
+        contexts: JSON-LD contexts the W3C encoding of this type needs beyond the bundled
+            ones, ``{url: file bytes}``, each pinned by its SHA-256 when loaded
+            (:func:`load_profile`); every credential of the type names them after
+            ``blauweknop-v1``.
+        supersede_key: the wallet's supersede rule: ``key(domain claims)`` gives a
+            comparable moment (or ``None``); a newer credential of the type from the same
+            issuer supersedes older ones. ``None``: credentials never supersede each other.
+        overview: the type's contribution to :meth:`Wallet.overview`:
+            ``overview(stored credential, today, stale_after_days)`` returns a creditor line,
+            a pause window or ``None`` (raises ``KeyError``/``TypeError``/``ValueError`` for
+            claims it cannot read).
     """
 
     vct: str
@@ -183,6 +122,12 @@ class CredentialProfile:
     issuer_roles: frozenset[str]
     default_validity_days: int | None
     issuer_claims: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    id_claim: str | None = None
+    contexts: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+    supersede_key: Callable[[Mapping[str, Any]], Any] | None = field(
+        default=None, repr=False, compare=False
+    )
+    overview: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
     _rules: Mapping[Path, str] = field(repr=False)
     _validator: Any = field(repr=False, compare=False)
     _trie: _RuleNode = field(init=False, repr=False, compare=False)
@@ -397,49 +342,196 @@ def _at(claims: Mapping[str, Any], path: Iterable[str]) -> Any:
     return value
 
 
-def _dotted(path: Iterable[Any]) -> str:
-    out = ""
-    for p in path:
-        if isinstance(p, int):
-            out += f"[{p}]"
-        elif p is None:
-            out += "[*]"
-        else:
-            out += ("." if out else "") + str(p)
-    return out
-
-
 def _load_json(name: str) -> Any:
     return json.loads(resources.files("blauweknop.profiles").joinpath(name).read_text("utf-8"))
 
 
+def _build(
+    md: Mapping[str, Any],
+    schema: Mapping[str, Any],
+    *,
+    id_claim: str | None,
+    contexts: Mapping[str, bytes],
+    supersede_key: Callable[[Mapping[str, Any]], Any] | None = None,
+    overview: Callable[..., Any] | None = None,
+) -> CredentialProfile:
+    try:
+        ext = md["x-blauweknop"]
+        rules = {tuple(c["path"]): c["sd"] for c in md.get("claims", []) if "sd" in c}
+        return CredentialProfile(
+            vct=md["vct"],
+            w3c_type=ext["w3c_type"],
+            name=md["name"],
+            metadata=md,
+            schema=schema,
+            issuer_roles=frozenset(ext["issuer_roles"]),
+            default_validity_days=ext.get("default_validity_days"),
+            issuer_claims={k: tuple(v) for k, v in ext.get("issuer_claims", {}).items()},
+            id_claim=id_claim,
+            contexts=dict(contexts),
+            supersede_key=supersede_key,
+            overview=overview,
+            _rules=rules,
+            _validator=jsonschema.Draft202012Validator(schema, format_checker=_FORMATS),
+        )
+    except (KeyError, TypeError, AttributeError, jsonschema.SchemaError) as e:
+        raise InvalidDataError("invalid_data", f"not a credential profile: {e}") from e
+
+
 @cache
-def get_profile(vct: str) -> CredentialProfile:
-    """The bundled profile for ``vct``; unknown types raise ``PolicyError("unknown_type")``."""
-    fname = _FILES.get(vct)
-    if fname is None:
+def _bundled(vct: str) -> CredentialProfile:
+    md = _load_json(_FILES[vct])
+    schema = _load_json(md["x-blauweknop"]["schema"])
+    return _build(md, schema, id_claim=_ID_CLAIMS.get(vct), contexts={})
+
+
+_LOCK = threading.Lock()
+_REGISTRY: dict[str, CredentialProfile] = {}
+
+
+#: Entry-point group through which installed packages register their types on first use.
+ENTRY_POINT_GROUP = "blauweknop.profiles"
+_PLUGINS_LOCK = threading.RLock()
+_plugins_loaded = False
+
+
+def _registry() -> dict[str, CredentialProfile]:
+    if not _REGISTRY:
+        with _LOCK:
+            for v in _FILES:
+                _REGISTRY.setdefault(v, _bundled(v))
+    return _REGISTRY
+
+
+def _ensure_plugins() -> dict[str, CredentialProfile]:
+    """The registry, after every installed ``blauweknop.profiles`` entry point (a callable
+    that registers its types, e.g. ``rodeknop_vc``) has run once. Loaded on first use, not at
+    import, so that ``blauweknop`` never imports a domain package by name."""
+    global _plugins_loaded
+    if not _plugins_loaded:
+        with _PLUGINS_LOCK:
+            if not _plugins_loaded:
+                _plugins_loaded = True
+                for ep in entry_points(group=ENTRY_POINT_GROUP):
+                    ep.load()()
+    return _registry()
+
+
+def extend_profile(vct: str, **changes: Any) -> CredentialProfile:
+    """Register a registered type again with ``changes`` (e.g. the wallet rules a domain
+    package attaches to a bundled type: ``supersede_key``, ``overview``)."""
+    base = _registry().get(vct)
+    if base is None:
         raise PolicyError("unknown_type", f"credential type {vct!r} is not known")
-    md = _load_json(fname)
-    ext = md["x-blauweknop"]
-    schema = _load_json(ext["schema"])
-    rules = {tuple(c["path"]): c["sd"] for c in md["claims"] if "sd" in c}
-    return CredentialProfile(
-        vct=md["vct"],
-        w3c_type=ext["w3c_type"],
-        name=md["name"],
-        metadata=md,
-        schema=schema,
-        issuer_roles=frozenset(ext["issuer_roles"]),
-        default_validity_days=ext.get("default_validity_days"),
-        issuer_claims={k: tuple(v) for k, v in ext.get("issuer_claims", {}).items()},
-        _rules=rules,
-        _validator=jsonschema.Draft202012Validator(schema, format_checker=_FORMATS),
+    return register_profile(dataclasses.replace(base, **changes), replace=True)
+
+
+def load_profile(
+    metadata: str | os.PathLike[str],
+    *,
+    schema: str | os.PathLike[str] | None = None,
+    contexts: Mapping[str, tuple[str | os.PathLike[str], str]] | None = None,
+    id_claim: str | None = None,
+    supersede_key: Callable[[Mapping[str, Any]], Any] | None = None,
+    overview: Callable[..., Any] | None = None,
+) -> CredentialProfile:
+    """Build a profile from files, for :func:`register_profile`.
+
+    Args:
+        metadata: the SD-JWT VC type metadata (JSON) with the ``x-blauweknop`` member
+            (``w3c_type``, ``issuer_roles``, ``schema``, optional ``default_validity_days``
+            and ``issuer_claims``), as the bundled types have it.
+        schema: the JSON Schema of the domain claims (default: ``x-blauweknop.schema``
+            next to the metadata file).
+        contexts: ``{url: (file, sha256 hex)}``: the JSON-LD contexts the W3C encoding
+            needs; a file whose hash differs is ``ContextError("context_pin_mismatch")``.
+        id_claim: the claim holding the credential's own id (see :class:`CredentialProfile`).
+        supersede_key: the wallet's supersede rule (see :class:`CredentialProfile`).
+        overview: the type's overview contribution (see :class:`CredentialProfile`).
+    """
+    md_path = _FsPath(metadata)
+    md = json.loads(md_path.read_text("utf-8"))
+    schema_path = (
+        _FsPath(schema)
+        if schema is not None
+        else md_path.parent / str(md.get("x-blauweknop", {}).get("schema", ""))
+    )
+    sch = json.loads(schema_path.read_text("utf-8"))
+    ctx: dict[str, bytes] = {}
+    for url, (file, sha256) in (contexts or {}).items():
+        data = _FsPath(file).read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256.lower():
+            raise ContextError("context_pin_mismatch", f"{file} is not the pinned {url}")
+        ctx[url] = data
+    return _build(
+        md,
+        sch,
+        id_claim=id_claim,
+        contexts=ctx,
+        supersede_key=supersede_key,
+        overview=overview,
     )
 
 
+def register_profile(profile: CredentialProfile, *, replace: bool = False) -> CredentialProfile:
+    """Make a credential type known to the issuer, wallet and verifier: the public extension
+    point for new types (see ``specs/profiles.md``).
+
+    A type is keyed by its ``vct``; its W3C type name and its context URLs must not belong to
+    another registered type (``PolicyError("profile_conflict")``). ``replace=True`` swaps the
+    profile of an already registered ``vct`` (e.g. to add the wallet rules of a bundled type:
+    ``register_profile(dataclasses.replace(get_profile(vct), overview=...), replace=True)``).
+    Registering the very same profile again changes nothing.
+    """
+    reg = _registry()
+    with _LOCK:
+        old = reg.get(profile.vct)
+        if old is not None and not replace:
+            if old == profile:
+                return old
+            raise PolicyError("profile_conflict", f"type {profile.vct} is already registered")
+        for other in reg.values():
+            if other.vct == profile.vct:
+                continue
+            if other.w3c_type == profile.w3c_type:
+                raise PolicyError(
+                    "profile_conflict", f"W3C type {profile.w3c_type} belongs to {other.vct}"
+                )
+            if set(other.contexts) & set(profile.contexts):
+                raise PolicyError("profile_conflict", f"a context of {other.vct} is reused")
+        reg[profile.vct] = profile
+    _type_terms.cache_clear()
+    return profile
+
+
+def _forget(vct: str) -> None:
+    """Drop a registered, non-bundled type (for tests that register one)."""
+    if vct in _FILES:
+        raise PolicyError("profile_conflict", f"{vct} is bundled")
+    with _LOCK:
+        _registry().pop(vct, None)
+    _type_terms.cache_clear()
+
+
+def get_profile(vct: str) -> CredentialProfile:
+    """The registered profile for ``vct``; unknown types raise ``PolicyError("unknown_type")``."""
+    p = _ensure_plugins().get(vct)
+    if p is None:
+        raise PolicyError("unknown_type", f"credential type {vct!r} is not known")
+    return p
+
+
 def all_profiles() -> list[CredentialProfile]:
-    """Every bundled profile."""
-    return [get_profile(v) for v in _FILES]
+    """Every registered profile (the bundled ones first)."""
+    return list(_ensure_plugins().values())
+
+
+def registered_contexts() -> dict[str, bytes]:
+    """The JSON-LD contexts registered profiles bring, ``{url: bytes}`` (pinned by hash)."""
+    out: dict[str, bytes] = {}
+    for p in all_profiles():
+        out.update(p.contexts)
+    return out
 
 
 def profile_for_w3c_type(types: Iterable[str]) -> CredentialProfile:
@@ -458,10 +550,15 @@ _TYPE_CONTEXTS = ("credentials-v2.jsonld", "blauweknop-v1.jsonld")
 @cache
 def _type_terms() -> Mapping[str, str]:
     terms: dict[str, str] = {}
-    for name in _TYPE_CONTEXTS:
-        ctx = json.loads(resources.files("blauweknop.contexts").joinpath(name).read_text("utf-8"))[
-            "@context"
-        ]
+    docs = [
+        resources.files("blauweknop.contexts").joinpath(name).read_text("utf-8")
+        for name in _TYPE_CONTEXTS
+    ]
+    docs += [data.decode("utf-8") for data in registered_contexts().values()]
+    for doc in docs:
+        ctx = json.loads(doc)["@context"]
+        if not isinstance(ctx, Mapping):
+            continue
         for term, definition in ctx.items():
             iri = definition.get("@id") if isinstance(definition, dict) else definition
             if not term.startswith("@") and isinstance(iri, str) and ":" in iri:

@@ -22,23 +22,20 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from ._errors import DisclosureError, InvalidDataError, MalformedError
-from ._keys import Key, Signer
-from ._limits import DEFAULT_LIMITS, Limits
+from ._errors import InvalidDataError
+from ._keys import Signer
 from ._profile import (
     DEBT_STATEMENT_VCT,
-    NEVER_DISCLOSABLE,
     TECHNICAL_CLAIMS,
     CredentialProfile,
     get_profile,
 )
-from ._sdjwt import SDJWT, issue_sd_jwt
-from ._trust import TrustList
+from ._sdjwt import issue_sd_jwt
 
-__all__ = ["SD_JWT_VC_TYP", "issue_sd_jwt_vc", "profile_for_vct", "trust_list_resolver"]
+__all__ = ["SD_JWT_VC_TYP", "issue_sd_jwt_vc", "profile_for_vct"]
 
 SD_JWT_VC_TYP = "dc+sd-jwt"
 _ = DEBT_STATEMENT_VCT  # re-exported for the doctest above
@@ -91,40 +88,3 @@ def issue_sd_jwt_vc(
 def profile_for_vct(vct: str) -> CredentialProfile:
     """The profile for an SD-JWT VC ``vct`` (``PolicyError("unknown_type")`` if unknown)."""
     return get_profile(vct)
-
-
-def trust_list_resolver(
-    sd: SDJWT,
-    trust_list: TrustList,
-    *,
-    now: float,
-    found: dict[str, Any],
-    limits: Limits = DEFAULT_LIMITS,
-) -> Callable[[dict[str, Any], dict[str, Any]], Key]:
-    """The issuer-key resolver both the wallet and the verifier hand to ``verify_sd_jwt``:
-    ``iss``/``vct`` from the signed payload (a top-level disclosure carrying one is
-    ``disclosure_not_allowed``, SD-JWT VC 3.2.2.2), the profile, the issuer's trust-list role
-    for that type, then the key by ``kid``. ``found`` receives ``org`` and ``profile``."""
-
-    def resolve(header: dict[str, Any], payload: dict[str, Any]) -> Key:
-        iss, vct = payload.get("iss"), payload.get("vct")
-        if not (isinstance(iss, str) and iss and isinstance(vct, str) and vct):
-            for path, _ in sd.disclosure_paths(limits):
-                if len(path) == 1 and path[0] in NEVER_DISCLOSABLE:
-                    raise DisclosureError(
-                        "disclosure_not_allowed",
-                        f"claim {path[0]!r} must not be selectively disclosable",
-                    )
-        if not isinstance(iss, str) or not iss:
-            raise MalformedError("malformed_claim", "SD-JWT VC has no iss")
-        if not isinstance(vct, str) or not vct:
-            raise MalformedError("malformed_claim", "SD-JWT VC has no vct")
-        profile = get_profile(vct)
-        org = trust_list.organisation(iss, now=now)
-        profile.check_issuer_roles(org.roles, iss)
-        kid = header.get("kid")
-        key = trust_list.resolve_key(iss, kid if isinstance(kid, str) else None, now=now)
-        found.update(org=org, profile=profile)
-        return key
-
-    return resolve

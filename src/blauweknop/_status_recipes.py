@@ -34,9 +34,10 @@ from ._status import (
     SyncReport,
     list_admission,
 )
-from ._status import StatusCache as _BaseCache
+from ._status import StatusListStore as _BaseCache
 from ._status._w3c import BitstringStatusListEntry, VerifyDocument
 from ._trust import TrustedOrganisation, TrustList
+from .formats.w3c_di import status_credential_verifier
 
 __all__ = ["StatusCache", "status_list_uri", "sync_status"]
 
@@ -91,8 +92,6 @@ class StatusCache(_BaseCache):
         organisation it names as issuer, that organisation listed (and active at ``now``)
         in ``trust_list`` (default: the cache's), its URI its own, not issued in the future.
         """
-        from ._di_recipes import status_credential_verifier
-
         tl = trust_list if trust_list is not None else self.trust_list
         if tl is None:
             raise StatusError(
@@ -163,8 +162,6 @@ class StatusCache(_BaseCache):
         self, entry: Mapping[str, Any], *, issuer: TrustedOrganisation, now: float
     ) -> str:
         """Check a W3C ``BitstringStatusListEntry`` against its cached status list credential."""
-        from ._di_recipes import status_credential_verifier
-
         try:
             parsed = BitstringStatusListEntry.from_claims(entry)
         except BlauweKnopError as e:

@@ -15,21 +15,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from ._codec import parse_json
-from ._errors import (
-    BlauweKnopError,
-    MalformedError,
-    StatusError,
-    TrustError,
-)
+from ._errors import BlauweKnopError, MalformedError, TrustError
 from ._limits import DEFAULT_LIMITS, Limits
-from ._profile import TECHNICAL_CLAIMS, CredentialProfile, get_profile, w3c_type_iris
-from ._sdjwt import SDJWT, KeyBindingPolicy, verify_sd_jwt
-from ._sdjwt_vc import SD_JWT_VC_TYP, trust_list_resolver
-from ._trust import TrustedOrganisation, TrustList
+from ._trust import TrustList
+from .formats import (
+    SD_JWT_VC,
+    W3C_DI,
+    StatusSource,
+    VerifiedCredential,
+    VerifyPolicy,
+    format_for,
+    format_of,
+)
 
 __all__ = [
     "CredentialOutcome",
@@ -40,69 +41,9 @@ __all__ = [
     "parse_vp_token",
 ]
 
-FORMAT_SD_JWT = "dc+sd-jwt"
-FORMAT_LDP = "ldp_vc"
-
-
-class StatusSource(Protocol):
-    """Where the verifier reads credential status from, offline (e.g. a synced cache dir).
-
-    Each method returns ``"valid"`` or raises :class:`~blauweknop.StatusError` with code
-    ``revoked``, ``suspended``, ``status_unavailable`` or ``status_invalid``.
-    """
-
-    def token_status(
-        self, uri: str, idx: int, *, issuer: TrustedOrganisation, now: float
-    ) -> str: ...
-
-    def bitstring_status(
-        self, entry: Mapping[str, Any], *, issuer: TrustedOrganisation, now: float
-    ) -> str: ...
-
-
-@dataclass(frozen=True, kw_only=True)
-class VerifiedCredential:
-    """One verified credential from a presentation.
-
-    Attributes:
-        query_id: the DCQL credential-query id it answered.
-        format: ``dc+sd-jwt`` or ``ldp_vc``.
-        vct: the credential type (``urn:rodeknop:payment-incapacity-declaration:1``...).
-        issuer: the issuing organisation's id; ``issuer_name`` its trust-list name.
-        claims: the disclosed domain claims (technical claims removed).
-        disclosed: claim paths the holder disclosed selectively.
-        issued_at / valid_from / valid_until: Unix times (``None`` when absent).
-        status: ``"valid"``, or ``"not_checked"`` when the caller allowed missing status.
-        holder: the holder's public JWK.
-    """
-
-    query_id: str | None
-    format: str
-    vct: str
-    issuer: str
-    issuer_name: str
-    claims: Mapping[str, Any]
-    disclosed: frozenset[tuple[Any, ...]] = field(default_factory=frozenset)
-    issued_at: float | None = None
-    valid_from: float | None = None
-    valid_until: float | None = None
-    status: str = "valid"
-    holder: Mapping[str, Any] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON summary (for ``--json`` output and logs)."""
-        return {
-            "query_id": self.query_id,
-            "format": self.format,
-            "vct": self.vct,
-            "issuer": self.issuer,
-            "issuer_name": self.issuer_name,
-            "status": self.status,
-            "issued_at": self.issued_at,
-            "valid_from": self.valid_from,
-            "valid_until": self.valid_until,
-            "claims": self.claims,
-        }
+#: Format ids (kept for callers; the table lives in :mod:`blauweknop.formats`).
+FORMAT_SD_JWT = SD_JWT_VC.id
+FORMAT_LDP = W3C_DI.id
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -174,10 +115,6 @@ def parse_vp_token(
     if total > limits.max_presentations:
         raise MalformedError("too_large", f"more than {limits.max_presentations} presentations")
     return out
-
-
-def _domain_claims(claims: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in claims.items() if k not in TECHNICAL_CLAIMS}
 
 
 class Verifier:
@@ -276,13 +213,7 @@ class Verifier:
         presented: dict[str, list[PresentedCredential]] = {}
         for c in creds:
             assert c.query_id is not None
-            claims: Mapping[str, Any] = c.claims
-            types: tuple[str, ...] = (c.vct,)
-            if c.format == FORMAT_LDP:
-                profile = get_profile(c.vct)
-                types = w3c_type_iris(("VerifiableCredential", profile.w3c_type))
-                claims = {"credentialSubject": dict(c.claims)}
-            disclosed = c.disclosed if c.format == FORMAT_SD_JWT else None
+            types, claims, disclosed = format_for(c.format).presented(c)
             presented.setdefault(c.query_id, []).append(
                 PresentedCredential(
                     format=c.format,
@@ -311,75 +242,14 @@ class Verifier:
             raise TrustError("trust_list_expired", "trust list has expired; fetch a fresh one")
         if now + self.leeway < self.trust_list.not_before:
             raise TrustError("trust_list_not_yet_valid", "trust list is not valid yet")
-        if isinstance(presentation, str):
-            return self._verify_sd_jwt_vc(presentation, nonce, audience, now, query_id)
-        if isinstance(presentation, Mapping):
-            from ._di_recipes import verify_di_presentation
-
-            return verify_di_presentation(self, presentation, nonce, audience, now, query_id)
-        raise MalformedError("vp_token_malformed", "presentation must be a string or an object")
-
-    def _verify_sd_jwt_vc(
-        self, text: str, nonce: str, audience: str, now: float, query_id: str | None
-    ) -> VerifiedCredential:
-        sd = SDJWT.parse(text, limits=self.limits)
-        found: dict[str, Any] = {}
-
-        resolve = trust_list_resolver(sd, self.trust_list, now=now, found=found, limits=self.limits)
-
-        res = verify_sd_jwt(
-            sd,
-            issuer_key=resolve,
-            key_binding=KeyBindingPolicy(
-                nonce=nonce, audience=audience, max_age=self.kb_max_age, max_future=self.leeway
-            ),
-            typ=SD_JWT_VC_TYP,
-            now=now,
+        policy = VerifyPolicy(
+            trust_list=self.trust_list,
+            status=self.status,
+            allow_missing_status=self.allow_missing_status,
             leeway=self.leeway,
+            max_age=self.kb_max_age,
             limits=self.limits,
         )
-        org: TrustedOrganisation = found["org"]
-        profile: CredentialProfile = found["profile"]
-        claims = res.claims
-        if "exp" not in claims:
-            raise MalformedError("malformed_claim", "credential has no exp")
-        profile.check_disclosed(claims, res.disclosed)
-        domain = _domain_claims(claims)
-        profile.check_received(domain, issuer_id=org.id, issuer_name=org.name)
-        status = self._sd_jwt_status(claims.get("status"), org, now)
-        return VerifiedCredential(
-            query_id=query_id,
-            format=FORMAT_SD_JWT,
-            vct=profile.vct,
-            issuer=org.id,
-            issuer_name=org.name,
-            claims=domain,
-            disclosed=res.disclosed,
-            issued_at=claims.get("iat"),
-            valid_from=claims.get("nbf"),
-            valid_until=claims.get("exp"),
-            status=status,
-            holder=res.holder_jwk,
+        return format_of(presentation).verify(
+            presentation, policy=policy, nonce=nonce, audience=audience, now=now, query_id=query_id
         )
-
-    def _sd_jwt_status(self, status: Any, org: TrustedOrganisation, now: float) -> str:
-        if status is None:
-            if self.allow_missing_status:
-                return "not_checked"
-            raise StatusError("status_unavailable", "credential carries no status reference")
-        sl = status.get("status_list") if isinstance(status, Mapping) else None
-        if not isinstance(sl, Mapping):
-            raise MalformedError("malformed_claim", "status.status_list missing")
-        idx, uri = sl.get("idx"), sl.get("uri")
-        if not isinstance(idx, int) or isinstance(idx, bool) or idx < 0 or not isinstance(uri, str):
-            raise MalformedError("malformed_claim", "status.status_list needs idx and uri")
-        if self.status is None:
-            if self.allow_missing_status:
-                return "not_checked"
-            raise StatusError("status_unavailable", "no status source configured")
-        try:
-            return self.status.token_status(uri, idx, issuer=org, now=now)
-        except StatusError as e:
-            if e.code == "status_unavailable" and self.allow_missing_status:
-                return "not_checked"
-            raise

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import secrets
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,27 +30,18 @@ from ._codec import canonical_json
 from ._dcql import CandidateCredential, DCQLQuery, DisclosurePlan, plan
 from ._errors import (
     BlauweKnopError,
-    HolderBindingError,
-    InvalidDataError,
-    MalformedError,
     PolicyError,
     StatusError,
     StorageError,
 )
 from ._keys import Key
 from ._limits import DEFAULT_LIMITS, Limits
-from ._profile import (
-    DEBT_STATEMENT_VCT,
-    RODE_KNOP_VCT,
-    TECHNICAL_CLAIMS,
-    get_profile,
-    w3c_type_iris,
-)
-from ._sdjwt import SDJWT, verify_sd_jwt
-from ._sdjwt_vc import SD_JWT_VC_TYP, trust_list_resolver
+from ._overview import CreditorLine, Overview, PauseWindow, check_calendar_dates
+from ._profile import get_profile
 from ._trust import TrustList
-from ._verifier import StatusSource
 from ._wallet_store import DEFAULT_SCRYPT_N, WalletStore
+from .formats import StatusSource, WalletRecord, format_for, format_of
+from .formats._checks import status_known
 
 #: Pause windows and "today" are counted in Dutch days.
 _AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -63,7 +53,6 @@ _KEY = "holder_key"
 _META = "meta"
 #: A statement whose balance is older than this is marked stale in the overview.
 STALE_AFTER_DAYS = 30
-_ARREARS_STAGES = frozenset({"reminder", "summons", "bailiff", "garnishment"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,92 +116,6 @@ class ImportResult:
     credential: StoredCredential
     duplicate: bool = False
     superseded: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, kw_only=True)
-class CreditorLine:
-    """One creditor's line in the overview."""
-
-    creditor: str
-    creditor_id: str
-    outstanding: int
-    in_arrears: int
-    cases: int
-    cases_in_arrears: int
-    balance_at: str
-    stale: bool
-    arrangement: Mapping[str, Any] | None
-    collection_hold: Mapping[str, Any] | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class PauseWindow:
-    """The active Rode Knop pause (betalingspauze) and the days left."""
-
-    municipality: str
-    declaration_id: str
-    valid_from: str
-    valid_until: str
-    days_left: int
-    measures: tuple[str, ...]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Overview:
-    """The citizen's aggregated picture across creditors ("inzicht en overzicht").
-
-    Attributes:
-        creditors: one line per creditor (latest statement only).
-        total_outstanding / total_in_arrears: sums over the creditors, in cents.
-        pause: the active Rode Knop pause window, if any.
-        as_of: the date the overview was computed for.
-    """
-
-    creditors: tuple[CreditorLine, ...]
-    total_outstanding: int
-    total_in_arrears: int
-    pause: PauseWindow | None
-    as_of: str
-    notes: tuple[str, ...] = field(default_factory=tuple)
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON form (for ``wallet overview --json``)."""
-        return {
-            "as_of": self.as_of,
-            "total_outstanding": self.total_outstanding,
-            "total_in_arrears": self.total_in_arrears,
-            "currency": "EUR",
-            "creditors": [
-                {
-                    "creditor": c.creditor,
-                    "creditor_id": c.creditor_id,
-                    "outstanding": c.outstanding,
-                    "in_arrears": c.in_arrears,
-                    "cases": c.cases,
-                    "cases_in_arrears": c.cases_in_arrears,
-                    "balance_at": c.balance_at,
-                    "stale": c.stale,
-                    "arrangement": c.arrangement,
-                    "collection_hold": c.collection_hold,
-                }
-                for c in self.creditors
-            ],
-            "pause": None
-            if self.pause is None
-            else {
-                "municipality": self.pause.municipality,
-                "declaration_id": self.pause.declaration_id,
-                "valid_from": self.pause.valid_from,
-                "valid_until": self.pause.valid_until,
-                "days_left": self.pause.days_left,
-                "measures": list(self.pause.measures),
-            },
-            "notes": list(self.notes),
-        }
-
-
-def _paths_to_json(paths: Iterable[tuple[Any, ...]]) -> list[list[Any]]:
-    return sorted((list(p) for p in paths), key=repr)
 
 
 class Wallet:
@@ -350,118 +253,68 @@ class Wallet:
             credential = parse_json_object(
                 credential.strip(), limits=self.limits, what="credential"
             )
-        if isinstance(credential, str):
-            record = self._inspect_sd_jwt(credential.strip(), trust_list, now)
-        else:
-            from ._di_recipes import inspect_di_credential
-
-            record = inspect_di_credential(self, credential, trust_list, now)
-        vct = record["vct"]
+        record, domain = format_of(credential).inspect(
+            credential,
+            trust_list=trust_list,
+            now=now,
+            limits=self.limits,
+            holder_known=lambda kid: self._store.get(_KEY, kid) is not None,
+        )
+        vct = record.vct
         get_profile(vct).check_received(
-            record.pop("domain_claims", record["claims"]),
-            issuer_id=record["issuer"],
-            issuer_name=record["issuer_name"],
+            domain,
+            issuer_id=record.issuer,
+            issuer_name=record.issuer_name,
             partial=False,
         )
-        if status is not None and record.get("status_ref") is not None:
+        if status is not None and record.status_ref is not None:
             self._check_status(record, trust_list, status, now)
         # A signed "2026-02-30" fits the schema's pattern but is no date: the wallet refuses it
         # itself, so that nothing stored can make overview() or a later add() fail.
-        _check_calendar_dates(get_profile(vct).schema, _domain_claims(record))
-        for cid, existing in self._store.items(_CRED):
-            if existing["fingerprint"] == record["fingerprint"]:
+        check_calendar_dates(get_profile(vct).schema, _domain_claims(record))
+        for cid, existing in self._records():
+            if existing.fingerprint == record.fingerprint:
                 return ImportResult(credential=self._view(cid, existing, now), duplicate=True)
         cid = secrets.token_hex(8)
         superseded: list[str] = []
         with self._store.transaction():
-            if vct == DEBT_STATEMENT_VCT:
+            # The type's supersede rule (its profile): a newer credential of the type from
+            # the same issuer replaces older ones.
+            moment = get_profile(vct).supersede_key
+            if moment is not None:
                 newer_exists = False
-                for oid, other in self._store.items(_CRED):
-                    if other["vct"] != vct or other["issuer"] != record["issuer"]:
+                for oid, other in self._records():
+                    if other.vct != vct or other.issuer != record.issuer:
                         continue
-                    if other.get("state") == "superseded":
+                    if other.state == "superseded":
                         continue
                     # Same balance moment = the same snapshot (e.g. both encodings): keep both.
                     # A stored record whose date cannot be read (stored by an older version)
                     # is left alone rather than failing the import.
-                    theirs, ours = _balance_at(other), _balance_at(record)
+                    theirs = moment(_domain_claims(other))
+                    ours = moment(_domain_claims(record))
                     if theirs is None or ours is None:
                         continue
                     if theirs < ours:
                         superseded.append(oid)
-                        self._store.put(_CRED, oid, {**other, "state": "superseded"})
+                        self._put(oid, other.replace(state="superseded"))
                     elif theirs > ours:
                         newer_exists = True
                 if newer_exists:
-                    record["state"] = "superseded"
-            self._store.put(_CRED, cid, record)
+                    record = record.replace(state="superseded")
+            self._put(cid, record)
         return ImportResult(credential=self._view(cid, record, now), superseded=tuple(superseded))
 
-    def _inspect_sd_jwt(self, text: str, trust_list: TrustList, now: float) -> dict[str, Any]:
-        sd = SDJWT.parse(text, limits=self.limits)
-        if sd.kb_jwt is not None:
-            raise MalformedError("malformed_sd_jwt", "an issued credential carries no key binding")
-        found: dict[str, Any] = {}
-
-        resolve = trust_list_resolver(sd, trust_list, now=now, found=found, limits=self.limits)
-
-        # A declaration may be handed out before its pause starts: store it (shown as
-        # "not_yet_valid", never presented early). Trust is still judged at the real `now`.
-        nbf = sd.unverified_payload(self.limits).get("nbf")
-        at = (
-            max(now, float(nbf))
-            if isinstance(nbf, int | float) and not isinstance(nbf, bool)
-            else now
-        )
-        res = verify_sd_jwt(sd, issuer_key=resolve, typ=SD_JWT_VC_TYP, now=at, limits=self.limits)
-        profile = found["profile"]
-        profile.check_disclosed(res.claims, res.disclosed)
-        if res.holder_jwk is None:
-            raise HolderBindingError(
-                "holder_key_missing", "credential is not bound to a holder key"
-            )
-        holder = Key.from_jwk(res.holder_jwk)
-        if self._store.get(_KEY, holder.kid) is None:
-            raise HolderBindingError("holder_mismatch", "credential is bound to another holder key")
-        claims = res.claims
-        _check_status_claim(claims.get("status"))
-        return {
-            "format": "dc+sd-jwt",
-            "vct": profile.vct,
-            "issuer": found["org"].id,
-            "issuer_name": found["org"].name,
-            "text": text,
-            "fingerprint": sd.jwt.rsplit(".", 1)[0],
-            "claims": {k: v for k, v in claims.items() if k not in TECHNICAL_CLAIMS},
-            "disclosable": _paths_to_json(res.disclosed),
-            "iat": claims.get("iat"),
-            "nbf": claims.get("nbf"),
-            "exp": claims.get("exp"),
-            "status_ref": claims.get("status"),
-            "holder_kid": holder.kid,
-            "received_at": int(now),
-            "state": "active",
-        }
-
     def _check_status(
-        self, record: dict[str, Any], trust_list: TrustList, status: StatusSource, now: float
+        self, record: WalletRecord, trust_list: TrustList, status: StatusSource, now: float
     ) -> bool:
         """Raise for revoked/suspended; ``True`` if valid, ``False`` if status is unknown."""
-        org = trust_list.organisation(record["issuer"], now=now)
-        ref = record["status_ref"]
-        try:
-            if record["format"] == "dc+sd-jwt":
-                sl = ref["status_list"]
-                status.token_status(sl["uri"], sl["idx"], issuer=org, now=now)
-            else:
-                for entry in ref:
-                    status.bitstring_status(entry, issuer=org, now=now)
-        except StatusError as e:
-            if e.code in ("revoked", "suspended"):
-                raise
-            # status unknown at import time: store, the verifier decides at presentation time
-            return False
-        return True
+        org = trust_list.organisation(record.issuer, now=now)
+        fmt = format_for(record.format)
+        # status unknown at import time: store, the verifier decides at presentation time
+        return status_known(
+            lambda: fmt.query_status(record.status_ref, source=status, issuer=org, now=now)
+        )
 
     def refresh_status(
         self, trust_list: TrustList, status: StatusSource, *, now: float | None = None
@@ -471,51 +324,53 @@ class Wallet:
         now = time.time() if now is None else now
         changed = []
         with self._store.transaction():
-            for cid, rec in self._store.items(_CRED):
-                if rec.get("status_ref") is None or rec["state"] == "superseded":
+            for cid, rec in self._records():
+                if rec.status_ref is None or rec.state == "superseded":
                     continue
                 try:
                     # unknown status (list missing or stale) keeps the state we know
                     known = self._check_status(rec, trust_list, status, now)
-                    new = "active" if known else rec["state"]
+                    new = "active" if known else rec.state
                 except StatusError as e:
                     new = e.code
                 except BlauweKnopError:
                     continue
-                if new != rec["state"]:
-                    self._store.put(_CRED, cid, {**rec, "state": new})
+                if new != rec.state:
+                    self._put(cid, rec.replace(state=new))
                     changed.append(cid)
         return changed
 
     # -- views ------------------------------------------------------------------------
-    def _view(self, cid: str, rec: Mapping[str, Any], now: float) -> StoredCredential:
-        state = rec["state"]
-        if state == "active" and rec.get("exp") is not None and now > rec["exp"]:
+    def _records(self) -> list[tuple[str, WalletRecord]]:
+        return [(cid, WalletRecord.from_json(obj)) for cid, obj in self._store.items(_CRED)]
+
+    def _put(self, cid: str, record: WalletRecord) -> None:
+        self._store.put(_CRED, cid, record.to_json())
+
+    def _view(self, cid: str, rec: WalletRecord, now: float) -> StoredCredential:
+        state = rec.state
+        if state == "active" and rec.exp is not None and now > rec.exp:
             state = "expired"
-        elif state == "active" and rec.get("nbf") is not None and now < rec["nbf"]:
+        elif state == "active" and rec.nbf is not None and now < rec.nbf:
             state = "not_yet_valid"
-        claims = rec["claims"]
-        if rec["format"] == "ldp_vc":
-            claims = {
-                k: v for k, v in rec["claims"].get("credentialSubject", {}).items() if k != "id"
-            }
+        claims = format_for(rec.format).domain_claims(rec)
         return StoredCredential(
             id=cid,
-            format=rec["format"],
-            vct=rec["vct"],
-            issuer=rec["issuer"],
-            issuer_name=rec["issuer_name"],
+            format=rec.format,
+            vct=rec.vct,
+            issuer=rec.issuer,
+            issuer_name=rec.issuer_name,
             claims=claims,
-            issued_at=rec.get("iat"),
-            valid_until=rec.get("exp"),
+            issued_at=rec.iat,
+            valid_until=rec.exp,
             state=state,
-            received_at=rec["received_at"],
+            received_at=rec.received_at,
         )
 
     def credentials(self, *, now: float | None = None) -> list[StoredCredential]:
         """Every stored credential, newest first."""
         now = time.time() if now is None else now
-        views = [self._view(cid, rec, now) for cid, rec in self._store.items(_CRED)]
+        views = [self._view(cid, rec, now) for cid, rec in self._records()]
         return sorted(views, key=lambda c: (-(c.issued_at or 0), c.id))
 
     def remove(self, credential_id: str) -> None:
@@ -557,28 +412,31 @@ class Wallet:
         lines: list[CreditorLine] = []
         notes: list[str] = []
         pause: PauseWindow | None = None
-        seen_creditors: set[str] = set()
+        seen_creditors: set[tuple[str, str]] = set()
         for c in self.credentials(now=now):
+            profile = get_profile(c.vct)
+            part: Any = None
             try:
-                line, window = _overview_parts(c, today, stale_after_days)
+                if profile.overview is not None:
+                    part = profile.overview(c, today, stale_after_days)
             except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
-                line = window = None
                 if c.state != "superseded":
                     notes.append(
                         f"credential {c.id} from {c.issuer_name} cannot be shown: its claims "
                         "are not valid; remove it and ask for a new one"
                     )
                     continue
-            if c.vct == DEBT_STATEMENT_VCT:
-                if c.state == "superseded" or c.issuer in seen_creditors:
+            if profile.supersede_key is not None:
+                if c.state == "superseded" or (c.vct, c.issuer) in seen_creditors:
                     continue  # one line per creditor: the newest statement
-                seen_creditors.add(c.issuer)
+                seen_creditors.add((c.vct, c.issuer))
                 if not c.usable:
                     notes.append(f"statement from {c.issuer_name} is {c.state}; ask for a new one")
                     continue
-                if line is not None:
-                    lines.append(line)
-            elif window is not None and c.usable:
+                if isinstance(part, CreditorLine):
+                    lines.append(part)
+            elif isinstance(part, PauseWindow) and c.usable:
+                window = part
                 start = dt.date.fromisoformat(window.valid_from)
                 end = dt.date.fromisoformat(window.valid_until)
                 if start <= today <= end and (
@@ -602,32 +460,27 @@ class Wallet:
         stands for the group, so a verifier never sees the same copy twice while fresh
         copies remain, and never two copies of one credential in one response."""
         best: dict[
-            tuple[Any, ...], tuple[tuple[Any, ...], str, dict[str, Any], StoredCredential]
+            tuple[Any, ...], tuple[tuple[Any, ...], str, WalletRecord, StoredCredential]
         ] = {}
-        for cid, rec in self._store.items(_CRED):
+        for cid, rec in self._records():
             view = self._view(cid, rec, now)
-            rank = (not view.usable, rec.get("presented", 0), -(rec.get("iat") or 0), cid)
-            key = (rec["format"], _group_key(rec))
+            rank = (not view.usable, rec.presented, -(rec.iat or 0), cid)
+            key = (rec.format, _group_key(rec))
             if key not in best or rank < best[key][0]:
                 best[key] = (rank, cid, rec, view)
         out = []
         for _, cid, rec, view in best.values():
-            if rec["format"] == "dc+sd-jwt":
-                claims = rec["claims"]
-                types: tuple[str, ...] = (rec["vct"],)
-            else:
-                claims = {k: v for k, v in rec["claims"].items() if k not in ("@context", "proof")}
-                types = w3c_type_iris(claims.get("type", ()))  # as type_values names them
-            disclosable = frozenset(tuple(p) for p in rec["disclosable"])
+            types, claims = format_for(rec.format).candidate(rec)
+            disclosable = frozenset(rec.disclosable)
             out.append(
                 CandidateCredential(
                     id=cid,
-                    format=rec["format"],
+                    format=rec.format,
                     types=types,
                     claims=claims,
                     disclosable=disclosable,
                     usable=view.usable,
-                    issued_at=int(rec.get("iat") or 0),
+                    issued_at=int(rec.iat or 0),
                 )
             )
         return out
@@ -668,184 +521,50 @@ class Wallet:
             reasons = "; ".join(m.message for m in p.missing) or "unsatisfiable"
             raise PolicyError("request_not_satisfied", f"cannot answer the request: {reasons}")
         vp_token: dict[str, list[Any]] = {}
-        used: list[tuple[str, dict[str, Any]]] = []
+        used: list[tuple[str, WalletRecord]] = []
         for qid, disclosures in p.presentations().items():
             for d in disclosures:
-                rec = self._store.get(_CRED, d.credential_id)
-                if rec is None:
+                obj = self._store.get(_CRED, d.credential_id)
+                if obj is None:
                     raise PolicyError("credential_missing", f"credential {d.credential_id} is gone")
+                rec = WalletRecord.from_json(obj)
                 view = self._view(d.credential_id, rec, now)
                 if not view.usable:
                     raise PolicyError(
                         "credential_unusable", f"credential {d.credential_id} is {view.state}"
                     )
-                hkey = self.holder_key(rec["holder_kid"])
+                hkey = self.holder_key(rec.holder_kid)
                 paths = list(d.disclose_paths)
-                if rec["format"] == "dc+sd-jwt":
-                    pres: Any = SDJWT.parse(rec["text"], limits=self.limits).present(
-                        paths, holder_key=hkey, nonce=nonce, audience=audience, iat=int(now)
-                    )
-                else:
-                    from ._di_recipes import present_di
-
-                    pres = present_di(
-                        rec["claims"],
-                        paths,
-                        holder_key=hkey,
-                        nonce=nonce,
-                        audience=audience,
-                        now=now,
-                    )
+                pres = format_for(rec.format).present(
+                    rec,
+                    paths,
+                    holder_key=hkey,
+                    nonce=nonce,
+                    audience=audience,
+                    now=now,
+                    limits=self.limits,
+                )
                 vp_token.setdefault(qid, []).append(pres)
                 used.append((d.credential_id, rec))
         with self._store.transaction():
             for cid, rec in used:
-                self._store.put(_CRED, cid, {**rec, "presented": rec.get("presented", 0) + 1})
+                self._put(cid, rec.replace(presented=rec.presented + 1))
         return vp_token
 
 
-def _domain_claims(rec: Mapping[str, Any]) -> Mapping[str, Any]:
-    if rec["format"] == "ldp_vc":
-        subject: Mapping[str, Any] = rec["claims"].get("credentialSubject", {})
-        return subject
-    claims: Mapping[str, Any] = rec["claims"]
-    return claims
+def _domain_claims(rec: WalletRecord) -> Mapping[str, Any]:
+    return format_for(rec.format).domain_claims(rec)
 
 
-def _group_key(rec: Mapping[str, Any]) -> tuple[Any, ...]:
+def _group_key(rec: WalletRecord) -> tuple[Any, ...]:
     """Copies of one credential: same issuer, type, domain id and claims."""
     claims = _domain_claims(rec)
     return (
-        rec["issuer"],
-        rec["vct"],
+        rec.issuer,
+        rec.vct,
         canonical_json({k: v for k, v in claims.items() if k != "id"}),
     )
 
 
-def _check_status_claim(status: Any) -> None:
-    """The same shape check as the verifier's: a stored ``status`` is ``None`` or
-    ``{"status_list": {"idx": int >= 0, "uri": str}}`` (otherwise a status check of the
-    stored credential, at import or by ``refresh_status``, could not even be made)."""
-    if status is None:
-        return
-    sl = status.get("status_list") if isinstance(status, Mapping) else None
-    idx = sl.get("idx") if isinstance(sl, Mapping) else None
-    if (
-        not isinstance(sl, Mapping)
-        or not isinstance(idx, int)
-        or isinstance(idx, bool)
-        or idx < 0
-        or not isinstance(sl.get("uri"), str)
-    ):
-        raise MalformedError("malformed_claim", "status.status_list needs idx and uri")
-
-
-def _balance_at(rec: Mapping[str, Any]) -> dt.datetime | None:
-    """The statement's balance moment, or ``None`` if a stored record has none we can read."""
-    try:
-        value = _domain_claims(rec)["balance_at"]
-        moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
-    # naive and aware datetimes cannot be compared; the schema demands an offset
-    return moment if moment is not None and moment.utcoffset() is not None else None
-
-
-def _overview_parts(
-    c: StoredCredential, today: dt.date, stale_after_days: int
-) -> tuple[CreditorLine | None, PauseWindow | None]:
-    """The overview line of a statement, or the pause window of a declaration (raises
-    ``KeyError``/``TypeError``/``ValueError`` for claims that cannot be read)."""
-    cl = c.claims
-    if c.vct == DEBT_STATEMENT_VCT:
-        balance = _parse_datetime(cl["balance_at"])
-        cases = cl.get("cases") or []
-        totals = cl["totals"]
-        line = CreditorLine(
-            creditor=str(cl["creditor"]["name"]),
-            creditor_id=c.issuer,
-            outstanding=_cents(totals["outstanding"]),
-            in_arrears=_cents(totals["in_arrears"]),
-            cases=_cents(totals["number_of_cases"]),
-            cases_in_arrears=sum(1 for x in cases if x.get("collection_stage") in _ARREARS_STAGES),
-            balance_at=cl["balance_at"],
-            stale=(today - balance.date()).days > stale_after_days,
-            arrangement=cl.get("arrangement"),
-            collection_hold=cl.get("collection_hold"),
-        )
-        return line, None
-    if c.vct == RODE_KNOP_VCT:
-        start, end = _parse_date(cl["valid_from"]), _parse_date(cl["valid_until"])
-        window = PauseWindow(
-            municipality=str(cl["municipality"]["name"]),
-            declaration_id=str(cl["declaration_id"]),
-            valid_from=start.isoformat(),
-            valid_until=end.isoformat(),
-            days_left=(end - today).days,
-            measures=tuple(str(m) for m in cl["requested_measures"]),
-        )
-        return None, window
-    return None, None
-
-
-def _cents(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError("not an integer")
-    return value
-
-
-_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_DATETIME_RE = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})"
-)
-
-
-def _parse_date(value: Any) -> dt.date:
-    """A ``YYYY-MM-DD`` that is a real calendar date (``ValueError`` otherwise)."""
-    if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
-        raise ValueError("not a YYYY-MM-DD date")
-    return dt.date.fromisoformat(value)
-
-
-def _parse_datetime(value: Any) -> dt.datetime:
-    """An RFC 3339 date-time with an offset that is a real moment (``ValueError`` otherwise)."""
-    if not isinstance(value, str) or not _DATETIME_RE.fullmatch(value):
-        raise ValueError("not an RFC 3339 date-time with an offset")
-    return dt.datetime.fromisoformat(value)
-
-
-def _check_calendar_dates(schema: Mapping[str, Any], claims: Mapping[str, Any]) -> None:
-    """Every claim the type's JSON Schema declares a ``date`` or ``datetime`` must be a real
-    calendar date (the schema's patterns accept ``2026-02-30`` and month 13).
-
-    Raises ``InvalidDataError("invalid_data")`` naming the field.
-    """
-    defs = schema.get("$defs") or {}
-
-    def walk(node: Mapping[str, Any], value: Any, path: str) -> None:
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            name = ref.removeprefix("#/$defs/")
-            if name in ("date", "datetime"):
-                try:
-                    (_parse_date if name == "date" else _parse_datetime)(value)
-                except ValueError:
-                    raise InvalidDataError(
-                        "invalid_data",
-                        f"{path}: {str(value)[:40]!r} is not a real calendar {name}",
-                        field=path,
-                    ) from None
-                return
-            node = defs.get(name) or {}
-        props = node.get("properties")
-        if isinstance(props, Mapping) and isinstance(value, Mapping):
-            for k, v in value.items():
-                sub = props.get(k)
-                if isinstance(sub, Mapping):
-                    walk(sub, v, f"{path}.{k}" if path else str(k))
-        items = node.get("items")
-        if isinstance(items, Mapping) and isinstance(value, list):
-            for i, v in enumerate(value):
-                walk(items, v, f"{path}[{i}]")
-
-    walk(schema, claims, "")
+#: Kept for callers of the old private name.
+_check_calendar_dates = check_calendar_dates

@@ -25,6 +25,7 @@ from ._declaration import (
     PaymentIncapacityDeclaration,
 )
 from ._policy import HoldDecision, hold_decision
+from ._wallet_rules import register as _register_wallet_rules
 
 __all__ = [
     "RODE_KNOP_VCT",
@@ -45,3 +46,6 @@ __all__ = [
     "read_batch",
     "write_report",
 ]
+
+# The declaration's wallet rule (the overview's pause window) lives with its profile.
+_register_wallet_rules()

@@ -30,6 +30,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from di_compat import issue_di_credential, present_di
 from scheme import CJIB_ORG, DUO_ORG, GEMEENTE_EINDHOVEN, Scheme
 
 # The SD-JWT rejection tests' hand-made encoders (independent of blauweknop._codec), reused.
@@ -48,7 +49,6 @@ from blauweknop import (
     get_profile,
     issue_sd_jwt,
 )
-from blauweknop._di_recipes import issue_di_credential, present_di
 from blauweknop._sdjwt import SDJWT, make_kb_jwt
 from blauweknop.debt import DebtStatement
 from rodeknop_vc import RODE_KNOP_VCT, PaymentIncapacityDeclaration

@@ -34,6 +34,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from di_compat import present_di
 from hostile._world import (
     AUD,
     CJIB,
@@ -82,7 +83,6 @@ from blauweknop import (
 )
 from blauweknop._codec import b64u_decode, parse_json
 from blauweknop._di import sign_presentation
-from blauweknop._di_recipes import present_di
 from blauweknop._jws import parse_compact
 from blauweknop._register import Register
 from blauweknop._sdjwt import SDJWT
@@ -2074,7 +2074,7 @@ def _(c: Ctx) -> Any:
     "SECURITY-BATTERY D7; RFC 9901 section 7.3 step 5",
     VERIFY,
     HolderBindingError,
-    "key_binding_iat",
+    "presentation_too_old",
 )
 def _(c: Ctx) -> Any:
     return vp(c, c.w.present(iat=NOW - 301))
@@ -2087,7 +2087,7 @@ def _(c: Ctx) -> Any:
     "SECURITY-BATTERY D7; RFC 9901 section 7.3 step 5",
     VERIFY,
     HolderBindingError,
-    "key_binding_iat",
+    "presentation_in_future",
 )
 def _(c: Ctx) -> Any:
     return vp(c, c.w.present(iat=NOW + 61))

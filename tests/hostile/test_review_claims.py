@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from di_compat import issue_di_credential
 from hostile._world import (
     AUD,
     NONCE,
@@ -43,7 +44,6 @@ from blauweknop import (
     get_profile,
 )
 from blauweknop._dcql import PresentedCredential, check_response
-from blauweknop._di_recipes import issue_di_credential
 from blauweknop._errors import InvalidDataError
 from blauweknop.debt import DebtStatement
 from rodeknop_vc import RODE_KNOP_VCT, PaymentIncapacityDeclaration

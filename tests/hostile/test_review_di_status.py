@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from di_compat import bitstring_signer
 from hostile._world import AUD, CJIB, DATA, DUO, GEMEENTE, NONCE, NOW, World, jws, world
 
 from blauweknop import BlauweKnopError, StatusCache, Wallet
 from blauweknop._di import add_base_proof_sd, add_proof, derive_proof_sd, sign_presentation
 from blauweknop._di import verify_proof as di_verify_proof
-from blauweknop._di_recipes import bitstring_signer
 from blauweknop._keys import Key
 from blauweknop._status import (
     BitstringStatusList,
@@ -195,8 +195,9 @@ def test_wallet_import_refuses_a_reshaped_base_credential(w: World, tmp_path: Pa
 def _reissue_for(w: World, holder: Key) -> dict[str, Any]:
     from types import SimpleNamespace
 
+    from di_compat import issue_di_credential
+
     from blauweknop import get_profile
-    from blauweknop._di_recipes import issue_di_credential
     from rodeknop_vc import RODE_KNOP_VCT
 
     data = json.loads((DATA / "rode-knop-declaration.json").read_text())

@@ -46,6 +46,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from di_compat import mandatory_pointers
 
 from blauweknop import Issuer, Key, SignatureError
 from blauweknop._di import (
@@ -59,7 +60,6 @@ from blauweknop._di import (
 from blauweknop._di._common import canonical_dataset
 from blauweknop._di._loader import PINS, VECTOR_CONTEXTS
 from blauweknop._di._multibase import private_key_from_multikey
-from blauweknop._di_recipes import mandatory_pointers
 from blauweknop._limits import DEFAULT_LIMITS
 from blauweknop.debt import DebtStatement
 from rodeknop_vc import PaymentIncapacityDeclaration

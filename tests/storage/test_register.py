@@ -36,9 +36,11 @@ from blauweknop._register import (
 )
 from blauweknop._status import (
     BitstringStatusList,
-    StatusCache,
     list_admission,
     verify_status_list_token,
+)
+from blauweknop._status import (
+    StatusListStore as StatusCache,
 )
 
 WORKER = Path(__file__).with_name("_register_worker.py")

@@ -295,7 +295,8 @@ def test_w3c_mandatory_pointers_are_listed(
 def test_w3c_mandatory_pointers_match_the_issuer(name: str, data_file: str) -> None:
     """What the DI issuer really makes mandatory for the example data is on the page, and the
     page's rule agrees with it."""
-    from blauweknop._di_recipes import mandatory_pointers
+    from di_compat import mandatory_pointers
+
     from blauweknop._profile import get_profile
 
     md = load(PAGES[name][0], "type-metadata")

@@ -350,7 +350,7 @@ def test_example_issues_and_verifies_as_w3c_vc(
     kind: str, data: dict[str, Any], tmp_path: Path
 ) -> None:
     """The W3C encoding: VC 2.0 + ecdsa-sd-2023, derived, presented and verified."""
-    from blauweknop._di_recipes import present_di
+    from di_compat import present_di
 
     issuer_id = _issuer_id(kind, data)
     issuer = _recipe_issuer(kind, issuer_id, tmp_path / "home")

@@ -20,13 +20,15 @@ from blauweknop._status import (
     BitstringStatusList,
     BitstringStatusListEntry,
     HttpsFetcher,
-    StatusCache,
     StatusList,
     StatusType,
     build_bitstring_status_list_credential,
     cache_file_name,
     list_admission,
     sign_status_list_token,
+)
+from blauweknop._status import (
+    StatusListStore as StatusCache,
 )
 
 NOW = 1_700_000_000

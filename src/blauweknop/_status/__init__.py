@@ -8,7 +8,7 @@ Each format has its own helpers in :mod:`._bits`; never share them.
 * :mod:`._bitstring` — :class:`BitstringStatusList`, the W3C bitstring and its encoding.
 * :mod:`._w3c` — :class:`BitstringStatusListEntry`, the ``BitstringStatusListCredential``
   builder and validator (proofs injected as callables).
-* :mod:`._cache` — :class:`StatusCache`: offline checks, and ``sync`` for whoever is online.
+* :mod:`._cache` — :class:`StatusListStore`: offline checks, and ``sync`` for whoever is online.
 * :mod:`._admission` — :func:`list_admission`, what a list must pass to enter the cache.
 * :mod:`._fetch` — :class:`HttpsFetcher`, the ``urllib`` fetcher for ``sync``.
 
@@ -23,9 +23,9 @@ from ._cache import (
     AdmitList,
     AdmittedList,
     CachedStatusList,
-    StatusCache,
     StatusCheck,
-    StatusSource,
+    StatusListLookup,
+    StatusListStore,
     SyncFailure,
     SyncReport,
     cache_file_name,
@@ -73,11 +73,11 @@ __all__ = [
     "CachedStatusList",
     "FreshnessPolicy",
     "HttpsFetcher",
-    "StatusCache",
     "StatusCheck",
     "StatusList",
+    "StatusListLookup",
+    "StatusListStore",
     "StatusListToken",
-    "StatusSource",
     "StatusType",
     "SyncFailure",
     "SyncReport",

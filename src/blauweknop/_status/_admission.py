@@ -1,7 +1,7 @@
 """Admission of a fetched status list into the verifier's cache (specs/status-lists.md).
 
 Nothing enters the cache unverified. :func:`list_admission` builds the ``admit`` check that
-:meth:`StatusCache.put <._cache.StatusCache.put>` runs on fetched bytes: the list names its
+:meth:`StatusListStore.put <._cache.StatusListStore.put>` runs on fetched bytes: the list names its
 issuer, is signed by that issuer's key from the trust list (IETF Token Status List, section
 "Validation Rules"; W3C Bitstring Status List section 3.2 with the proof check injected),
 names itself by the URI it is stored under, and is not issued in the future. Freshness is
@@ -99,7 +99,7 @@ def list_admission(
     policy: FreshnessPolicy = DEFAULT_FRESHNESS,
     limits: Limits = DEFAULT_LIMITS,
 ) -> AdmitList:
-    """An ``admit`` check for :meth:`StatusCache.put`: the list names an issuer, is signed by
+    """An ``admit`` check for :meth:`StatusListStore.put`: the list names an issuer, is signed by
     that issuer's key, names itself by the URI it is stored under, and is not issued in the
     future (``status_invalid`` otherwise). Freshness is left to verification time.
 

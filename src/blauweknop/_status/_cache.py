@@ -8,7 +8,7 @@ Layout of the cache directory::
     index.json                    uri, issuer, fetched_at, issued_at and content hash per file
     .lock                         serialises writers (put/sync)
 
-Nothing enters the cache unverified: :meth:`StatusCache.put` takes an ``admit`` check
+Nothing enters the cache unverified: :meth:`StatusListStore.put` takes an ``admit`` check
 (:func:`list_admission`, in :mod:`._admission`) that verifies the list's signature, its
 signer (an organisation of the trust list, which the list names as its issuer) and that it
 is not issued in the future. Each list is filed under its
@@ -16,7 +16,7 @@ URI **and** its signer, and a verifier looks up only the slot of the credential'
 list another organisation signed for someone else's URI can never shadow the genuine one
 nor make it look like a rollback.
 
-Fetching is a separate step (:meth:`StatusCache.sync`) for whoever is online. A list that is
+Fetching is a separate step (:meth:`StatusListStore.sync`) for whoever is online. A list that is
 missing, stale or unreadable is ``status_unavailable``; a bad signature, another
 organisation's key or list, a wrong ``sub`` or an index out of range is ``status_invalid``.
 
@@ -27,7 +27,7 @@ Example:
     >>> k, uri = Key.generate(), "https://ex.nl/status/1.jwt"
     >>> sl = StatusList(16, 2); sl.set(5, 1)
     >>> tok = sign_status_list_token(sl, uri=uri, issuer="urn:oin:1", signer=k, now=0, ttl=600)
-    >>> cache = StatusCache(tempfile.mkdtemp())
+    >>> cache = StatusListStore(tempfile.mkdtemp())
     >>> _ = cache.put(uri, tok.encode(), fetched_at=0,
     ...               admit=list_admission(keys_for={"urn:oin:1": [k]}.__getitem__, now=0))
     >>> cache.check_token_status(uri, 4, issuer_key=k, expected_issuer="urn:oin:1", now=60).status
@@ -76,9 +76,9 @@ __all__ = [
     "AdmitList",
     "AdmittedList",
     "CachedStatusList",
-    "StatusCache",
     "StatusCheck",
-    "StatusSource",
+    "StatusListLookup",
+    "StatusListStore",
     "SyncFailure",
     "SyncReport",
     "cache_file_name",
@@ -145,7 +145,7 @@ class StatusCheck:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SyncFailure:
-    """One URI that :meth:`StatusCache.sync` could not refresh (the old copy is kept)."""
+    """One URI that :meth:`StatusListStore.sync` could not refresh (the old copy is kept)."""
 
     uri: str
     code: str
@@ -154,7 +154,7 @@ class SyncFailure:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SyncReport:
-    """What :meth:`StatusCache.sync` did."""
+    """What :meth:`StatusListStore.sync` did."""
 
     updated: tuple[str, ...]
     failed: tuple[SyncFailure, ...]
@@ -165,13 +165,13 @@ class SyncReport:
         return not self.failed
 
 
-class StatusSource(Protocol):
-    """Where a verifier looks up status lists offline; :class:`StatusCache` is one."""
+class StatusListLookup(Protocol):
+    """Where a verifier looks up status lists offline; :class:`StatusListStore` is one."""
 
     def lookup(self, uri: str, *, issuer: str) -> CachedStatusList | None: ...
 
 
-class StatusCache:
+class StatusListStore:
     """A directory of cached status lists, keyed by URI and signing organisation.
 
     Args:

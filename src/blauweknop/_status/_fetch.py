@@ -48,7 +48,7 @@ def _is_loopback_host(host: str | None) -> bool:
 
 
 class HttpsFetcher:
-    """A ``fetch(uri) -> bytes`` callable for :meth:`StatusCache.sync`, built on ``urllib``.
+    """A ``fetch(uri) -> bytes`` callable for :meth:`StatusListStore.sync`, built on ``urllib``.
 
     Only ``https`` URLs are fetched (TLS certificates verified by Python's default context);
     ``allow_http_loopback=True`` also allows plain ``http`` to 127.0.0.1/::1/localhost, for

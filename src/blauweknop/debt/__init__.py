@@ -6,6 +6,7 @@ Example:
     'urn:blauweknop:debt-statement:1'
 """
 
+from . import _wallet_rules
 from ._statement import (
     Arrangement,
     Case,
@@ -29,3 +30,6 @@ __all__ = [
     "Person",
     "Totals",
 ]
+
+# The statement's wallet rules (supersede, overview) live with its profile.
+_wallet_rules.register()
