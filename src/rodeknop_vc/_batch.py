@@ -37,6 +37,7 @@ from blauweknop._files import (
     safe_output_path,
 )
 from blauweknop._issuer import check_spreadsheet_safe
+from blauweknop.formats import format_for, format_for_option
 
 from ._declaration import PaymentIncapacityDeclaration
 
@@ -436,8 +437,8 @@ def _issue_rows(
     format: str,  # noqa: A002 - the same keyword as Issuer.issue
     progress: Callable[[str, str], None] | None,
 ) -> tuple[list[str], list[str], list[RejectedRow]]:
-    suffix = ".sd-jwt" if format == "sd-jwt" else ".vc.json"
-    register_format = "dc+sd-jwt" if format == "sd-jwt" else "ldp_vc"
+    encoding = format_for_option(format)
+    suffix, register_format = encoding.file_suffix, encoding.id
     issued: list[str] = []
     done: list[str] = []
     failed: list[RejectedRow] = []
@@ -506,7 +507,7 @@ def _resume_problem(
             f"{key} was already issued outside a batch; use a new declaration_id",
         )
     if existing.format != register_format:
-        fmt = "sd-jwt" if existing.format == "dc+sd-jwt" else "di"
+        fmt = format_for(existing.format).option
         return (
             "declaration_id",
             "credential_exists",

@@ -126,10 +126,13 @@ class CredentialFormat(Protocol):
         id: the wire format id (``dc+sd-jwt``, ``ldp_vc``): register rows, wallet records,
             DCQL ``format``.
         option: the issuer's ``format=`` keyword (``sd-jwt``, ``di``).
+        file_suffix: the file name ending of one credential written to disk (``.sd-jwt``,
+            ``.vc.json``).
     """
 
     id: str
     option: str
+    file_suffix: str
 
     def handles(self, credential: object) -> bool:
         """Whether ``credential`` (as handed to a wallet or verifier) is in this format."""

@@ -90,6 +90,7 @@ class SdJwtVcFormat:
 
     id = SD_JWT_VC_TYP
     option = "sd-jwt"
+    file_suffix = ".sd-jwt"
 
     def handles(self, credential: object) -> bool:
         """SD-JWT VCs travel as compact strings."""

@@ -341,6 +341,7 @@ class W3cDiFormat:
 
     id = "ldp_vc"
     option = "di"
+    file_suffix = ".vc.json"
 
     def handles(self, credential: object) -> bool:
         """W3C credentials and presentations travel as JSON objects."""
