@@ -21,8 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from blauweknop._errors import PolicyError
 from blauweknop._keys import Key
-from blauweknop._register import Register, publish
+from blauweknop._register import IssuerRegister, Register, publish
 from blauweknop._status import (
     MIN_BITSTRING_ENTRIES,
     BitstringStatusList,
@@ -119,7 +120,7 @@ def published_files(reg: Register, out: Path) -> dict[str, bytes]:
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     bits=st.sampled_from([1, 2]),
@@ -166,3 +167,57 @@ def test_published_lists_match_the_pre_split_register(
         reg.close()
     digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
     assert digests == GOLDEN
+
+
+SEAM = {name for name in vars(IssuerRegister) if not name.startswith("_")}
+
+
+class OnlyTheSeam:
+    """A register reachable only through :class:`IssuerRegister`: what a second backend
+    (PostgreSQL, issue 16) has to offer."""
+
+    def __init__(self, register: Register) -> None:
+        self._register = register
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in SEAM:
+            raise AttributeError(f"{name} is not part of the register seam")
+        return getattr(self._register, name)
+
+
+def test_the_sqlite_register_implements_the_seam(tmp_path: Path) -> None:
+    reg = make_register(tmp_path, size=16, bits=2, states=["revoked"])
+    try:
+        assert isinstance(reg, IssuerRegister)
+        assert {"reserve", "confirm", "revoke", "status_entries", "reconcile"} <= SEAM
+        assert not isinstance(object(), IssuerRegister)
+    finally:
+        reg.close()
+
+
+def test_publishing_needs_nothing_but_the_seam(tmp_path: Path) -> None:
+    reg = make_register(tmp_path, size=16, bits=2, states=["revoked", "suspended", "valid"])
+    try:
+        with pytest.raises(AttributeError):
+            _ = OnlyTheSeam(reg).integrity_check  # storage-specific: not in the seam
+        files = publish(
+            OnlyTheSeam(reg), KEY, ISS, tmp_path / "out", NOW, 3600, sign_bitstring=fake_proof
+        )  # type: ignore[arg-type]
+        got = {
+            f.path.name: jwt_payload(f.path) if f.path.suffix == ".jwt" else f.path.read_bytes()
+            for f in files
+        }
+        assert got == expected_files(reg)
+    finally:
+        reg.close()
+
+
+def test_status_entries_of_an_unknown_list_are_refused(tmp_path: Path) -> None:
+    reg = make_register(tmp_path, size=16, bits=2, states=["revoked"])
+    try:
+        with pytest.raises(PolicyError) as info:
+            reg.status_entries(99)
+        assert info.value.code == "status_list_unknown"
+        assert set(reg.status_entries(1).values()) == {StatusType.INVALID}
+    finally:
+        reg.close()
