@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from .._errors import StorageError
+from .._files import fsync_directory
 
 if sys.platform != "win32":  # no fcntl on Windows: the library must still import there
     import fcntl
@@ -32,19 +33,13 @@ def make_directory(d: Path) -> None:
         return
     except OSError as e:
         raise StorageError("storage_write_failed", f"cannot create {d}: {e.strerror or e}") from e
-    # make the new directory entry itself durable
-    _fsync_directory(d.parent if str(d.parent) else Path())
-
-
-def _fsync_directory(d: Path) -> None:
+    parent = d.parent if str(d.parent) else Path()
     try:
-        fd = os.open(d, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_directory(parent)  # make the new directory entry itself durable
     except OSError as e:
-        raise StorageError("storage_write_failed", f"cannot sync {d}: {e.strerror or e}") from e
+        raise StorageError(
+            "storage_write_failed", f"cannot sync {parent}: {e.strerror or e}"
+        ) from e
 
 
 def acquire_lock(d: Path) -> int:
