@@ -6,7 +6,9 @@ A wallet is a directory holding one file::
 
 A private package, split by job (issue 13): :mod:`._envelope` (envelope encryption and the
 key-derivation bounds), :mod:`._format` (the file layout, the state's plaintext, reading the
-file), :mod:`._lock` (the directory lock); this module holds the store itself.
+file), :mod:`._lock` (the directory lock); this module holds the store itself, so the file
+write (``atomic_write``) and the lock (``_acquire_lock``) are looked up here, where fault
+tests replace them.
 
 **Locking.** While a :class:`WalletStore` is open it holds an exclusive ``fcntl.flock`` on the
 wallet *directory* (see :mod:`._lock`). As a second line of defence every write first checks
