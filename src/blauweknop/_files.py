@@ -21,6 +21,7 @@ __all__ = [
     "DirectoryLock",
     "atomic_write",
     "credential_writer",
+    "fsync_directory",
     "make_private_dir",
     "read_small_regular_file",
     "safe_output_path",
@@ -30,6 +31,16 @@ __all__ = [
 PRIVATE_FILE_MODE = 0o600
 #: Mode of folders created to hold credentials.
 PRIVATE_DIR_MODE = 0o700
+
+
+def fsync_directory(directory: str | os.PathLike[str]) -> None:
+    """Make the entries of ``directory`` durable (a rename or a new file in it); raises
+    ``OSError``."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644) -> None:
@@ -53,11 +64,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644
         fd = -1
         Path(tmp).replace(p)
         tmp = ""
-        dfd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        fsync_directory(directory)
     except OSError as e:
         raise StorageError("storage_write_failed", f"cannot write {p}: {e.strerror or e}") from e
     finally:

@@ -1,0 +1,120 @@
+"""The seam between the issuer and its register: what issuing, lifecycle, publishing and
+reconciling need from a register, whatever stores it.
+
+:class:`~._store.Register` (SQLite, one file per issuer home) implements it; a second backend
+(PostgreSQL, for an organisation running several issuing servers) implements the same
+methods with the same guarantees and error codes:
+
+* every method is one transaction: it completes or changes nothing;
+* an index is handed out at most once per list, uniformly at random over the free ones, and
+  stays burned even when issuance fails;
+* every state change appends an audit row; states move only along the legal transitions
+  (:data:`~._records.LEGAL`);
+* the sequence (:attr:`register_seq`) grows with every change, and a register behind its
+  fence refuses every change (``register_rolled_back``) until :meth:`reconcile`.
+
+Storage-specific operations (opening, migrations, backup, ``integrity_check``) are not part
+of the seam. The bit packing of published lists is not either: a register reports states per
+index (:meth:`status_entries`) and :func:`~._publish.publish` encodes them with the status
+package.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from .._status import StatusList, StatusType
+from ._records import CredentialRecord, ReconcileReport, Reservation, StatusListInfo
+
+__all__ = ["IssuerRegister"]
+
+
+@runtime_checkable
+class IssuerRegister(Protocol):
+    """What the issuer needs from a register (see the module docstring for the guarantees)."""
+
+    @property
+    def register_seq(self) -> int:
+        """The register's sequence: it grows with every change and never goes down."""
+        ...
+
+    def reserve(
+        self,
+        credential_id: str,
+        credential_type: str,
+        credential_format: str,
+        *,
+        holder_thumbprint: str | None = None,
+        bsn: str | None = None,
+        valid_from: int | float | datetime | None = None,
+        valid_until: int | float | datetime | None = None,
+        batch_row_key: str | None = None,
+        actor: str = "issuer",
+        resume_pending: bool = False,
+    ) -> Reservation:
+        """Phase 1 of issuance: allocate a random free index, record the credential
+        ``pending`` (idempotent per ``batch_row_key``)."""
+        ...
+
+    def confirm(self, credential_id: str, *, actor: str = "issuer") -> CredentialRecord:
+        """Phase 2 of issuance: ``pending`` → ``valid`` (idempotent)."""
+        ...
+
+    def revoke(self, credential_id: str, reason: str, actor: str) -> CredentialRecord:
+        """→ ``revoked`` (final)."""
+        ...
+
+    def suspend(self, credential_id: str, reason: str, actor: str) -> CredentialRecord:
+        """``valid`` → ``suspended``."""
+        ...
+
+    def resume(self, credential_id: str, reason: str, actor: str) -> CredentialRecord:
+        """``suspended`` → ``valid``."""
+        ...
+
+    def get(self, credential_id: str) -> CredentialRecord:
+        """One credential; ``PolicyError("credential_unknown")`` if none."""
+        ...
+
+    def list(
+        self,
+        state: str | None = None,
+        type: str | None = None,  # noqa: A002 - column name
+    ) -> builtins.list[CredentialRecord]:
+        """Credentials, optionally filtered, in issuance order."""
+        ...
+
+    def lists(self) -> builtins.list[StatusListInfo]:
+        """All status lists, oldest first."""
+        ...
+
+    def status_entries(self, list_id: int) -> Mapping[int, StatusType]:
+        """The published status of every index of ``list_id`` that is not VALID, read in one
+        consistent snapshot; ``PolicyError("status_list_unknown")`` for an unknown list."""
+        ...
+
+    def read_fence(self) -> int | None:
+        """The sequence recorded in the fence (``None``: no fence, or none written yet)."""
+        ...
+
+    def check_fence(self, *, at_least: int = 0) -> None:
+        """Refuse (``register_rolled_back``) when behind the fence or ``at_least``."""
+        ...
+
+    def reconcile(
+        self,
+        published: Sequence[tuple[str, StatusList, int]] = (),
+        *,
+        actor: str = "operator",
+        reason: str = "reconciled after restoring the register",
+        force: bool = False,
+    ) -> ReconcileReport:
+        """Bring a restored (older) register back into service, in one transaction."""
+        ...
+
+    def close(self) -> None:
+        """Release the register (idempotent)."""
+        ...

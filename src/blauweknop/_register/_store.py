@@ -1,0 +1,494 @@
+"""The issuer's SQLite register: opening and migrating the file, write transactions, index
+allocation, state transitions with their audit rows, and the rollback fence.
+
+It implements :class:`~._protocol.IssuerRegister`, the seam a second backend (PostgreSQL)
+implements too; the reads are in :mod:`._reads`, the SQL row operations in :mod:`._rows`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import os
+import sqlite3
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from .._errors import InvalidDataError, PolicyError, StorageError
+from .._status import StatusList
+from ._bsn import key_check
+from ._fence import rolled_back, write_fence_file
+from ._protocol import IssuerRegister
+from ._reads import RegisterReader
+from ._reconcile import reapply_published
+from ._records import CredentialRecord, ReconcileReport, Reservation, check_text, epoch, from_row
+from ._rows import allocate, audit_seq, insert_credential, set_state
+from ._schema import SCHEMA_VERSION, migrate, sqlite_errors, wrap_sqlite
+
+__all__ = ["Register"]
+
+
+class Register(RegisterReader):
+    """The issuer's SQLite register. Open with :meth:`open`; not shared between threads.
+
+    Every public method either completes its one transaction or changes nothing and raises
+    :class:`StorageError` (``register_locked``, ``register_read_only``, ``register_corrupt``,
+    ``register_constraint``, ``storage_write_failed``...), :class:`PolicyError`
+    (``credential_unknown``, ``illegal_transition``, ``credential_exists``...) or
+    :class:`InvalidDataError`.
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        *,
+        bsn_key: bytes | None,
+        clock: Callable[[], float],
+        read_only: bool,
+        fence: Path | None = None,
+    ) -> None:
+        self._conn = conn
+        self.path = path
+        self._bsn_key = bsn_key
+        self._clock = clock
+        self.read_only = read_only
+        self.fence_path = fence
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        bsn_key: bytes | None = None,
+        status_base_uri: str | None = None,
+        list_size: int | None = None,
+        bits: int | None = None,
+        busy_timeout: float = 5.0,
+        clock: Callable[[], float] = time.time,
+        read_only: bool = False,
+        create: bool = True,
+        fence: str | os.PathLike[str] | None = None,
+    ) -> Register:
+        """Open (creating and migrating if needed) the register at ``path``.
+
+        Args:
+            bsn_key: secret for keyed BSN hashes; checked against the value recorded at first
+                use (``bsn_key_mismatch`` when it differs).
+            status_base_uri: base for new status-list URIs (``<base>/<list id>.jwt``);
+                remembered in the register.
+            list_size, bits: shape of *new* lists (defaults 131,072 and 2); remembered.
+            busy_timeout: seconds to wait for another process's write lock before
+                ``register_locked``.
+            clock: Unix-time source for ``issued_at``/``updated_at``/audit times.
+            read_only: open without any write (``mode=ro``), e.g. to check a backup.
+            create: create the file when missing (else ``register_missing``).
+            fence: the fence file guarding against a restored older copy (the issuer home
+                uses ``register.fence`` beside the register); ``None``: no fence.
+        """
+        p = Path(path)
+        if not p.exists():
+            if read_only or not create:
+                raise StorageError("register_missing", f"no register at {p}")
+            try:
+                # 0600: the register holds identifiers of citizens (as keyed hashes).
+                os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                pass
+            except OSError as e:
+                raise StorageError(
+                    "storage_write_failed", f"cannot create register {p}: {e}"
+                ) from e
+        with sqlite_errors(f"opening register {p}"):
+            if read_only:
+                uri = "file:" + urllib.parse.quote(str(p.resolve())) + "?mode=ro"
+                conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
+            else:
+                conn = sqlite3.connect(p, timeout=busy_timeout, isolation_level=None)
+        reg = cls(
+            conn,
+            p,
+            bsn_key=bsn_key,
+            clock=clock,
+            read_only=read_only,
+            fence=Path(fence) if fence is not None else None,
+        )
+        try:
+            reg._setup(status_base_uri=status_base_uri, list_size=list_size, bits=bits)
+        except BaseException:
+            conn.close()
+            raise
+        return reg
+
+    def _setup(
+        self, *, status_base_uri: str | None, list_size: int | None, bits: int | None
+    ) -> None:
+        c = self._conn
+        with sqlite_errors(f"opening register {self.path}"):
+            c.execute("PRAGMA foreign_keys = ON")
+            if not self.read_only:
+                mode = c.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise StorageError("storage_error", f"register cannot use WAL (got {mode})")
+                # FULL: a commit survives power loss (NORMAL in WAL may lose the last ones).
+                c.execute("PRAGMA synchronous = FULL")
+            version = c.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StorageError(
+                    "register_version_unsupported",
+                    f"register schema {version} is newer than this software ({SCHEMA_VERSION})",
+                )
+            if version < SCHEMA_VERSION:
+                if self.read_only:
+                    raise StorageError(
+                        "register_read_only",
+                        f"register schema {version} needs migrating to {SCHEMA_VERSION}",
+                    )
+                migrate(c)
+        if self.read_only:
+            self._check_bsn_key(write=False)
+            return
+        settings: dict[str, str] = {}
+        if status_base_uri is not None:
+            check_text(status_base_uri, "status_base_uri")
+            settings["status_base_uri"] = status_base_uri.rstrip("/")
+        if list_size is not None:
+            if isinstance(list_size, bool) or not isinstance(list_size, int) or list_size < 1:
+                raise InvalidDataError("invalid_data", "list_size must be a positive integer")
+            settings["list_size"] = str(list_size)
+        if bits is not None:
+            if bits not in (1, 2, 4, 8) or isinstance(bits, bool):
+                raise InvalidDataError("invalid_data", "bits must be 1, 2, 4 or 8")
+            settings["bits"] = str(bits)
+        current = self._meta()
+        changes = {k: v for k, v in settings.items() if current.get(k) != v}
+        if changes:
+            with self._tx("saving register settings", fenced=False) as c2:
+                c2.executemany(
+                    "INSERT INTO register_meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    sorted(changes.items()),
+                )
+        self._check_bsn_key(write=True)
+
+    def _meta(self) -> dict[str, str]:
+        with sqlite_errors("reading register settings"):
+            return dict(self._conn.execute("SELECT key, value FROM register_meta").fetchall())
+
+    def _check_bsn_key(self, *, write: bool) -> None:
+        if self._bsn_key is None:
+            return
+        check = key_check(self._bsn_key)
+        stored = self._meta().get("bsn_key_check")
+        if stored is None:
+            if write:
+                with self._tx("recording the BSN key check", fenced=False) as c:
+                    c.execute(
+                        "INSERT OR IGNORE INTO register_meta (key, value) "
+                        "VALUES ('bsn_key_check', ?)",
+                        (check,),
+                    )
+                stored = self._meta().get("bsn_key_check")
+            else:
+                return
+        if not hmac.compare_digest(stored or "", check):
+            raise StorageError(
+                "bsn_key_mismatch", "this BSN key is not the one the register was created with"
+            )
+
+    @contextlib.contextmanager
+    def _tx(self, what: str, *, fenced: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``: take the write lock up front, so two
+        issuers never read the same free index). With a fence, a rolled-back register is
+        refused inside the transaction, and the fence advances after the commit."""
+        c = self._conn
+        if self.read_only:
+            raise StorageError("register_read_only", f"{what}: the register is open read-only")
+        try:
+            c.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            raise wrap_sqlite(e, what) from e
+        try:
+            if fenced:
+                self._check_fence(c, what)
+            yield c
+            c.execute("COMMIT")
+        except sqlite3.Error as e:
+            with contextlib.suppress(sqlite3.Error):
+                if c.in_transaction:
+                    c.execute("ROLLBACK")
+            raise wrap_sqlite(e, what) from e
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                if c.in_transaction:
+                    c.execute("ROLLBACK")
+            raise
+        if fenced:
+            self.advance_fence()
+
+    # -- rollback fence ---------------------------------------------------------------------
+    def _check_fence(self, c: sqlite3.Connection, what: str) -> None:
+        fence = self.read_fence()
+        if fence is None:
+            return
+        seq = audit_seq(c)
+        if seq < fence:
+            raise rolled_back(self.path, seq, fence, what)
+
+    def check_fence(self, *, at_least: int = 0) -> None:
+        """Refuse (``register_rolled_back``) when the register is older than its fence or than
+        ``at_least`` (e.g. the sequence in a published list)."""
+        with self._read("checking the register fence") as c:
+            seq = audit_seq(c)
+        fence = max(self.read_fence() or 0, at_least)
+        if seq < fence:
+            raise rolled_back(self.path, seq, fence, "checking the register")
+
+    def advance_fence(self) -> None:
+        """Write the current sequence to the fence file (durably) when it is ahead of it.
+        Called after every committed change; a crash before it leaves the fence behind the
+        register, which is safe (only a fence *ahead* of the register refuses)."""
+        if self.fence_path is None:
+            return
+        seq = self.register_seq
+        current = self.read_fence()
+        if current is not None and current >= seq:
+            return
+        write_fence_file(self.fence_path, seq, self.path.name)
+
+    def reconcile(
+        self,
+        published: Sequence[tuple[str, StatusList, int]] = (),
+        *,
+        actor: str = "operator",
+        reason: str = "reconciled after restoring the register",
+        force: bool = False,
+    ) -> ReconcileReport:
+        """Bring a restored (older) register back into service, in one transaction.
+
+        ``published`` holds the last published Status List Tokens as ``(list uri, list,
+        register_seq)`` — already verified by the caller. Every index they show revoked or
+        suspended is set so in the register (an index the register does not know becomes a
+        ``lost:<list>:<index>`` placeholder in that state); every existing list is closed so
+        that new credentials get indices in a fresh list (an index handed out after the
+        backup is never handed out again); and the register's sequence jumps past the fence
+        and the published lists. Without ``published``, revocations made after the backup
+        cannot be recovered: revoke them again from your own records.
+
+        A register that is not behind (its sequence is at least the fence's and every
+        published list's) is left unchanged (``needed=False``) unless ``force`` is set.
+        """
+        who = check_text(actor, "actor")
+        why = check_text(reason, "reason")
+        now = int(self._clock())
+        floor = max([self.read_fence() or 0, *(p[2] for p in published)])
+        if not force and self.register_seq >= floor:
+            return ReconcileReport(
+                needed=False,
+                revoked=(),
+                suspended=(),
+                placeholders=(),
+                closed_lists=(),
+                register_seq=self.register_seq,
+            )
+        with self._tx("reconciling the register", fenced=False) as c:
+            done = reapply_published(c, published, floor, who=who, why=why, now=now)
+            seq = audit_seq(c)
+        if self.fence_path is not None:
+            write_fence_file(self.fence_path, seq, self.path.name)
+        return ReconcileReport(
+            needed=True,
+            revoked=tuple(done.revoked),
+            suspended=tuple(done.suspended),
+            placeholders=tuple(done.placeholders),
+            closed_lists=done.closed,
+            register_seq=seq,
+        )
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.close()
+
+    def __enter__(self) -> Register:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Register({str(self.path)!r}{', read-only' if self.read_only else ''})"
+
+    def reserve(
+        self,
+        credential_id: str,
+        credential_type: str,
+        credential_format: str,
+        *,
+        holder_thumbprint: str | None = None,
+        bsn: str | None = None,
+        valid_from: int | float | datetime | None = None,
+        valid_until: int | float | datetime | None = None,
+        batch_row_key: str | None = None,
+        actor: str = "issuer",
+        resume_pending: bool = False,
+    ) -> Reservation:
+        """Phase 1 of issuance: allocate a random free index and record the credential as
+        ``pending``, in one transaction.
+
+        With ``batch_row_key`` (e.g. ``"<batch file hash>:<row number>"``) the call is
+        idempotent: if that row was reserved before, its reservation is returned (same
+        credential id and index, ``resumed=True``) and nothing is allocated. Without it, an
+        existing ``credential_id`` is ``PolicyError("credential_exists")`` -- unless
+        ``resume_pending`` is set and that credential is still ``pending`` (never confirmed:
+        its file was not written) for the same type, format and holder: then its reservation
+        is returned (``resumed=True``), so a failed single issue can simply be retried.
+        """
+        cid = check_text(credential_id, "credential_id")
+        ctype = check_text(credential_type, "type")
+        cfmt = check_text(credential_format, "format")
+        thumb = check_text(holder_thumbprint, "holder_thumbprint", optional=True)
+        brk = check_text(batch_row_key, "batch_row_key", optional=True)
+        who = check_text(actor, "actor")
+        bsn_h = self.bsn_hash(bsn) if bsn is not None else None
+        vf = epoch(valid_from, "valid_from")
+        vu = epoch(valid_until, "valid_until")
+        now = int(self._clock())
+        with self._tx("reserving a status-list index") as c:
+            if brk is not None:
+                row = c.execute(
+                    "SELECT c.credential_id, c.status_list_id, l.uri, c.status_idx, l.bits, "
+                    "c.state "
+                    "FROM credentials c JOIN status_lists l ON l.id = c.status_list_id "
+                    "WHERE c.batch_row_key = ?",
+                    (brk,),
+                ).fetchone()
+                if row is not None:
+                    return from_row(Reservation, row, resumed=True)
+            row = c.execute(
+                "SELECT c.status_list_id, l.uri, c.status_idx, l.bits, c.state, c.type, "
+                "c.format, c.holder_thumbprint, c.batch_row_key "
+                "FROM credentials c JOIN status_lists l ON l.id = c.status_list_id "
+                "WHERE c.credential_id = ?",
+                (cid,),
+            ).fetchone()
+            if row is not None:
+                if (
+                    resume_pending
+                    and brk is None
+                    and row[4] == "pending"
+                    and tuple(row[5:9]) == (ctype, cfmt, thumb, None)
+                ):
+                    return Reservation(
+                        credential_id=cid,  # type: ignore[arg-type]  # _text checked it
+                        list_id=row[0],
+                        list_uri=row[1],
+                        idx=row[2],
+                        bits=row[3],
+                        state="pending",
+                        resumed=True,
+                    )
+                raise PolicyError("credential_exists", f"credential {cid!r} is already registered")
+            list_id, uri, bits, idx = allocate(c, cid, now)
+            insert_credential(
+                c,
+                cid,  # type: ignore[arg-type]  # check_text checked it
+                (ctype, cfmt, thumb, bsn_h),  # type: ignore[arg-type]  # checked too
+                list_id,
+                idx,
+                (vf, vu),
+                brk,
+                now,
+                who=who,
+                why="index reserved for issuance",
+            )
+        return Reservation(
+            credential_id=cid,  # type: ignore[arg-type]  # _text checked it
+            list_id=list_id,
+            list_uri=uri,
+            idx=idx,
+            bits=bits,
+            state="pending",
+            resumed=False,
+        )
+
+    def confirm(self, credential_id: str, *, actor: str = "issuer") -> CredentialRecord:
+        """Phase 2 of issuance: the credential was signed and written; ``pending`` → ``valid``.
+
+        Idempotent: confirming a ``valid`` credential changes nothing (a resumed run may
+        confirm twice). Confirming a revoked or suspended one is ``illegal_transition``.
+        """
+        return self._transition(
+            credential_id, "valid", ("pending",), "issued", actor, idempotent=True, verb="confirm"
+        )
+
+    def revoke(self, credential_id: str, reason: str, actor: str) -> CredentialRecord:
+        """``pending``/``valid``/``suspended`` → ``revoked`` (final)."""
+        return self._transition(
+            credential_id,
+            "revoked",
+            ("pending", "valid", "suspended"),
+            reason,
+            actor,
+            verb="revoke",
+        )
+
+    def suspend(self, credential_id: str, reason: str, actor: str) -> CredentialRecord:
+        """``valid`` → ``suspended`` (needs a list of 2 or more bits)."""
+        return self._transition(
+            credential_id, "suspended", ("valid",), reason, actor, verb="suspend"
+        )
+
+    def resume(self, credential_id: str, reason: str, actor: str) -> CredentialRecord:
+        """``suspended`` → ``valid``."""
+        return self._transition(
+            credential_id, "valid", ("suspended",), reason, actor, verb="resume"
+        )
+
+    def _transition(
+        self,
+        credential_id: str,
+        to_state: str,
+        allowed_from: tuple[str, ...],
+        reason: str,
+        actor: str,
+        *,
+        verb: str,
+        idempotent: bool = False,
+    ) -> CredentialRecord:
+        cid = check_text(credential_id, "credential_id")
+        why = check_text(reason, "reason")
+        who = check_text(actor, "actor")
+        now = int(self._clock())
+        with self._tx(f"{verb} {cid}") as c:
+            row = c.execute(
+                "SELECT c.state, l.purpose FROM credentials c "
+                "JOIN status_lists l ON l.id = c.status_list_id WHERE c.credential_id = ?",
+                (cid,),
+            ).fetchone()
+            if row is None:
+                raise PolicyError("credential_unknown", f"no credential {cid!r} in the register")
+            state, purpose = row
+            if idempotent and state == to_state:
+                pass
+            elif state not in allowed_from:
+                raise PolicyError(
+                    "illegal_transition", f"cannot {verb} credential {cid!r}: it is {state}"
+                )
+            elif to_state == "suspended" and "suspension" not in purpose:
+                raise PolicyError(
+                    "illegal_transition",
+                    f"cannot suspend {cid!r}: its status list only expresses revocation",
+                )
+            else:
+                set_state(c, cid, state, to_state, who, why, now)  # type: ignore[arg-type]
+        return self.get(cid)  # type: ignore[arg-type]  # _text checked it
+
+    # -- queries ------------------------------------------------------------------------------
+
+
+def _conforms(register: Register) -> IssuerRegister:
+    return register  # mypy checks here that the SQLite register implements the seam
