@@ -349,7 +349,8 @@ class Wallet:
 
     def _view(self, cid: str, rec: WalletRecord, now: float) -> StoredCredential:
         state = rec.state
-        if state == "active" and rec.exp is not None and now > rec.exp:
+        # The shared window edges (specs/validity.md) without leeway: the holder's own view.
+        if state == "active" and rec.exp is not None and now >= rec.exp:
             state = "expired"
         elif state == "active" and rec.nbf is not None and now < rec.nbf:
             state = "not_yet_valid"

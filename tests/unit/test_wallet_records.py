@@ -23,7 +23,10 @@ AUD, NONCE = "urn:oin:00000001003214345000", "n-records-1"
 def old_wallet(tmp_path: Path) -> Path:
     target = tmp_path / "wallet"
     shutil.copytree(DATA / "wallet", target)
+    # git keeps no 0600 modes: a fresh checkout has 0644 files, which the store refuses
     target.chmod(0o700)
+    for f in target.iterdir():
+        f.chmod(0o600)
     return target
 
 
