@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._errors import StorageError
+from ._errors import InvalidDataError, StorageError
 from ._files import DirectoryLock
 from ._keys import Key, Signer
 from .formats.w3c_di import bitstring_signer
@@ -138,9 +138,23 @@ class IssuerLifecycle:
         valid_seconds: int = 86400,
     ) -> list[Path]:
         """Write every status list (IETF token status list JWT and W3C bitstring status list
-        credentials) to ``out_dir``, ready to be served as static files."""
+        credentials) to ``out_dir``, ready to be served as static files.
+
+        ``ttl`` (seconds a verifier may cache a list) and ``valid_seconds`` (how long a list is
+        valid) must be positive whole numbers, ``ttl`` at most ``valid_seconds``; anything else
+        is ``InvalidDataError("invalid_data")`` before anything is written.
+        """
         from ._register import publish
 
+        for name, value in (("ttl", ttl), ("valid_seconds", valid_seconds)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidDataError(
+                    "invalid_data", f"{name} must be a whole number of seconds >= 1", field=name
+                )
+        if ttl > valid_seconds:
+            raise InvalidDataError(
+                "invalid_data", "ttl must not exceed the lists' validity", field="ttl"
+            )
         out = Path(out_dir)
         try:
             out.mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,7 @@ from click.testing import CliRunner
 from blauweknop import InvalidDataError, Issuer, Key, StorageError, did_jwk
 from blauweknop._jws import parse_compact
 from blauweknop._status._ietf import StatusList
+from blauweknop.debt import DebtStatement
 from rodeknop_vc import PaymentIncapacityDeclaration
 from rodeknop_vc._batch import issue_batch, read_batch
 
@@ -612,3 +613,31 @@ def test_library_imports_where_fcntl_is_missing() -> None:
     )
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize(
+    ("ttl", "valid_seconds"), [(0, 86400), (-5, 86400), (True, 86400), (7200, 3600), (60, 0)]
+)
+def test_publish_refuses_a_ttl_or_validity_that_is_not_positive(
+    tmp_path: Path, ttl: Any, valid_seconds: int
+) -> None:
+    """12.14: a zero or negative ttl is a typed error in the library (the CLI's IntRange aside),
+    before any file is written."""
+    iss = Issuer.init(
+        tmp_path / "home",
+        issuer_id="urn:oin:00000001003214345000",
+        name="CJIB",
+        roles=["creditor"],
+        status_base_uri="https://status.cjib.example/bk",
+    )
+    iss.issue(
+        DebtStatement.from_claims(
+            json.loads((ROOT / "examples/data/debt-statement.json").read_text())
+        ),
+        holder_jwk=Key.generate().public_jwk(),
+    )
+    with pytest.raises(InvalidDataError) as err:
+        iss.publish_status(tmp_path / "out", ttl=ttl, valid_seconds=valid_seconds)
+    assert err.value.code == "invalid_data"
+    assert not (tmp_path / "out").exists()
+    assert iss.publish_status(tmp_path / "out", ttl=60, valid_seconds=3600)  # the sane case
