@@ -19,6 +19,21 @@ import sys
 import time
 
 
+def real_time() -> float:
+    """The real wall clock, also when this process itself runs under a libfaketime offset
+    (``FAKETIME="+N"``, as set by ``tools/at_time.py``): offsets apply to the real clock, so a
+    nested offset must be computed from it."""
+    offset = os.environ.get("FAKETIME", "")
+    try:
+        return (
+            time.time() - int(offset)
+            if offset[:1] in "+-" and offset[1:].isdigit()
+            else time.time()
+        )
+    except ValueError:
+        return time.time()
+
+
 def target(spec: str) -> dt.datetime:
     m = re.fullmatch(r"(?:\+(\d+)d)?(\d{1,2}):(\d{2})", spec)
     if not m:
@@ -35,7 +50,7 @@ def main(argv: list[str]) -> None:
 
     when = target(argv[0])
     _, additions = libfaketime.get_reload_information()
-    env = {**os.environ, **additions, "FAKETIME": f"{int(when.timestamp() - time.time()):+d}"}
+    env = {**os.environ, **additions, "FAKETIME": f"{int(when.timestamp() - real_time()):+d}"}
     print(f"at_time: running {argv[2:]} with the clock at {when:%Y-%m-%d %H:%M} UTC", flush=True)
     os.execvpe(argv[2], argv[2:], env)  # noqa: S606 (runs the command the user named)
 

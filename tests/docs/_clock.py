@@ -11,6 +11,7 @@ forward from one command to the next.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import platform
 import subprocess
 import sys
@@ -21,6 +22,21 @@ import pytest
 #: The hours (UTC) of the day the sessions run at, a year ahead: just after midnight (in
 #: Amsterdam already the next day at 23:30 UTC), noon, and just before midnight.
 HOURS = ((0, 30), (12, 30), (23, 30))
+
+
+def real_time() -> float:
+    """The real wall clock, also when this process itself runs under a libfaketime offset
+    (``FAKETIME="+N"``, as set by ``tools/at_time.py``): offsets apply to the real clock, so a
+    nested offset must be computed from it."""
+    offset = os.environ.get("FAKETIME", "")
+    try:
+        return (
+            time.time() - int(offset)
+            if offset[:1] in "+-" and offset[1:].isdigit()
+            else time.time()
+        )
+    except ValueError:
+        return time.time()
 
 
 def a_year_ahead(hour: int, minute: int) -> dt.datetime:
@@ -42,7 +58,7 @@ def faked(env: dict[str, str], when: dt.datetime) -> dict[str, str]:
 
     _, additions = libfaketime.get_reload_information()
     out = {**env, **additions}
-    out["FAKETIME"] = f"{int(when.timestamp() - time.time()):+d}"
+    out["FAKETIME"] = f"{int(when.timestamp() - real_time()):+d}"
     # Our own check that the preload works: a child reports the faked time.
     p = subprocess.run(
         [sys.executable, "-c", "import time; print(time.time())"],
