@@ -141,8 +141,9 @@ class IssuerLifecycle:
         credentials) to ``out_dir``, ready to be served as static files.
 
         ``ttl`` (seconds a verifier may cache a list) and ``valid_seconds`` (how long a list is
-        valid) must be positive whole numbers, ``ttl`` at most ``valid_seconds``; anything else
-        is ``InvalidDataError("invalid_data")`` before anything is written.
+        valid) must be positive whole numbers; anything else is
+        ``InvalidDataError("invalid_data")`` before anything is written. (A ``ttl`` beyond the
+        validity is allowed: a verifier then stops at the list's ``exp``.)
         """
         from ._register import publish
 
@@ -151,10 +152,6 @@ class IssuerLifecycle:
                 raise InvalidDataError(
                     "invalid_data", f"{name} must be a whole number of seconds >= 1", field=name
                 )
-        if ttl > valid_seconds:
-            raise InvalidDataError(
-                "invalid_data", "ttl must not exceed the lists' validity", field="ttl"
-            )
         out = Path(out_dir)
         try:
             out.mkdir(parents=True, exist_ok=True)

@@ -616,7 +616,7 @@ def test_library_imports_where_fcntl_is_missing() -> None:
 
 
 @pytest.mark.parametrize(
-    ("ttl", "valid_seconds"), [(0, 86400), (-5, 86400), (True, 86400), (7200, 3600), (60, 0)]
+    ("ttl", "valid_seconds"), [(0, 86400), (-5, 86400), (True, 86400), (60, 0), (60, -1)]
 )
 def test_publish_refuses_a_ttl_or_validity_that_is_not_positive(
     tmp_path: Path, ttl: Any, valid_seconds: int
