@@ -340,6 +340,12 @@ def test_ctrl_c_tells_the_operator_how_to_resume(home: Path) -> None:
         text=True,
     )
     wait_for(d / "out", proc)
+    # the first credential file: rows are being issued (not still being checked), so the
+    # interrupt lands mid-batch also on a loaded machine
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and not any((d / "out").glob("*.sd-jwt")):
+        assert time.monotonic() < deadline, "the batch never wrote a credential"
+        time.sleep(0.002)
     time.sleep(0.15)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
