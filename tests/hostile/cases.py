@@ -82,7 +82,7 @@ from blauweknop import (
     key_from_did_jwk,
 )
 from blauweknop._codec import b64u_decode, parse_json
-from blauweknop._di import sign_presentation
+from blauweknop._di import add_proof, sign_presentation
 from blauweknop._jws import parse_compact
 from blauweknop._register import Register
 from blauweknop._sdjwt import SDJWT
@@ -2078,6 +2078,48 @@ def _(c: Ctx) -> Any:
 )
 def _(c: Ctx) -> Any:
     return vp(c, c.w.present(iat=NOW - 301))
+
+
+@case(
+    "kb-iat-missing",
+    BINDING,
+    "KB-JWT without iat, validly signed by the holder",
+    "RFC 9901 section 4.3 (iat is required); one code with di-presentation-created-missing",
+    VERIFY,
+    HolderBindingError,
+    "presentation_time_missing",
+)
+def _(c: Ctx) -> Any:
+    token = c.w.creds["stmt"]
+    sd_hash = b64(hashlib.sha256(token.encode()).digest())
+    text = json.dumps({"aud": AUD, "nonce": NONCE, "sd_hash": sd_hash})
+    kb = jws({"alg": "ES256", "typ": "kb+jwt"}, text, c.w.holder)
+    return vp(c, token + kb)
+
+
+@case(
+    "di-presentation-created-missing",
+    BINDING,
+    "W3C presentation whose proof has no created, validly signed by the holder",
+    "VC-DATA-INTEGRITY 2.1 (created); one code with kb-iat-missing",
+    VERIFY,
+    HolderBindingError,
+    "presentation_time_missing",
+)
+def _(c: Ctx) -> Any:
+    cred = c.w.di["vp"]["verifiableCredential"][0]
+    unsigned = {k: v for k, v in c.w.di["vp"].items() if k != "proof"}
+    unsigned["verifiableCredential"] = [cred]
+    v = add_proof(
+        unsigned,
+        c.w.holder,
+        cryptosuite=c.w.di["vp"]["proof"]["cryptosuite"],
+        verification_method=c.w.di["vp"]["proof"]["verificationMethod"],
+        proof_purpose="authentication",
+        challenge=NONCE,
+        domain=AUD,
+    )
+    return {"q": [v]}
 
 
 @case(

@@ -37,6 +37,10 @@ __all__ = [
 _UNIFIED = {
     "challenge_mismatch": "nonce_mismatch",
     "domain_mismatch": "audience_mismatch",
+    # The verifier asks the SD-JWT core for no age bound, so its only ``key_binding_iat`` is
+    # a KB-JWT without a usable ``iat``: the same defect as a W3C proof without ``created``.
+    "key_binding_iat": "presentation_time_missing",
+    "proof_created_missing": "presentation_time_missing",
 }
 
 
@@ -72,7 +76,8 @@ def check_presentation_age(created: float, *, now: float, max_age: int, leeway: 
 
 
 def unify_holder_binding(e: HolderBindingError) -> NoReturn:
-    """Re-raise a core library's holder-binding error in the verifier's vocabulary."""
+    """Re-raise a core library's holder-binding error in the verifier's vocabulary (e.g. a
+    missing presentation time is ``presentation_time_missing`` in both encodings)."""
     if e.code in _UNIFIED:
         raise HolderBindingError(_UNIFIED[e.code], e.message) from e
     raise e
