@@ -331,25 +331,36 @@ def test_ctrl_c_tells_the_operator_how_to_resume(home: Path) -> None:
     d = home.parent
     # enough rows that the interrupt lands while issuing, even on an idle machine
     ids = write_batch(d / "b.csv", "GM0772-RK-INT", [did_jwk(Key.generate().public())], rows=400)
-    proc = subprocess.Popen(
-        [str(BIN / "rodeknop"), "issue", "--home", "gem", "--batch", "b.csv", "--out-dir", "out"],
-        cwd=d,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    wait_for(d / "out", proc)
-    # the first credential file: rows are being issued (not still being checked), so the
-    # interrupt lands mid-batch also on a loaded machine
-    deadline = time.monotonic() + 60
-    while proc.poll() is None and not any((d / "out").glob("*.sd-jwt")):
-        assert time.monotonic() < deadline, "the batch never wrote a credential"
-        time.sleep(0.002)
-    time.sleep(0.15)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    # output to files, not pipes: a pipe nobody reads while we wait could stall the batch
+    with (d / "stdout.txt").open("w") as out_f, (d / "stderr.txt").open("w") as err_f:
+        proc = subprocess.Popen(
+            [
+                str(BIN / "rodeknop"),
+                "issue",
+                "--home",
+                "gem",
+                "--batch",
+                "b.csv",
+                "--out-dir",
+                "out",
+            ],
+            cwd=d,
+            stdin=subprocess.DEVNULL,
+            stdout=out_f,
+            stderr=err_f,
+        )
+        wait_for(d / "out", proc)
+        # the first credential file: rows are being issued (not still being checked), so the
+        # interrupt lands mid-batch also on a loaded machine
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and not any((d / "out").glob("*.sd-jwt")):
+            assert time.monotonic() < deadline, "the batch never wrote a credential"
+            time.sleep(0.002)
+        time.sleep(0.15)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    err = (d / "stderr.txt").read_text()
+    assert proc.returncode == 130, (proc.returncode, err, (d / "stdout.txt").read_text()[-2000:])
     assert "interrupted: run the same command again to resume" in err
     assert "Traceback" not in err
     with Register.open(home / "register.sqlite") as reg:
