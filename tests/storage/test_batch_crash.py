@@ -327,6 +327,10 @@ def test_a_register_copied_while_issuing_opens_and_passes_its_check(home: Path) 
         assert [r.credential_id for r in reg.list()] == ids
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_tells_the_operator_how_to_resume(home: Path) -> None:
     d = home.parent
     # enough rows that the interrupt lands while issuing, even on an idle machine
@@ -348,6 +352,10 @@ def test_ctrl_c_tells_the_operator_how_to_resume(home: Path) -> None:
             stdin=subprocess.DEVNULL,
             stdout=out_f,
             stderr=err_f,
+            # A shell without job control starts background jobs with SIGINT ignored, and an
+            # ignored signal stays ignored across exec: Python would then never raise
+            # KeyboardInterrupt. The operator's Ctrl-C reaches a normal SIGINT; so does ours.
+            preexec_fn=_default_sigint,
         )
         wait_for(d / "out", proc)
         # interrupt as soon as a few credentials are written: rows are being issued (not
