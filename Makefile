@@ -7,7 +7,7 @@ PIP    := $(VENV)/bin/pip
 NODE_DIRS := tests/interop/sdjwt-node tests/interop/di-node
 PYTEST_ARGS ?=
 
-.PHONY: help venv deps interop-deps test test-fast demo demo-di lint typecheck bench docs clean
+.PHONY: help venv deps interop-deps system-deps test test-fast demo demo-di lint typecheck bench docs clean
 
 help:
 	@echo "make demo    - run the pilot scenario end to end (SQLite + files, offline verification)"
@@ -48,7 +48,27 @@ interop-deps:
 	  fi; \
 	done
 
-test: deps interop-deps
+# System parts the tests use for real: Debian's Chromium (pages checked in a headless browser) and
+# PostgreSQL server binaries (a throw-away cluster per test run). In CI (CI=true) missing ones are
+# installed with apt-get; elsewhere their tests skip and say how to install them.
+SYSTEM_PACKAGES_CHECK = \
+	missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing="$$missing postgresql"
+
+system-deps:
+	@$(SYSTEM_PACKAGES_CHECK); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	case "$${CI:-}" in \
+	  [Tt]rue|TRUE|1|[Yy]es) \
+	    echo "installing system packages:$$missing"; \
+	    if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1;; \
+	  *) echo "notice: missing system packages:$$missing (apt-get install$$missing); their tests will be skipped";; \
+	esac
+
+test: deps interop-deps system-deps
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 test-fast: deps
