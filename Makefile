@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
-NODE_DIRS := tests/interop/sdjwt-node tests/interop/di-node
+NODE_DIRS := $(wildcard tests/interop/*-node)
 PYTEST_ARGS ?=
 
 .PHONY: help venv deps interop-deps system-deps test test-fast demo demo-di lint typecheck bench docs clean

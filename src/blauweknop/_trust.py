@@ -43,7 +43,16 @@ __all__ = [
 ]
 
 TRUST_LIST_TYP = "trust-list+jwt"
-KNOWN_ROLES = frozenset({"creditor", "municipality", "debt_counsellor", "scheme_authority"})
+KNOWN_ROLES = frozenset(
+    {
+        "creditor",
+        "municipality",
+        "debt_counsellor",
+        "scheme_authority",
+        "verifier",
+        "arrangement_coordinator",
+    }
+)
 _ID_RE = re.compile(r"^(urn:oin:[0-9]{20}|https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\s#?]*)?)$")
 
 
