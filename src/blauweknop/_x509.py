@@ -42,7 +42,7 @@ from cryptography.x509.oid import ExtensionOID, NameOID, SignatureAlgorithmOID
 from ._codec import b64u_encode
 from ._errors import MalformedError, StorageError, TrustError
 from ._files import atomic_write
-from ._keys import Key
+from ._keys import Key, Signer
 
 __all__ = [
     "CA_CERTIFICATE_FILE",
@@ -51,6 +51,7 @@ __all__ = [
     "MAX_CERTIFICATE_BYTES",
     "MAX_CHAIN_LENGTH",
     "CertificateAuthority",
+    "CertifiedSigner",
     "certificate_from_pem",
     "certificate_to_pem",
     "certificates_from_pem",
@@ -684,6 +685,66 @@ class CertificateAuthority:
 
     def __repr__(self) -> str:
         return f"CertificateAuthority({self.certificate.subject.rfc4514_string()!r})"
+
+
+class CertifiedSigner:
+    """A :class:`~blauweknop._keys.Signer` with its certificate chain: every JWS it signs
+    carries the chain in the ``x5c`` header (leaf first, root left out; HAIP 1.0).
+
+    The leaf must be a certificate for the signer's own key (``ca_key_invalid`` otherwise),
+    so a token never names a chain it was not signed under.
+
+    Example:
+        >>> ca = CertificateAuthority.create("Root", now=1_800_000_000)
+        >>> k = Key.generate()
+        >>> s = CertifiedSigner(k, [ca.issue("Org", k, dns=["org.example"], now=1_800_000_000)])
+        >>> s.kid == k.kid, len(s.x5c)
+        (True, 1)
+    """
+
+    __slots__ = ("_signer", "certificates", "x5c")
+
+    def __init__(self, signer: Signer, chain: Sequence[x509.Certificate]) -> None:
+        if not chain:
+            raise MalformedError("ca_key_invalid", "a certificate chain needs a leaf")
+        if leaf_public_key(chain[0]) != Key.from_jwk(signer.public_jwk()):
+            raise MalformedError(
+                "ca_key_invalid", "the leaf certificate is not for the signing key"
+            )
+        self._signer = signer
+        self.certificates: tuple[x509.Certificate, ...] = tuple(chain)
+        self.x5c: tuple[str, ...] = tuple(encode_x5c(chain))
+
+    @property
+    def alg(self) -> str:
+        """The wrapped signer's algorithm."""
+        return self._signer.alg
+
+    @property
+    def kid(self) -> str:
+        """The wrapped signer's ``kid``."""
+        return self._signer.kid
+
+    @property
+    def inner(self) -> Signer:
+        """The wrapped signer (a :class:`Key` or an HSM adapter)."""
+        return self._signer
+
+    @property
+    def leaf(self) -> x509.Certificate:
+        """The signer's own certificate."""
+        return self.certificates[0]
+
+    def public_jwk(self) -> dict[str, str]:
+        """The wrapped signer's public JWK."""
+        return self._signer.public_jwk()
+
+    def sign(self, data: bytes) -> bytes:
+        """Sign with the wrapped signer."""
+        return self._signer.sign(data)
+
+    def __repr__(self) -> str:
+        return f"CertifiedSigner(kid={self.kid!r}, certificates={len(self.certificates)})"
 
 
 def _ca_key_usage() -> x509.KeyUsage:
