@@ -156,7 +156,8 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
         json.dumps(json.loads((d / "cjibx" / "trust-entry.json").read_text())["jwks"]["keys"][0])
     )
     ok(
-        "blauweknop", "ca", "issue", "--ca", str(d / "ca"), "--public-key", str(d / "cjibx.pub.jwk"),
+        "blauweknop", "ca", "issue", "--ca", str(d / "ca"),
+        "--public-key", str(d / "cjibx.pub.jwk"),
         "--uri", "https://cjib.example", "--out", str(d / "cjibx-cert.pem"),
     )  # fmt: skip
     (d / "garbage.json").write_text("{not json")
