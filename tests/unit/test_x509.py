@@ -564,3 +564,32 @@ def test_validity_window_is_exact(offset: int) -> None:
         with pytest.raises(TrustError) as e:
             verify_chain(x5c, [_ROOT_FOR_PROPS.certificate], now=now)
         assert e.value.code in {"x5c_expired", "x5c_not_yet_valid"}
+
+
+_LABEL = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
+# Not an IPv4 address: an IP host never matches a DNS name (tested above).
+_HOST = (
+    st.lists(_LABEL, min_size=2, max_size=4)
+    .filter(lambda labels: not all(label.isdigit() for label in labels))
+    .map(".".join)
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_HOST, _HOST, st.from_regex(r"(/[a-z0-9]{0,8}){0,3}", fullmatch=True))
+def test_dns_san_matches_exactly_its_host(host: str, other: str, path: str) -> None:
+    key = Key.generate()
+    leaf = handmade(
+        "Org",
+        key.public_key,
+        "Prop Root",
+        _priv(_ROOT_FOR_PROPS.key),
+        ku=_ku(sign=True),
+        uris=(),
+        dns=(host,),
+    )
+    assert leaf_matches_issuer(leaf, f"https://{host}{path}")
+    assert leaf_matches_issuer(leaf, f"https://{host.upper()}{path}")
+    assert leaf_matches_issuer(leaf, f"https://{other}{path}") is (other == host)
+    assert not leaf_matches_issuer(leaf, f"https://{host}.{other}{path}")
+    assert not leaf_matches_issuer(leaf, f"http://{host}{path}")
