@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from blauweknop import (
     Issuer,
@@ -349,3 +350,15 @@ def test_https_issuer_without_oin_cannot_issue_a_debt_statement(tmp_path: Path) 
     with pytest.raises(TrustError) as e:
         issuer.issue(DebtStatement.from_claims(CLAIMS), holder_jwk=Key.generate().public_jwk())
     assert e.value.code == "issuer_mismatch"
+
+
+def test_open_refuses_a_chain_for_another_key(world: World) -> None:
+    # certificate.pem replaced by a chain for another key: opening the home refuses to sign
+    # with a chain that does not certify the signing key.
+    other = world.root.issue("CJIB", Key.generate(), uris=[ISS], now=NOW - 86400)
+    (world.issuer.home / "certificate.pem").write_text(
+        "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in [other])
+    )
+    with pytest.raises(MalformedError) as e:
+        Issuer.open(world.issuer.home)
+    assert e.value.code == "ca_key_invalid"
