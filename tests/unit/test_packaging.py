@@ -19,7 +19,18 @@ import rodeknop_vc
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
 #: Distributions the library imports at run time (the wheel's Requires-Dist without an extra).
-RUNTIME_IMPORTS = {"cryptography", "pyld", "click", "rich", "jsonschema", "tzdata"}
+RUNTIME_IMPORTS = {
+    "cryptography",
+    "pyld",
+    "click",
+    "rich",
+    "jsonschema",
+    "tzdata",
+    "httpx",
+    "starlette",
+    "uvicorn",
+    "segno",
+}
 
 
 def test_version_comes_from_the_package_metadata() -> None:
