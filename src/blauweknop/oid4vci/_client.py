@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["OFFER_SCHEMES", "parse_offer_link", "receive_offer"]
 
-#: Link schemes a credential offer may come in (plus https links with the same query).
-OFFER_SCHEMES = ("openid-credential-offer", "haip", "haip-vci")
+OFFER_SCHEMES: tuple[str, ...] = ("openid-credential-offer", "haip", "haip-vci")
+"""Link schemes a credential offer may come in (plus ``https`` links with the same query)."""
 _MAX_RESPONSE = 1024 * 1024
 _FORMATS = frozenset({"dc+sd-jwt", "ldp_vc"})
 
