@@ -882,8 +882,10 @@ rodeknop.add_command(_status_group())
 
 
 def _register_wallet() -> None:
+    from ._oid4vci import receive
     from ._wallet import wallet
 
+    wallet.add_command(receive)
     blauweknop.add_command(wallet)
 
 
@@ -898,3 +900,17 @@ def _register_reconcile() -> None:
 
 
 _register_reconcile()
+
+
+def _register_oid4vci() -> None:
+    from rodeknop_vc import PaymentIncapacityDeclaration
+
+    from ._oid4vci import offer_command, serve_command
+
+    blauweknop.add_command(offer_command(lambda: DebtStatement, "debt statement"))
+    issuer.add_command(serve_command())
+    rodeknop.add_command(offer_command(lambda: PaymentIncapacityDeclaration, "declaration"))
+    rodeknop.add_command(serve_command())
+
+
+_register_oid4vci()

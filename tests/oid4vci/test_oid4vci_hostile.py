@@ -428,3 +428,28 @@ def test_unknown_path_and_method(drv: Driver) -> None:
     _refused(drv.request("GET", "/admin"), "not_found", 404)
     _refused(drv.request("GET", "/token"), "method_not_allowed", 405)
     _refused(drv.request("GET", "/offers/nope"), "not_found", 404)
+
+
+def test_offer_for_an_issued_id_is_refused(drv: Driver, home: Path) -> None:
+    from blauweknop import PolicyError
+
+    code, pin = _offer(drv)
+    token = drv.access_token(code, pin)
+    r = drv.credential(token, drv.request_body(CFG, [drv.proof(Key.generate(), drv.nonce())]))
+    assert r.status == 200
+    issued_id = f"CJIB-2026-H{next(_ids) - 1:05d}"
+    counts = _Counts(home)
+    model = CJIB_ORG.model(CJIB_ORG.claims(statement_id=issued_id))
+    with pytest.raises(PolicyError) as e:
+        drv.svc.create_offer(model)
+    assert e.value.code == "credential_exists"
+    counts.unchanged()
+
+
+def test_offer_with_a_bad_pin_or_format_is_refused(drv: Driver) -> None:
+    from blauweknop import InvalidDataError
+
+    model = CJIB_ORG.model(CJIB_ORG.claims(statement_id="CJIB-2026-BADPIN"))
+    for kw in ({"tx_code": "12a4"}, {"tx_code": "12"}, {"format": "mdoc"}):
+        with pytest.raises(InvalidDataError):
+            drv.svc.create_offer(model, **kw)

@@ -26,9 +26,9 @@ from ._proofs import make_dpop, make_key_proof
 from ._service import PRE_AUTH_GRANT
 
 if TYPE_CHECKING:
-    from ..formats import StatusSource
     from .._trust import TrustList
     from .._wallet import ImportResult, Wallet
+    from ..formats import StatusSource
 
 __all__ = ["OFFER_SCHEMES", "parse_offer_link", "receive_offer"]
 

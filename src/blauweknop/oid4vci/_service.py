@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .._codec import parse_json_object
-from .._errors import BlauweKnopError, InvalidDataError, StorageError
+from .._errors import BlauweKnopError, InvalidDataError, PolicyError, StorageError
 from .._keys import Key
 from .._limits import Limits
 from .._model import CredentialModel
@@ -338,9 +338,13 @@ class IssuerService:
             raise InvalidDataError(
                 "invalid_data", f"this issuer offers no {profile.vct} in format {format!r}"
             )
-        self._issuer().check_issuable(
-            data, holder_jwk=Key.generate().public_jwk(), format=format, now=now
-        )
+        issuer = self._issuer()
+        issuer.check_issuable(data, holder_jwk=Key.generate().public_jwk(), format=format, now=now)
+        credential_id = data.to_claims().get(profile.id_claim or "")
+        if isinstance(credential_id, str) and _registered(issuer, credential_id):
+            raise PolicyError(
+                "credential_exists", f"{credential_id!r} was issued before: give it a new id"
+            )
         if tx_code is True:
             pin: str | None = f"{secrets.randbelow(10**6):06d}"
         elif tx_code is False:
@@ -663,3 +667,14 @@ class IssuerService:
         self, form: Mapping[str, str], token_hash: str, jkt: str, now: int
     ) -> str:
         raise OAuthError("unsupported_grant_type", "the authorization code grant is not enabled")
+
+
+def _registered(issuer: Issuer, credential_id: str) -> bool:
+    """Whether the register holds ``credential_id`` (or its first single-use copy)."""
+    for cid in (credential_id, f"{credential_id}~copy1"):
+        try:
+            issuer.register.get(cid)
+        except PolicyError:
+            continue
+        return True
+    return False
