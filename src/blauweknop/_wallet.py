@@ -22,7 +22,7 @@ import importlib
 import os
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -316,10 +316,12 @@ class Wallet:
         http: Any = None,
         status: StatusSource | None = None,
         now: float | None = None,
+        authorize: Callable[[str], str] | None = None,
     ) -> list[ImportResult]:
         """Receive credentials over OpenID4VCI 1.0 from an offer link (or offer object),
         verified and stored as :meth:`add` does. ``tx_code``: the PIN; ``copies``: a batch of
-        single-use copies; ``http``: an ``httpx.Client``. See
+        single-use copies; ``http``: an ``httpx.Client``; ``authorize``: the citizen's login for
+        the authorization code grant (opens a URL, returns the redirect). See
         :func:`blauweknop.oid4vci.receive_offer`."""
         # The protocol layer sits above this recipe: looked up by name, not imported.
         protocol = importlib.import_module("blauweknop.oid4vci")
@@ -332,6 +334,7 @@ class Wallet:
             http=http,
             status=status,
             now=now,
+            authorize=authorize,
         )
         return results
 

@@ -103,3 +103,34 @@ def test_wrong_pin_is_refused_over_http(world: Scheme, wallet: Wallet) -> None:
         wallet.receive(link.uri, trust_list=world.trust, tx_code="654321", http=http, now=PILOT_NOW)
     assert e.value.code == "invalid_grant"
     assert wallet.credentials(now=PILOT_NOW) == []
+
+
+@pytest.mark.parametrize("fmt", ["sd-jwt", "di"])
+def test_authorization_code_grant_over_http(world: Scheme, wallet: Wallet, fmt: str) -> None:
+    from scheme import CJIB_ORG
+
+    from tests.oid4vci._driver import TestAuthenticator
+
+    auth = TestAuthenticator()
+    port = _port()
+    svc = IssuerService.for_home(
+        world.root / "cjib",
+        issuer_url=f"http://127.0.0.1:{port}",
+        clock=lambda: PILOT_NOW,
+        authenticator=auth,
+    )
+    model = CJIB_ORG.model(CJIB_ORG.claims(statement_id=f"CJIB-2026-LIVE-CODE-{fmt}"))
+    link = svc.create_offer(model, format=fmt, authorization_code=True, tx_code=False)
+    auth.offers["alice"] = link.offer["grants"]["authorization_code"]["issuer_state"]
+    with serve(asgi_app(svc), port=port), httpx.Client() as http:
+
+        def login(url: str) -> str:  # the citizen's browser: log in, follow to the redirect
+            r = http.get(url, headers={"X-Test-Citizen": "alice"})
+            assert r.status_code == 302
+            return str(r.headers["location"])
+
+        got = wallet.receive(
+            link.uri, trust_list=world.trust, http=http, now=PILOT_NOW, authorize=login
+        )
+    assert [g.credential.format for g in got] == ["dc+sd-jwt" if fmt == "sd-jwt" else "ldp_vc"]
+    assert svc.store.offer_state(link.offer_id) == "issued"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from blauweknop import Key
-from blauweknop.oid4vci import HttpRequest, HttpResponse, IssuerService
+from blauweknop.oid4vci import HttpRequest, HttpResponse, IssuerService, OAuthError
 from blauweknop.oid4vci._proofs import make_dpop, make_key_proof
 
 PRE_AUTH = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
@@ -142,3 +142,18 @@ class Driver:
 
 def pre_auth_code(offer: Mapping[str, Any]) -> str:
     return str(offer["grants"][PRE_AUTH]["pre-authorized_code"])
+
+
+class TestAuthenticator:
+    """Logs in whoever sends ``X-Test-Citizen``; each citizen may redeem one offer."""
+
+    __test__ = False
+
+    def __init__(self) -> None:
+        self.offers: dict[str, str] = {}
+
+    def __call__(self, request: HttpRequest, params: Mapping[str, Any]) -> str:
+        who = request.header("x-test-citizen")
+        if who is None or who not in self.offers:
+            raise OAuthError("access_denied", "not logged in")
+        return self.offers[who]

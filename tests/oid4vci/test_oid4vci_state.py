@@ -139,7 +139,9 @@ def test_metadata_both_types_both_formats(world: Scheme, tmp_path: Path) -> None
     assert "signed_metadata" not in md
     asm = svc.authorization_server_metadata()
     assert asm["issuer"] == "https://issuer.eindhoven.example"
-    assert asm["code_challenge_methods_supported"] == ["S256"]
+    assert asm["token_endpoint"] == "https://issuer.eindhoven.example/token"
+    assert asm["pre-authorized_grant_anonymous_access_supported"] is True
+    assert asm["dpop_signing_alg_values_supported"] == ["ES256", "EdDSA"]
 
 
 def _cert_for(key: Key) -> bytes:

@@ -9,7 +9,9 @@ here reaches the network otherwise.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import secrets
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .._codec import parse_json_object
+from .._codec import b64u_encode, parse_json_object
 from .._errors import BlauweKnopError
 from .._keys import Key
 from ._errors import OAuthError
@@ -35,6 +37,9 @@ __all__ = ["OFFER_SCHEMES", "parse_offer_link", "receive_offer"]
 OFFER_SCHEMES: tuple[str, ...] = ("openid-credential-offer", "haip", "haip-vci")
 """Link schemes a credential offer may come in (plus ``https`` links with the same query)."""
 _MAX_RESPONSE = 1024 * 1024
+#: The wallet's OAuth client id and redirect URI for the authorization code grant.
+DEFAULT_CLIENT_ID = "blauweknop-wallet"
+DEFAULT_REDIRECT_URI = "https://wallet.blauweknop.invalid/callback"
 _FORMATS = frozenset({"dc+sd-jwt", "ldp_vc"})
 
 
@@ -187,12 +192,19 @@ def _check_offer(offer: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
         raise OAuthError("offer_malformed", "credential_issuer must be an https URL")
     if not (isinstance(ids, list) and ids and all(isinstance(i, str) for i in ids)):
         raise OAuthError("offer_malformed", "credential_configuration_ids must list strings")
-    if not isinstance(grants, dict) or not isinstance(grants.get(PRE_AUTH_GRANT), dict):
-        raise OAuthError("offer_malformed", "the offer has no pre-authorized code grant")
-    grant = grants[PRE_AUTH_GRANT]
-    if not isinstance(grant.get("pre-authorized_code"), str):
+    if not isinstance(grants, dict) or not grants:
+        raise OAuthError("offer_malformed", "the offer names no grant")
+    pre = grants.get(PRE_AUTH_GRANT)
+    if pre is not None and not (
+        isinstance(pre, dict) and isinstance(pre.get("pre-authorized_code"), str)
+    ):
         raise OAuthError("offer_malformed", "pre-authorized_code missing")
-    return str(issuer), str(ids[0]), grant
+    code = grants.get("authorization_code")
+    if code is not None and not isinstance(code, dict):
+        raise OAuthError("offer_malformed", "authorization_code grant must be an object")
+    if pre is None and code is None:
+        raise OAuthError("offer_malformed", "the offer names no supported grant")
+    return str(issuer), str(ids[0]), grants
 
 
 def receive_offer(
@@ -205,6 +217,9 @@ def receive_offer(
     http: httpx.Client | None = None,
     status: StatusSource | None = None,
     now: float | None = None,
+    authorize: Callable[[str], str] | None = None,
+    client_id: str = DEFAULT_CLIENT_ID,
+    redirect_uri: str = DEFAULT_REDIRECT_URI,
 ) -> list[ImportResult]:
     """Receive the credential(s) of an OpenID4VCI offer into ``wallet``.
 
@@ -219,6 +234,11 @@ def receive_offer(
     ``issuer_unreachable``, ``issuer_response_invalid``, ``tx_code_required``), and
     whatever :meth:`Wallet.add` raises for a credential that does not verify. ``now``
     fixes the clock (proof ``iat``, verification), as in :meth:`Wallet.add`.
+
+    An offer with only the authorization code grant (or any offer, when ``authorize`` is
+    given and the offer has that grant) runs PAR + PKCE S256: ``authorize(url)`` opens the
+    authorization URL for the citizen's login (a browser, an in-app tab) and returns the URL
+    the issuer redirected to (``redirect_uri`` with ``code``, ``state`` and ``iss``).
     """
     clock: Callable[[], float] = time.time if now is None else (lambda: now)
     own = http is None
@@ -232,6 +252,8 @@ def receive_offer(
             copies=copies,
             session=_Session(client, clock),
             status=status,
+            authorize=authorize,
+            client=(client_id, redirect_uri),
         )
     finally:
         if own:
@@ -247,6 +269,8 @@ def _receive(
     copies: int,
     session: _Session,
     status: StatusSource | None,
+    authorize: Callable[[str], str] | None,
+    client: tuple[str, str],
 ) -> list[ImportResult]:
     if isinstance(offer, str):
         by_value, by_ref = parse_offer_link(offer)
@@ -254,7 +278,7 @@ def _receive(
             by_value = session.get(by_ref, "credential offer")
         assert by_value is not None
         offer = by_value
-    issuer, cfg_id, grant = _check_offer(offer)
+    issuer, cfg_id, grants = _check_offer(offer)
     md = session.get(well_known_url(issuer, "openid-credential-issuer"), "issuer metadata")
     if md.get("credential_issuer") != issuer:
         raise OAuthError("metadata_invalid", "metadata credential_issuer differs from the offer")
@@ -286,11 +310,22 @@ def _receive(
     if as_md.get("issuer") != servers[0] or not _url_ok(as_md.get("token_endpoint")):
         raise OAuthError("metadata_invalid", "authorization server metadata does not match")
 
-    form = {"grant_type": PRE_AUTH_GRANT, "pre-authorized_code": grant["pre-authorized_code"]}
-    if grant.get("tx_code") is not None:
-        if tx_code is None:
-            raise OAuthError("tx_code_required", "this offer needs the PIN (tx_code)")
-        form["tx_code"] = tx_code
+    use_code = "authorization_code" in grants and (
+        authorize is not None or PRE_AUTH_GRANT not in grants
+    )
+    if use_code:
+        if authorize is None:
+            raise OAuthError("authorization_required", "this offer needs the citizen's login")
+        form = _authorization_code(
+            session, as_md, cfg, grants["authorization_code"], authorize, client
+        )
+    else:
+        grant = grants[PRE_AUTH_GRANT]
+        form = {"grant_type": PRE_AUTH_GRANT, "pre-authorized_code": grant["pre-authorized_code"]}
+        if grant.get("tx_code") is not None:
+            if tx_code is None:
+                raise OAuthError("tx_code_required", "this offer needs the PIN (tx_code)")
+            form["tx_code"] = tx_code
     tok = session.post(str(as_md["token_endpoint"]), "token", form=form)
     access = tok.get("access_token")
     if not isinstance(access, str) or str(tok.get("token_type", "")).lower() != "dpop":
@@ -355,3 +390,59 @@ def _notify(session: _Session, endpoint: object, token: str, nid: object, event:
             token=token,
             body={"notification_id": nid, "event": event},
         )
+
+
+def _authorization_code(
+    session: _Session,
+    as_md: Mapping[str, Any],
+    cfg: Mapping[str, Any],
+    grant: Mapping[str, Any],
+    authorize: Callable[[str], str],
+    client: tuple[str, str],
+) -> dict[str, str]:
+    """PAR (RFC 9126) with PKCE S256, the citizen's login through ``authorize``, and the token
+    request form for the code that comes back."""
+    client_id, redirect_uri = client
+    par, endpoint = (
+        as_md.get("pushed_authorization_request_endpoint"),
+        as_md.get("authorization_endpoint"),
+    )
+    if not _url_ok(par) or not _url_ok(endpoint):
+        raise OAuthError("metadata_invalid", "no PAR or authorization endpoint")
+    verifier = secrets.token_urlsafe(48)
+    state = secrets.token_urlsafe(16)
+    pushed = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "code_challenge": b64u_encode(hashlib.sha256(verifier.encode("ascii")).digest()),
+        "code_challenge_method": "S256",
+        "state": state,
+    }
+    if isinstance(cfg.get("scope"), str):
+        pushed["scope"] = str(cfg["scope"])
+    if isinstance(grant.get("issuer_state"), str):
+        pushed["issuer_state"] = str(grant["issuer_state"])
+    got = session.post(str(par), "pushed authorization request", form=pushed, dpop=False)
+    request_uri = got.get("request_uri")
+    if not isinstance(request_uri, str):
+        raise OAuthError("issuer_response_invalid", "the PAR response has no request_uri")
+    query = urllib.parse.urlencode({"client_id": client_id, "request_uri": request_uri})
+    back = urllib.parse.urlsplit(authorize(f"{endpoint}?{query}"))
+    params = dict(urllib.parse.parse_qsl(back.query))
+    if params.get("state") != state:
+        raise OAuthError("issuer_response_invalid", "the authorization response state differs")
+    if "iss" in params and params["iss"] != as_md.get("issuer"):
+        raise OAuthError("issuer_response_invalid", "the authorization response iss differs")
+    if "error" in params:
+        code = params["error"] if params["error"].isascii() else "access_denied"
+        raise OAuthError(code, "the authorization was refused")
+    if not params.get("code"):
+        raise OAuthError("issuer_response_invalid", "the authorization response has no code")
+    return {
+        "grant_type": "authorization_code",
+        "code": params["code"],
+        "redirect_uri": redirect_uri,
+        "code_verifier": verifier,
+        "client_id": client_id,
+    }

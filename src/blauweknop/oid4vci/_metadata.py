@@ -153,24 +153,30 @@ def signed_metadata(
     return sign_compact(header, json.dumps(claims, separators=(",", ":")).encode(), signer)
 
 
-def authorization_server_metadata(issuer_url: str) -> dict[str, Any]:
-    """RFC 8414 metadata of the authorization server (the credential issuer itself)."""
-    return {
+def authorization_server_metadata(
+    issuer_url: str, *, authorization_code: bool = False
+) -> dict[str, Any]:
+    """RFC 8414 metadata of the authorization server (the credential issuer itself); with
+    ``authorization_code`` also the PAR (RFC 9126) and PKCE parameters of that grant."""
+    md: dict[str, Any] = {
         "issuer": issuer_url,
         "token_endpoint": f"{issuer_url}/token",
-        "authorization_endpoint": f"{issuer_url}/authorize",
-        "pushed_authorization_request_endpoint": f"{issuer_url}/par",
-        "require_pushed_authorization_requests": True,
-        "grant_types_supported": [
-            "authorization_code",
-            "urn:ietf:params:oauth:grant-type:pre-authorized_code",
-        ],
-        "response_types_supported": ["code"],
-        "code_challenge_methods_supported": ["S256"],
+        "grant_types_supported": ["urn:ietf:params:oauth:grant-type:pre-authorized_code"],
         "token_endpoint_auth_methods_supported": ["none"],
         "dpop_signing_alg_values_supported": sorted(ALLOWED_JWS_ALGS),
         "pre-authorized_grant_anonymous_access_supported": True,
     }
+    if authorization_code:
+        md["grant_types_supported"].insert(0, "authorization_code")
+        md |= {
+            "authorization_endpoint": f"{issuer_url}/authorize",
+            "pushed_authorization_request_endpoint": f"{issuer_url}/par",
+            "require_pushed_authorization_requests": True,
+            "response_types_supported": ["code"],
+            "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": True,
+        }
+    return md
 
 
 def well_known_url(identifier: str, name: str) -> str:

@@ -23,9 +23,12 @@ Endpoints (paths under the issuer URL):
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import os
+import re
 import secrets
 import threading
 import time
@@ -35,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .._codec import parse_json_object
+from .._codec import b64u_encode, parse_json_object
 from .._errors import BlauweKnopError, InvalidDataError, PolicyError, StorageError
 from .._keys import Key
 from .._limits import Limits
@@ -68,6 +71,10 @@ _log = logging.getLogger("blauweknop.oid4vci")
 PRE_AUTH_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 _EVENTS = frozenset({"credential_accepted", "credential_failure", "credential_deleted"})
 _NO_STORE = {"Cache-Control": "no-store"}
+_PAR_TTL = 60
+_CODE_TTL = 60
+_PKCE_RE = re.compile(r"[A-Za-z0-9_-]{43}")
+_VERIFIER_RE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,10 +161,12 @@ class CredentialOfferLink:
 
 class Authenticator(Protocol):
     """The citizen's login for the authorization code grant (DigiD and the like stand behind
-    it): given the pushed request's parameters, answer the ``issuer_state`` of the offer the
-    authenticated citizen may redeem, or raise :class:`OAuthError` (``access_denied``)."""
+    it). Called at the authorization endpoint with the request and the pushed request's
+    parameters (``scope``, ``issuer_state``, ``state``...); answers the ``issuer_state`` of the
+    offer the authenticated citizen may redeem, or raises :class:`OAuthError`
+    (``access_denied``)."""
 
-    def __call__(self, params: Mapping[str, Any]) -> str: ...
+    def __call__(self, request: HttpRequest, params: Mapping[str, Any]) -> str: ...
 
 
 class _PreparedCredential(CredentialModel):
@@ -300,7 +309,9 @@ class IssuerService:
 
     def authorization_server_metadata(self) -> dict[str, Any]:
         """RFC 8414 metadata (this service is its own authorization server)."""
-        return authorization_server_metadata(self.issuer_url)
+        return authorization_server_metadata(
+            self.issuer_url, authorization_code=self.authenticator is not None
+        )
 
     # -- offers -------------------------------------------------------------------------
     def create_offer(
@@ -658,15 +669,122 @@ class IssuerService:
 
     # -- authorization code grant (PAR + PKCE) ----------------------------------------------
     def _par(self, r: HttpRequest) -> HttpResponse:
-        raise OAuthError("invalid_request", "the authorization code grant is not enabled")
+        """RFC 9126: store the authorization request, answer its ``request_uri``."""
+        if self.authenticator is None:
+            raise OAuthError("invalid_request", "the authorization code grant is not enabled")
+        form = self._form(r)
+        if "request_uri" in form:
+            raise OAuthError("invalid_request", "request_uri may not be pushed")
+        if form.get("response_type") != "code":
+            raise OAuthError("unsupported_response_type", "response_type must be code")
+        for name in ("client_id", "redirect_uri", "code_challenge"):
+            if not form.get(name):
+                raise OAuthError("invalid_request", f"{name} is missing")
+        # HAIP / RFC 9700: PKCE with S256 only; "plain" (or none) is refused.
+        if form.get("code_challenge_method") != "S256":
+            raise OAuthError("invalid_request", "code_challenge_method must be S256")
+        if not _PKCE_RE.fullmatch(form["code_challenge"]):
+            raise OAuthError("invalid_request", "code_challenge is not a base64url SHA-256")
+        redirect = urllib.parse.urlsplit(form["redirect_uri"])
+        if not redirect.scheme or redirect.fragment:
+            raise OAuthError("invalid_request", "redirect_uri must be absolute, no fragment")
+        scope = form.get("scope")
+        if scope is not None and not set(scope.split()) <= set(self.configurations()):
+            raise OAuthError("invalid_scope", "unknown scope")
+        now = self._now()
+        request_uri = "urn:ietf:params:oauth:request_uri:" + secrets.token_urlsafe(24)
+        self.store.create_par(
+            request_uri, form["client_id"], dict(form), now=now, expires_at=now + _PAR_TTL
+        )
+        return HttpResponse.json(
+            {"request_uri": request_uri, "expires_in": _PAR_TTL}, 201, _NO_STORE
+        )
 
     def _authorize(self, r: HttpRequest) -> HttpResponse:
-        raise OAuthError("invalid_request", "the authorization code grant is not enabled")
+        """The authorization endpoint: only pushed requests; the authenticator logs the
+        citizen in and names the offer (``issuer_state``); answers a redirect with the code."""
+        if self.authenticator is None:
+            raise OAuthError("invalid_request", "the authorization code grant is not enabled")
+        try:
+            pairs = urllib.parse.parse_qsl(r.query, strict_parsing=bool(r.query))
+        except ValueError as e:
+            raise OAuthError("invalid_request", "malformed query") from e
+        query = dict(pairs)
+        if len(query) != len(pairs):
+            raise OAuthError("invalid_request", "query parameter repeated")
+        request_uri, client_id = query.get("request_uri"), query.get("client_id")
+        if not request_uri or not client_id:
+            raise OAuthError("invalid_request", "request_uri and client_id are required (PAR)")
+        now = self._now()
+        pushed_client, params = self.store.take_par(request_uri, now=now)
+        if pushed_client != client_id:
+            raise OAuthError("invalid_request", "client_id differs from the pushed request")
+        redirect_uri = str(params["redirect_uri"])
+        state = params.get("state")
+        try:
+            issuer_state = self.authenticator(r, params)
+            if params.get("issuer_state") not in (None, issuer_state):
+                raise OAuthError("access_denied", "the citizen may not redeem this offer")
+            offer_id = self.store.offer_for_issuer_state(issuer_state, now=now)
+        except OAuthError as e:
+            # Errors after the client is known go back to it (RFC 6749 section 4.1.2.1).
+            return _redirect(
+                redirect_uri,
+                {
+                    "error": "access_denied" if e.code != "access_denied" else e.code,
+                    "state": state,
+                    "iss": self.issuer_url,
+                },
+            )
+        code = secrets.token_urlsafe(32)
+        self.store.create_auth_code(
+            digest(code),
+            client_id=client_id,
+            offer_id=offer_id,
+            redirect_uri=redirect_uri,
+            code_challenge=str(params["code_challenge"]),
+            now=now,
+            expires_at=now + _CODE_TTL,
+        )
+        # RFC 9207: the authorization server names itself in the response.
+        return _redirect(redirect_uri, {"code": code, "state": state, "iss": self.issuer_url})
 
     def _redeem_authorization_code(
         self, form: Mapping[str, str], token_hash: str, jkt: str, now: int
     ) -> str:
-        raise OAuthError("unsupported_grant_type", "the authorization code grant is not enabled")
+        if self.authenticator is None:
+            raise OAuthError(
+                "unsupported_grant_type", "the authorization code grant is not enabled"
+            )
+        code, verifier = form.get("code"), form.get("code_verifier")
+        if not code or not form.get("redirect_uri") or not form.get("client_id"):
+            raise OAuthError("invalid_request", "code, redirect_uri and client_id are required")
+        if not verifier or not _VERIFIER_RE.fullmatch(verifier):
+            raise OAuthError("invalid_grant", "code_verifier missing or malformed")
+        challenge = b64u_encode(hashlib.sha256(verifier.encode("ascii")).digest())
+
+        def check(client_id: str, redirect_uri: str, code_challenge: str) -> None:
+            if client_id != form["client_id"] or redirect_uri != form["redirect_uri"]:
+                raise OAuthError("invalid_grant", "client_id or redirect_uri differ")
+            if not hmac.compare_digest(challenge, code_challenge):
+                raise OAuthError("invalid_grant", "PKCE code_verifier does not match")
+
+        return self.store.redeem_auth_code(
+            digest(code),
+            token_hash=token_hash,
+            jkt=jkt,
+            now=now,
+            token_expires_at=now + self.token_ttl,
+            check=check,
+        )
+
+
+def _redirect(uri: str, params: Mapping[str, Any]) -> HttpResponse:
+    query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
+    sep = "&" if urllib.parse.urlsplit(uri).query else "?"
+    return HttpResponse(
+        status=302, body=b"", headers={"Location": f"{uri}{sep}{query}", **_NO_STORE}
+    )
 
 
 def _registered(issuer: Issuer, credential_id: str) -> bool:
