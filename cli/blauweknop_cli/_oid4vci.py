@@ -19,6 +19,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 #: The PIN may come from this variable instead of --pin (it stays out of shell history).
 TX_CODE_ENV = "BLAUWEKNOP_TX_CODE"
 ISSUER_URL_ENV = "BLAUWEKNOP_ISSUER_URL"
+#: The counsellor page's key (enables /counsellor on `serve`).
+COUNSELLOR_KEY_ENV = "BLAUWEKNOP_COUNSELLOR_KEY"
 
 _ISSUER_URL = click.option(
     "--issuer-url",
@@ -129,8 +131,9 @@ def offer_command(model_loader: Any, what: str) -> click.Command:
     return cmd
 
 
-def serve_command(name: str = "serve") -> click.Command:
-    """``serve``: run the issuer service with uvicorn."""
+def serve_command(name: str = "serve", model_loader: Any = None) -> click.Command:
+    """``serve``: run the issuer service with uvicorn (``model_loader``: the model class the
+    counsellor's page builds prepared claims with)."""
 
     @click.command(name, context_settings=CONTEXT)
     @_HOME
@@ -153,10 +156,20 @@ def serve_command(name: str = "serve") -> click.Command:
     @handle_errors()
     def cmd(home: str, issuer_url: str, host: str, port: int, batch_size: int) -> None:
         """Run the OpenID4VCI issuer service for this home (metadata, token, nonce, credential
-        and notification endpoints). Put it behind TLS at --issuer-url. Stops on Ctrl-C."""
+        and notification endpoints). Put it behind TLS at --issuer-url. Stops on Ctrl-C.
+
+        With BLAUWEKNOP_COUNSELLOR_KEY set (16+ characters), the counsellor's page at
+        /counsellor makes offers and shows their QR code and PIN."""
         import uvicorn
 
-        svc = IssuerService.for_home(home, issuer_url=issuer_url, batch_size=batch_size)
+        options: dict[str, Any] = {}
+        key = os.environ.get(COUNSELLOR_KEY_ENV)
+        if key:
+            options["counsellor_key"] = key
+            if model_loader is not None:
+                model = model_loader()
+                options["models"] = {model.vct: model}
+        svc = IssuerService.for_home(home, issuer_url=issuer_url, batch_size=batch_size, **options)
         click.echo(f"serving {issuer_url} on http://{host}:{port} (Ctrl-C stops)", err=True)
         # No access log: request paths carry offer ids.
         uvicorn.run(asgi_app(svc), host=host, port=port, log_level="warning", access_log=False)

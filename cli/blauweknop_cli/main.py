@@ -910,7 +910,7 @@ def _register_oid4vci() -> None:
     blauweknop.add_command(offer_command(lambda: DebtStatement, "debt statement"))
     issuer.add_command(serve_command())
     rodeknop.add_command(offer_command(lambda: PaymentIncapacityDeclaration, "declaration"))
-    rodeknop.add_command(serve_command())
+    rodeknop.add_command(serve_command(model_loader=lambda: PaymentIncapacityDeclaration))
 
 
 _register_oid4vci()

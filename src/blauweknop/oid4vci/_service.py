@@ -72,6 +72,7 @@ PRE_AUTH_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 _EVENTS = frozenset({"credential_accepted", "credential_failure", "credential_deleted"})
 _NO_STORE = {"Cache-Control": "no-store"}
 _PAR_TTL = 60
+_COOKIE = "bk_counsellor"
 _CODE_TTL = 60
 _PKCE_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 _VERIFIER_RE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
@@ -122,6 +123,21 @@ class HttpResponse:
             status=status,
             body=body,
             headers={"Content-Type": "application/json", **(headers or {})},
+        )
+
+    @classmethod
+    def html(cls, page: str, csp: str, status: int = 200) -> HttpResponse:
+        """An HTML page with its Content-Security-Policy, never cached."""
+        return cls(
+            status=status,
+            body=page.encode("utf-8"),
+            headers={
+                "Content-Type": "text/html; charset=utf-8",
+                "Content-Security-Policy": csp,
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+                "Cache-Control": "no-store",
+            },
         )
 
     def json_body(self) -> Any:
@@ -202,6 +218,10 @@ class IssuerService:
         certificate_chain: DER certificates, leaf first, for ``signed_metadata`` (the leaf
             must certify the issuer's signing key).
         authenticator: the citizen's login for the authorization code grant.
+        counsellor_key: enables the counsellor's pages under ``/counsellor`` (at least 16
+            characters; sent as ``Authorization: Bearer`` or set as a cookie by the login form).
+        models: the model class per ``vct`` the counsellor's form builds prepared claims with
+            (default: the debt statement; ``rodeknop serve`` adds the declaration).
 
     Example:
         >>> import tempfile, pathlib
@@ -228,6 +248,8 @@ class IssuerService:
         max_body: int = 64 * 1024,
         certificate_chain: Sequence[bytes] | None = None,
         authenticator: Authenticator | None = None,
+        counsellor_key: str | None = None,
+        models: Mapping[str, type[CredentialModel]] | None = None,
     ) -> None:
         p = urllib.parse.urlsplit(issuer_url)
         loopback = p.hostname in {"127.0.0.1", "localhost", "::1"}
@@ -250,6 +272,14 @@ class IssuerService:
         self.max_body = max_body
         self.certificate_chain = list(certificate_chain or [])
         self.authenticator = authenticator
+        if counsellor_key is not None and len(counsellor_key) < 16:
+            raise InvalidDataError("invalid_data", "counsellor_key must be at least 16 characters")
+        self.counsellor_key = counsellor_key
+        self.models: dict[str, type[CredentialModel]] = dict(models or {})
+        if not self.models:
+            from ..debt import DebtStatement
+
+            self.models[DebtStatement.vct] = DebtStatement
         self._limits = Limits()
 
     @classmethod
@@ -460,6 +490,8 @@ class IssuerService:
         handler = routes.get((r.method, r.path))
         if handler is not None:
             return handler(r)
+        if r.path == "/counsellor" or r.path.startswith("/counsellor/"):
+            return self._counsellor(r)
         if r.method == "GET" and r.path.startswith("/offers/"):
             return self._offer(r.path.removeprefix("/offers/"))
         if any(path == r.path for _, path in routes) or r.path.startswith("/offers/"):
@@ -668,6 +700,107 @@ class IssuerService:
         return HttpResponse(status=204, body=b"", headers=_NO_STORE)
 
     # -- authorization code grant (PAR + PKCE) ----------------------------------------------
+    def _counsellor_ok(self, r: HttpRequest) -> bool:
+        key = self.counsellor_key
+        assert key is not None
+        auth = r.header("authorization") or ""
+        if auth.startswith("Bearer ") and hmac.compare_digest(auth[7:].encode(), key.encode()):
+            return True
+        for value in r.headers.get("cookie", ()):
+            for part in value.split(";"):
+                name, _, got = part.strip().partition("=")
+                if name == _COOKIE and hmac.compare_digest(got.encode(), key.encode()):
+                    return True
+        return False
+
+    def _counsellor(self, r: HttpRequest) -> HttpResponse:
+        """The counsellor's pages (``/counsellor``): login, the offer form, the hand-off page
+        and its status poll."""
+        from . import _counsellor as page
+
+        if self.counsellor_key is None:
+            raise OAuthError("not_found", "no such endpoint")
+        nonce = page.new_nonce()
+        if r.path == "/counsellor/login" and r.method == "POST":
+            form = self._form(r)
+            if not hmac.compare_digest(form.get("key", "").encode(), self.counsellor_key.encode()):
+                return HttpResponse.html(
+                    page.login_page(nonce, "Onjuiste sleutel / wrong key"), page.csp(nonce), 403
+                )
+            secure = "; Secure" if self.issuer_url.startswith("https://") else ""
+            return HttpResponse(
+                status=303,
+                body=b"",
+                headers={
+                    "Location": f"{self.issuer_url}/counsellor",
+                    "Set-Cookie": f"{_COOKIE}={self.counsellor_key}; HttpOnly; SameSite=Strict;"
+                    f" Path=/counsellor{secure}",
+                    **_NO_STORE,
+                },
+            )
+        if not self._counsellor_ok(r):
+            if r.method == "GET" and r.path == "/counsellor":
+                return HttpResponse.html(page.login_page(nonce), page.csp(nonce), 401)
+            raise OAuthError("invalid_token", "counsellor key required", www_authenticate="Bearer")
+        configurations = [
+            (cid, f"{c.profile.name} ({c.format})")
+            for cid, c in sorted(self.configurations().items())
+            if c.profile.vct in self.models
+        ]
+        name = self._issuer().name
+        if r.path == "/counsellor" and r.method == "GET":
+            return HttpResponse.html(page.form_page(name, configurations, nonce), page.csp(nonce))
+        if r.path == "/counsellor/offers" and r.method == "POST":
+            form = self._form(r)
+            try:
+                configuration = self.configurations()[form.get("configuration", "")]
+                model = self.models[configuration.profile.vct]
+                claims = parse_json_object(
+                    form.get("claims", "").encode("utf-8"), limits=self._limits, what="claims"
+                )
+                link = self.create_offer(
+                    model.from_claims(claims),
+                    format=configuration.option,
+                    tx_code=form.get("pin") == "1",
+                )
+            except KeyError:
+                return HttpResponse.html(
+                    page.form_page(name, configurations, nonce, "Onbekende soort / unknown type"),
+                    page.csp(nonce),
+                    400,
+                )
+            except BlauweKnopError as e:
+                return HttpResponse.html(
+                    page.form_page(name, configurations, nonce, f"{e.code}: {e.message}"),
+                    page.csp(nonce),
+                    400,
+                )
+            import datetime as dt
+
+            expires = dt.datetime.fromtimestamp(link.expires_at, dt.UTC).strftime(
+                "%Y-%m-%d %H:%M UTC"
+            )
+            return HttpResponse.html(
+                page.offer_page(
+                    issuer_name=name,
+                    title=configuration.profile.name,
+                    uri=link.uri,
+                    qr_svg=link.qr_svg(),
+                    tx_code=link.tx_code,
+                    expires=expires,
+                    status_url=f"/counsellor/offers/{link.offer_id}/status",
+                    nonce=nonce,
+                ),
+                page.csp(nonce),
+            )
+        parts = r.path.split("/")
+        if r.method == "GET" and len(parts) == 5 and parts[2] == "offers" and parts[4] == "status":
+            state = self.store.offer_state(parts[3])
+            if state is None:
+                raise OAuthError("not_found", "no such offer")
+            return HttpResponse.json({"state": state}, headers=_NO_STORE)
+        raise OAuthError("not_found", "no such page")
+
     def _par(self, r: HttpRequest) -> HttpResponse:
         """RFC 9126: store the authorization request, answer its ``request_uri``."""
         if self.authenticator is None:
