@@ -153,8 +153,13 @@ def serve_command(name: str = "serve", model_loader: Any = None) -> click.Comman
         show_default=True,
         help="Most credentials (single-use copies) per request.",
     )
+    @click.option(
+        "--json", "as_json", is_flag=True, help="Errors (before the service runs) as JSON."
+    )
     @handle_errors()
-    def cmd(home: str, issuer_url: str, host: str, port: int, batch_size: int) -> None:
+    def cmd(
+        home: str, issuer_url: str, host: str, port: int, batch_size: int, as_json: bool
+    ) -> None:
         """Run the OpenID4VCI issuer service for this home (metadata, token, nonce, credential
         and notification endpoints). Put it behind TLS at --issuer-url. Stops on Ctrl-C.
 

@@ -249,3 +249,71 @@ def test_offer_prints_qr_and_pin(setup: Path) -> None:
         expect=2,
     )
     assert json.loads(bad)["code"] == "invalid_data"  # http outside loopback
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (
+            (
+                "rodeknop",
+                "offer",
+                "--home",
+                "nope",
+                "--data",
+                "qr.json",
+                "--issuer-url",
+                "https://i.example",
+            ),
+            "home_not_found",
+        ),
+        (
+            ("rodeknop", "serve", "--home", "nope", "--issuer-url", "https://i.example"),
+            "home_not_found",
+        ),
+        (
+            (
+                "blauweknop",
+                "issuer",
+                "serve",
+                "--home",
+                "gemeente",
+                "--issuer-url",
+                "ftp://i.example",
+            ),
+            "invalid_data",
+        ),
+        (
+            (
+                "blauweknop",
+                "offer",
+                "--home",
+                "gemeente",
+                "--data",
+                "missing.json",
+                "--issuer-url",
+                "https://i.example",
+            ),
+            "file_unreadable",
+        ),
+        (
+            (
+                "blauweknop",
+                "wallet",
+                "receive",
+                "--wallet",
+                "wallet",
+                "mailto:x",
+                "--trust-list",
+                "trust.jwt",
+                "--anchor",
+                "anchor.pub.jwk",
+            ),
+            "offer_malformed",
+        ),
+    ],
+)
+def test_errors_are_one_json_object(setup: Path, args: tuple[str, ...], code: str) -> None:
+    out = run(*args, "--json", cwd=setup, expect=1 if code == "offer_malformed" else 2)
+    body = json.loads(out)
+    assert body == {"ok": False, "code": code, "message": body["message"]}
