@@ -1,23 +1,33 @@
-"""Interop: the independent ``@openid4vc/openid4vci`` 0.4.6 (TypeScript, the library inside
-Credo) as the wallet against our issuer service, over real HTTP on loopback.
+"""Interop with the independent ``@openid4vc/openid4vci`` / ``@openid4vc/oauth2`` 0.4.6
+(TypeScript, the libraries inside Credo), over real HTTP on loopback, in both directions.
 
-Both grants (pre-authorized code with PIN; authorization code with PAR + PKCE), both encodings,
-and a batch of single-use copies. Each credential it receives is then checked by us: bound to
-the key the peer proved, registered with its own status index.
+* Their wallet (``peer.mjs``) against our issuer service: both grants (pre-authorized code with
+  PIN; authorization code with PAR + PKCE), both encodings, a batch of single-use copies, a
+  wrong PIN. Each credential it receives is checked by us: bound to the key the peer proved,
+  registered with its own status index.
+* Their issuer (``issuer.mjs``: their metadata, offer, token endpoint with tx_code and DPoP,
+  signed DPoP-bound access token, resource-request check, jwt proof verification, nonce and
+  credential responses) against our wallet, pre-authorized code, both encodings. It hands out a
+  credential our ``Issuer`` made for the wallet's holder key, after checking that the proof is
+  signed by that key.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from scheme import CJIB_ORG, GEMEENTE_EINDHOVEN, PILOT_NOW, Scheme
 
-from blauweknop import Key, Wallet
-from blauweknop.oid4vci import IssuerService, asgi_app
+from blauweknop import RODE_KNOP_VCT, Key, Wallet
+from blauweknop.oid4vci import IssuerService, OAuthError, asgi_app
 from tests.live import serve
 from tests.oid4vci._driver import TestAuthenticator
 
@@ -140,3 +150,107 @@ def test_their_wallet_authorization_code(world: Scheme, node_peer: Callable[...,
     [credential] = got["credentials"]
     assert isinstance(credential, dict) and "DebtStatement" in credential["type"]
     assert _same_key(_cnf_of(credential), got["holder_jwks"][0])
+
+
+# -- their issuer, our wallet ------------------------------------------------------------------
+@contextlib.contextmanager
+def _their_issuer(node_peer: Callable[..., Any], tmp_path: Path, **config: Any) -> Iterator[Any]:
+    peer = node_peer("oid4vci-node")  # skips (fails under CI) when not installed
+    port = _port()
+    cfg = tmp_path / f"issuer-{port}.json"
+    cfg.write_text(json.dumps({"port": port, "now": PILOT_NOW, **config}))
+    proc = subprocess.Popen(
+        ["node", "issuer.mjs", str(cfg)],
+        cwd=peer.directory,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("READY "), line + (proc.stderr.read() if proc.stderr else "")
+        yield json.loads(line[6:])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+_SD_JWT_CFG = {
+    "format": "dc+sd-jwt",
+    "vct": "urn:rodeknop:payment-incapacity-declaration:1",
+    "cryptographic_binding_methods_supported": ["jwk"],
+    "credential_signing_alg_values_supported": ["ES256"],
+    "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": ["ES256"]}},
+}
+_LDP_CFG = {
+    "format": "ldp_vc",
+    "credential_definition": {
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/blauweknop/v1"],
+        "type": ["VerifiableCredential", "PaymentIncapacityDeclaration"],
+    },
+    "cryptographic_binding_methods_supported": ["did:jwk"],
+    "credential_signing_alg_values_supported": ["ecdsa-sd-2023"],
+    "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": ["ES256"]}},
+}
+
+
+@pytest.mark.parametrize("fmt", ["sd-jwt", "di"])
+def test_our_wallet_from_their_issuer(
+    world: Scheme, node_peer: Callable[..., Any], tmp_path: Path, fmt: str
+) -> None:
+    with Wallet.create(tmp_path / "w", passphrase="their issuer", scrypt_n=2**10) as wallet:
+        claims = GEMEENTE_EINDHOVEN.claims(declaration_id=f"GM0772-RK-2026-THEIRS-{fmt}")
+        issued = world.gem.issue(
+            GEMEENTE_EINDHOVEN.model(claims),
+            holder_jwk=wallet.holder_jwk(),
+            format=fmt,
+            now=PILOT_NOW,
+        )
+        credential: Any = issued.text if fmt == "sd-jwt" else json.loads(issued.text)
+        with (
+            _their_issuer(
+                node_peer,
+                tmp_path,
+                configuration_id="rk",
+                tx_code="314159",
+                credential=credential,
+                configuration=_SD_JWT_CFG if fmt == "sd-jwt" else _LDP_CFG,
+            ) as ready,
+            httpx.Client() as http,
+        ):
+            with pytest.raises(OAuthError) as e:
+                wallet.receive(ready["offer"], trust_list=world.trust, http=http, now=PILOT_NOW)
+            assert e.value.code == "tx_code_required"
+            got = wallet.receive(
+                ready["offer"],
+                trust_list=world.trust,
+                tx_code="314159",
+                http=http,
+                now=PILOT_NOW,
+            )
+        assert [g.credential.format for g in got] == [issued.format]
+        assert wallet.credentials(now=PILOT_NOW)[0].vct == RODE_KNOP_VCT
+
+
+def test_their_issuer_refuses_our_wrong_pin(
+    world: Scheme, node_peer: Callable[..., Any], tmp_path: Path
+) -> None:
+    with Wallet.create(tmp_path / "w", passphrase="their issuer", scrypt_n=2**10) as wallet:
+        with (
+            _their_issuer(
+                node_peer,
+                tmp_path,
+                configuration_id="rk",
+                tx_code="314159",
+                credential="x~",
+                configuration=_SD_JWT_CFG,
+            ) as ready,
+            httpx.Client() as http,
+            pytest.raises(OAuthError) as e,
+        ):
+            wallet.receive(
+                ready["offer"], trust_list=world.trust, tx_code="000000", http=http, now=PILOT_NOW
+            )
+        assert e.value.code == "invalid_grant"
+        assert wallet.credentials(now=PILOT_NOW) == []
