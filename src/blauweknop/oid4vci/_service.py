@@ -681,6 +681,7 @@ class IssuerService:
         self, configuration: CredentialConfiguration, payload: str, keys: list[Key], now: int
     ) -> list[Any]:
         claims = json.loads(payload)
+        configuration.profile.validate(claims)  # validated at offer time; the row could be edited
         data = _PreparedCredential(configuration.profile, claims)
         issuer = self._issuer()
         jwks = [k.public_jwk() for k in keys]
