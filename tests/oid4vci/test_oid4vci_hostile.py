@@ -363,10 +363,12 @@ def test_access_token_for_another_configuration(
 ) -> None:
     token, holder = ready
     counts = _Counts(home)
-    body = drv.request_body("debt_statement_ldp_vc", [drv.proof(holder, drv.nonce())])
+    nonce = drv.nonce()
+    body = drv.request_body("debt_statement_ldp_vc", [drv.proof(holder, nonce)])
     _refused(drv.credential(token, body), "insufficient_scope", 403)
     counts.unchanged()
-    r = drv.credential(token, drv.request_body(CFG, [drv.proof(holder, drv.nonce())]))
+    # Neither the token nor the c_nonce was used up by the refused request.
+    r = drv.credential(token, drv.request_body(CFG, [drv.proof(holder, nonce)]))
     assert r.status == 200
 
 
@@ -453,3 +455,46 @@ def test_offer_with_a_bad_pin_or_format_is_refused(drv: Driver) -> None:
     for kw in ({"tx_code": "12a4"}, {"tx_code": "12"}, {"format": "mdoc"}):
         with pytest.raises(InvalidDataError):
             drv.svc.create_offer(model, **kw)
+
+
+def test_dpop_proof_replayed_at_the_token_endpoint(drv: Driver) -> None:
+    code, pin = _offer(drv)
+    proof = drv.dpop("/token")
+    _refused(drv.token("wrong-code", pin, dpop=proof), "invalid_grant")
+    _refused(drv.token(code, pin, dpop=proof), "invalid_dpop_proof")
+    assert drv.token(code, pin).status == 200  # the code survived the replay
+
+
+def test_notification_errors(drv: Driver, ready: tuple[str, Key]) -> None:
+    token, holder = ready
+    r = drv.credential(token, drv.request_body(CFG, [drv.proof(holder, drv.nonce())]))
+    nid = r.json_body()["notification_id"]
+
+    def notify(body: Any, tok: str = token) -> Any:
+        return drv.request(
+            "POST",
+            "/notification",
+            body=json.dumps(body).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"DPoP {tok}",
+                "DPoP": drv.dpop("/notification", token=tok),
+            },
+        )
+
+    _refused(
+        notify({"notification_id": nid, "event": "credential_stolen"}),
+        "invalid_notification_request",
+    )
+    _refused(
+        notify({"notification_id": "other", "event": "credential_accepted"}),
+        "invalid_notification_id",
+    )
+    # Another offer's token cannot touch this notification.
+    code, pin = _offer(drv)
+    other = drv.access_token(code, pin)
+    _refused(
+        notify({"notification_id": nid, "event": "credential_deleted"}, other),
+        "invalid_notification_id",
+    )
+    assert notify({"notification_id": nid, "event": "credential_accepted"}).status == 204

@@ -652,8 +652,10 @@ class IssuerService:
         record = self.store.token(token_hash)
         if record is not None and record.used:
             raise OAuthError("invalid_token", "the access token was used before")
+        if record is not None and record.configuration_id != cfg_id:
+            raise OAuthError("insufficient_scope", "the token does not cover this configuration")
         offered_cfg, payload = self.store.claim_issuance(token_hash, nonces.pop(), now=now)
-        if offered_cfg != cfg_id:
+        if offered_cfg != cfg_id:  # the same check, inside the transaction that used the token
             self.store.release_issuance(token_hash)
             raise OAuthError("insufficient_scope", "the token does not cover this configuration")
         try:

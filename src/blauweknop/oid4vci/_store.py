@@ -82,6 +82,7 @@ class TokenRecord:
     jkt: str
     expires_at: int
     used: bool
+    configuration_id: str
 
 
 class ProtocolStore(Protocol):
@@ -328,12 +329,20 @@ class SQLiteProtocolStore:
         """The access token with this digest, or ``None``."""
         with self._lock, sqlite_errors("reading an access token"):
             row = self._conn.execute(
-                "SELECT offer_id, jkt, expires_at, used FROM oid4vci_tokens WHERE token_hash = ?",
+                "SELECT t.offer_id, t.jkt, t.expires_at, t.used, o.configuration_id"
+                " FROM oid4vci_tokens t JOIN oid4vci_offers o ON o.offer_id = t.offer_id"
+                " WHERE t.token_hash = ?",
                 (token_hash,),
             ).fetchone()
         if row is None:
             return None
-        return TokenRecord(offer_id=row[0], jkt=row[1], expires_at=row[2], used=bool(row[3]))
+        return TokenRecord(
+            offer_id=row[0],
+            jkt=row[1],
+            expires_at=row[2],
+            used=bool(row[3]),
+            configuration_id=row[4],
+        )
 
     def claim_issuance(self, token_hash: str, nonce: str, *, now: int) -> tuple[str, str]:
         """In one transaction: use the ``c_nonce`` and the access token (each once).
