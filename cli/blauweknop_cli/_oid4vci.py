@@ -154,11 +154,23 @@ def serve_command(name: str = "serve", model_loader: Any = None) -> click.Comman
         help="Most credentials (single-use copies) per request.",
     )
     @click.option(
+        "--dpop-nonces",
+        is_flag=True,
+        help="Require server-provided DPoP nonces (RFC 9449 section 8) in token and credential "
+        "requests.",
+    )
+    @click.option(
         "--json", "as_json", is_flag=True, help="Errors (before the service runs) as JSON."
     )
     @handle_errors()
     def cmd(
-        home: str, issuer_url: str, host: str, port: int, batch_size: int, as_json: bool
+        home: str,
+        issuer_url: str,
+        host: str,
+        port: int,
+        batch_size: int,
+        dpop_nonces: bool,
+        as_json: bool,
     ) -> None:
         """Run the OpenID4VCI issuer service for this home (metadata, token, nonce, credential
         and notification endpoints). Put it behind TLS at --issuer-url. Stops on Ctrl-C.
@@ -167,7 +179,7 @@ def serve_command(name: str = "serve", model_loader: Any = None) -> click.Comman
         /counsellor makes offers and shows their QR code and PIN."""
         import uvicorn
 
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"dpop_nonces": dpop_nonces}
         key = os.environ.get(COUNSELLOR_KEY_ENV)
         if key:
             options["counsellor_key"] = key

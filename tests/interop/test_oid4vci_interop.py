@@ -254,3 +254,19 @@ def test_their_issuer_refuses_our_wrong_pin(
             )
         assert e.value.code == "invalid_grant"
         assert wallet.credentials(now=PILOT_NOW) == []
+
+
+def test_their_wallet_with_server_dpop_nonces(world: Scheme, node_peer: Callable[..., Any]) -> None:
+    peer = node_peer("oid4vci-node")
+    port = _port()
+    svc = IssuerService.for_home(
+        world.root / "cjib",
+        issuer_url=f"http://127.0.0.1:{port}",
+        clock=lambda: PILOT_NOW,
+        dpop_nonces=True,
+    )
+    model = CJIB_ORG.model(CJIB_ORG.claims(statement_id="CJIB-2026-IOP-DPOPNONCE"))
+    link = svc.create_offer(model)
+    with serve(asgi_app(svc), port=port):
+        got = peer.call("receive", offer=link.uri, tx_code=link.tx_code, now=PILOT_NOW)
+    assert len(got["credentials"]) == 1

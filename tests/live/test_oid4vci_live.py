@@ -134,3 +134,21 @@ def test_authorization_code_grant_over_http(world: Scheme, wallet: Wallet, fmt: 
         )
     assert [g.credential.format for g in got] == ["dc+sd-jwt" if fmt == "sd-jwt" else "ldp_vc"]
     assert svc.store.offer_state(link.offer_id) == "issued"
+
+
+def test_wallet_follows_server_dpop_nonces(world: Scheme, wallet: Wallet) -> None:
+    from scheme import CJIB_ORG
+
+    port = _port()
+    svc = IssuerService.for_home(
+        world.root / "cjib",
+        issuer_url=f"http://127.0.0.1:{port}",
+        clock=lambda: PILOT_NOW,
+        dpop_nonces=True,
+    )
+    link = svc.create_offer(CJIB_ORG.model(CJIB_ORG.claims(statement_id="CJIB-2026-LIVE-DN")))
+    with serve(asgi_app(svc), port=port), httpx.Client() as http:
+        got = wallet.receive(
+            link.uri, trust_list=world.trust, tx_code=link.tx_code, http=http, now=PILOT_NOW
+        )
+    assert len(got) == 1

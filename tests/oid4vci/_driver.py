@@ -73,6 +73,7 @@ class Driver:
         method: str = "POST",
         url: str | None = None,
         iat: int | None = None,
+        nonce: str | None = None,
     ) -> str:
         return make_dpop(
             key or self.dpop_key,
@@ -80,6 +81,7 @@ class Driver:
             url=url or ISSUER_URL + path,
             now=self.now if iat is None else iat,
             access_token=token,
+            nonce=nonce,
         )
 
     def token(

@@ -498,3 +498,31 @@ def test_notification_errors(drv: Driver, ready: tuple[str, Key]) -> None:
         "invalid_notification_id",
     )
     assert notify({"notification_id": nid, "event": "credential_accepted"}).status == 204
+
+
+def test_server_dpop_nonces(home: Path) -> None:
+    clock = Clock(PILOT_NOW)
+    svc = IssuerService.for_home(
+        home, issuer_url=ISSUER_URL, clock=clock, dpop_nonces=True, token_ttl=900
+    )
+    d = Driver(svc, clock)
+    counts = _Counts(home)
+    code, pin = _offer(d)
+    r = d.token(code, pin)  # no nonce in the proof: asked for one, the code stays usable
+    _refused(r, "use_dpop_nonce")
+    nonce = r.headers["DPoP-Nonce"]
+    forged = nonce[:-2] + ("AA" if nonce[-2:] != "AA" else "AB")
+    _refused(d.token(code, pin, dpop=d.dpop("/token", nonce=forged)), "use_dpop_nonce")
+    r = d.token(code, pin, dpop=d.dpop("/token", nonce=nonce))
+    assert r.status == 200, r.json_body()
+    token = r.json_body()["access_token"]
+    clock.now += 400  # the server nonce has gone stale (300 s); the token lives 900 s
+    holder = Key.generate()
+    body = d.request_body(CFG, [d.proof(holder, d.nonce())])
+    r = d.credential(token, body, dpop=d.dpop("/credential", token=token, nonce=nonce))
+    _refused(r, "use_dpop_nonce", 401)
+    assert r.headers["WWW-Authenticate"] == 'DPoP error="use_dpop_nonce"'
+    counts.unchanged()
+    fresh = r.headers["DPoP-Nonce"]
+    r = d.credential(token, body, dpop=d.dpop("/credential", token=token, nonce=fresh))
+    assert r.status == 200, r.json_body()

@@ -35,6 +35,7 @@ class OAuthError(BlauweKnopError):
             ``issuer_response_invalid``, ``tx_code_required``.
         status: the HTTP status it travels with.
         www_authenticate: the scheme of a ``WWW-Authenticate`` challenge (``DPoP``), if any.
+        headers: further response headers (``DPoP-Nonce``).
 
     Example:
         >>> e = OAuthError("invalid_grant", "the code was used before")
@@ -51,10 +52,12 @@ class OAuthError(BlauweKnopError):
         *,
         status: int | None = None,
         www_authenticate: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(code, message)
         self.status: int = status or STATUS_BY_CODE.get(self.code, 400)
         self.www_authenticate = www_authenticate
+        self.headers: dict[str, str] = dict(headers or {})
 
     def to_json(self) -> dict[str, str]:
         """The error response body (``error`` and an ASCII ``error_description``)."""

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .._codec import b64u_encode, parse_json_object
+from .._codec import b64u_decode, b64u_encode, parse_json_object
 from .._errors import BlauweKnopError, InvalidDataError, PolicyError, StorageError
 from .._keys import Key
 from .._limits import Limits
@@ -222,6 +222,8 @@ class IssuerService:
             characters; sent as ``Authorization: Bearer`` or set as a cookie by the login form).
         models: the model class per ``vct`` the counsellor's form builds prepared claims with
             (default: the debt statement; ``rodeknop serve`` adds the declaration).
+        dpop_nonces: require server-provided DPoP nonces (``use_dpop_nonce`` with a
+            ``DPoP-Nonce`` header until the client's proof carries a fresh one).
 
     Example:
         >>> import tempfile, pathlib
@@ -250,6 +252,7 @@ class IssuerService:
         authenticator: Authenticator | None = None,
         counsellor_key: str | None = None,
         models: Mapping[str, type[CredentialModel]] | None = None,
+        dpop_nonces: bool = False,
     ) -> None:
         p = urllib.parse.urlsplit(issuer_url)
         loopback = p.hostname in {"127.0.0.1", "localhost", "::1"}
@@ -275,6 +278,9 @@ class IssuerService:
         if counsellor_key is not None and len(counsellor_key) < 16:
             raise InvalidDataError("invalid_data", "counsellor_key must be at least 16 characters")
         self.counsellor_key = counsellor_key
+        # Server DPoP nonces (RFC 9449 section 8), keyed per service instance: after a restart
+        # a client is simply asked again.
+        self._dpop_nonce_key = secrets.token_bytes(32) if dpop_nonces else None
         self.models: dict[str, type[CredentialModel]] = dict(models or {})
         if not self.models:
             from ..debt import DebtStatement
@@ -454,7 +460,7 @@ class IssuerService:
             return self._route(request)
         except OAuthError as e:
             _log.info("oid4vci.refused", extra={"error": e.code, "path": request.path})
-            headers = dict(_NO_STORE)
+            headers = {**_NO_STORE, **e.headers}
             if e.www_authenticate or e.status == 401:
                 scheme = e.www_authenticate or "DPoP"
                 headers["WWW-Authenticate"] = f'{scheme} error="{e.code}"'
@@ -543,9 +549,40 @@ class IssuerService:
         proof = verify_dpop(
             r.header("dpop"), method=r.method, url=r.url, now=now, access_token=access_token
         )
+        if self._dpop_nonce_key is not None and not self._dpop_nonce_ok(
+            proof.claims.get("nonce"), now
+        ):
+            # RFC 9449 section 8: the server asks for its nonce; the client retries with it.
+            raise OAuthError(
+                "use_dpop_nonce",
+                "a fresh DPoP-Nonce is required",
+                status=401 if access_token is not None else 400,
+                www_authenticate="DPoP" if access_token is not None else None,
+                headers={"DPoP-Nonce": self._new_dpop_nonce(now)},
+            )
         jkt = proof.key.kid
         self.store.remember_dpop_jti(jkt, str(proof.claims["jti"]), now=now, expires_at=now + 400)
         return jkt
+
+    def _new_dpop_nonce(self, now: int) -> str:
+        """A server DPoP nonce: its issue time and an HMAC over it (stateless, 300 s)."""
+        assert self._dpop_nonce_key is not None
+        stamp = now.to_bytes(8, "big")
+        mac = hmac.new(self._dpop_nonce_key, stamp, hashlib.sha256).digest()[:16]
+        return b64u_encode(stamp + mac)
+
+    def _dpop_nonce_ok(self, nonce: object, now: int) -> bool:
+        assert self._dpop_nonce_key is not None
+        if not isinstance(nonce, str) or len(nonce) != 32:
+            return False
+        try:
+            raw = b64u_decode(nonce)
+        except BlauweKnopError:
+            return False
+        stamp, mac = raw[:8], raw[8:]
+        good = hmac.new(self._dpop_nonce_key, stamp, hashlib.sha256).digest()[:16]
+        issued = int.from_bytes(stamp, "big")
+        return hmac.compare_digest(mac, good) and now - 300 <= issued <= now + 60
 
     # -- token ----------------------------------------------------------------------------
     def _token(self, r: HttpRequest) -> HttpResponse:
@@ -602,7 +639,9 @@ class IssuerService:
         try:
             jkt = self._dpop(r, access_token=token)
         except OAuthError as e:
-            raise OAuthError(e.code, e.message, status=401, www_authenticate="DPoP") from e
+            raise OAuthError(
+                e.code, e.message, status=401, www_authenticate="DPoP", headers=e.headers
+            ) from e
         if jkt != record.jkt:
             raise OAuthError("invalid_dpop_proof", "DPoP key is not the token's key", status=401)
         return token, record.offer_id
