@@ -208,11 +208,13 @@ class IssuerService:
             loopback, for tests) where this service is reachable.
         open_issuer: opens the :class:`~blauweknop.Issuer`; called once per thread (the
             register's SQLite connection belongs to its thread).
-        store: protocol state; default a :class:`SQLiteProtocolStore` on ``register_path``.
-        register_path: the issuer's register file (default: none; pass ``store``).
+        store: the protocol state (:meth:`for_home` uses a :class:`SQLiteProtocolStore` on
+            the issuer's register file).
         clock: Unix-time source (tests inject one).
         batch_size: most credentials (keys) per request.
-        offer_ttl / token_ttl / nonce_ttl: lifetimes in seconds.
+        offer_ttl: seconds an offer can be redeemed (default 24 h).
+        token_ttl: seconds an access token lives (default 300).
+        nonce_ttl: seconds a ``c_nonce`` lives (default 300).
         max_tx_code_attempts: wrong PINs before an offer locks.
         max_body: largest request body accepted (``request_too_large`` beyond).
         certificate_chain: DER certificates, leaf first, for ``signed_metadata`` (the leaf
