@@ -920,8 +920,10 @@ issuer.add_command(issuer_certificate)
 
 
 def _register_wallet() -> None:
+    from ._oid4vci import receive
     from ._wallet import wallet
 
+    wallet.add_command(receive)
     blauweknop.add_command(wallet)
 
 
@@ -936,3 +938,17 @@ def _register_reconcile() -> None:
 
 
 _register_reconcile()
+
+
+def _register_oid4vci() -> None:
+    from rodeknop_vc import PaymentIncapacityDeclaration
+
+    from ._oid4vci import offer_command, serve_command
+
+    blauweknop.add_command(offer_command(lambda: DebtStatement, "debt statement"))
+    issuer.add_command(serve_command())
+    rodeknop.add_command(offer_command(lambda: PaymentIncapacityDeclaration, "declaration"))
+    rodeknop.add_command(serve_command(model_loader=lambda: PaymentIncapacityDeclaration))
+
+
+_register_oid4vci()

@@ -18,10 +18,11 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import os
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -305,6 +306,38 @@ class Wallet:
                     record = record.replace(state="superseded")
             self._put(cid, record)
         return ImportResult(credential=self._view(cid, record, now), superseded=tuple(superseded))
+
+    def receive(
+        self,
+        offer: str | Mapping[str, Any],
+        *,
+        trust_list: TrustList,
+        tx_code: str | None = None,
+        copies: int = 1,
+        http: Any = None,
+        status: StatusSource | None = None,
+        now: float | None = None,
+        authorize: Callable[[str], str] | None = None,
+    ) -> list[ImportResult]:
+        """Receive credentials over OpenID4VCI 1.0 from an offer link (or offer object),
+        verified and stored as :meth:`add` does. ``tx_code``: the PIN; ``copies``: a batch of
+        single-use copies; ``http``: an ``httpx.Client``; ``authorize``: the citizen's login for
+        the authorization code grant (opens a URL, returns the redirect). See
+        :func:`blauweknop.oid4vci.receive_offer`."""
+        # The protocol layer sits above this recipe: looked up by name, not imported.
+        protocol = importlib.import_module("blauweknop.oid4vci")
+        results: list[ImportResult] = protocol.receive_offer(
+            self,
+            offer,
+            trust_list=trust_list,
+            tx_code=tx_code,
+            copies=copies,
+            http=http,
+            status=status,
+            now=now,
+            authorize=authorize,
+        )
+        return results
 
     def _check_status(
         self, record: WalletRecord, trust_list: TrustList, status: StatusSource, now: float

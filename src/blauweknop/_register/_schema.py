@@ -97,6 +97,75 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX credentials_by_bsn ON credentials (bsn_hash) WHERE bsn_hash IS NOT NULL",
         "CREATE INDEX audit_by_credential ON audit (credential_id, seq)",
     ),
+    # 2 -> 3: OpenID4VCI protocol state (blauweknop.oid4vci): offers, pre-authorized codes and
+    # PIN attempts, access tokens, c_nonces, DPoP jtis, PAR requests, authorization codes and
+    # notifications. Single use is enforced here (UNIQUE keys, used flags updated WHERE used=0).
+    (
+        """CREATE TABLE oid4vci_offers (
+            offer_id         TEXT    PRIMARY KEY,
+            code_hash        TEXT    NOT NULL UNIQUE,
+            configuration_id TEXT    NOT NULL,
+            payload          TEXT,
+            offer_json       TEXT,
+            tx_code_hash     TEXT,
+            tx_attempts      INTEGER NOT NULL DEFAULT 0 CHECK (tx_attempts >= 0),
+            max_attempts     INTEGER NOT NULL CHECK (max_attempts > 0),
+            issuer_state     TEXT    UNIQUE,
+            state            TEXT    NOT NULL
+                             CHECK (state IN ('offered', 'redeemed', 'locked', 'issued')),
+            created_at       INTEGER NOT NULL,
+            expires_at       INTEGER NOT NULL,
+            redeemed_at      INTEGER
+        )""",
+        """CREATE TABLE oid4vci_tokens (
+            token_hash  TEXT    PRIMARY KEY,
+            offer_id    TEXT    NOT NULL REFERENCES oid4vci_offers (offer_id),
+            jkt         TEXT    NOT NULL,
+            created_at  INTEGER NOT NULL,
+            expires_at  INTEGER NOT NULL,
+            used        INTEGER NOT NULL DEFAULT 0 CHECK (used IN (0, 1))
+        )""",
+        """CREATE TABLE oid4vci_nonces (
+            nonce       TEXT    PRIMARY KEY,
+            created_at  INTEGER NOT NULL,
+            expires_at  INTEGER NOT NULL,
+            used        INTEGER NOT NULL DEFAULT 0 CHECK (used IN (0, 1))
+        )""",
+        """CREATE TABLE oid4vci_dpop_jtis (
+            jkt         TEXT    NOT NULL,
+            jti         TEXT    NOT NULL,
+            seen_at     INTEGER NOT NULL,
+            expires_at  INTEGER NOT NULL,
+            PRIMARY KEY (jkt, jti)
+        )""",
+        """CREATE TABLE oid4vci_par_requests (
+            request_uri TEXT    PRIMARY KEY,
+            client_id   TEXT    NOT NULL,
+            params      TEXT    NOT NULL,
+            created_at  INTEGER NOT NULL,
+            expires_at  INTEGER NOT NULL,
+            used        INTEGER NOT NULL DEFAULT 0 CHECK (used IN (0, 1))
+        )""",
+        """CREATE TABLE oid4vci_auth_codes (
+            code_hash      TEXT    PRIMARY KEY,
+            client_id      TEXT    NOT NULL,
+            offer_id       TEXT    NOT NULL REFERENCES oid4vci_offers (offer_id),
+            redirect_uri   TEXT    NOT NULL,
+            code_challenge TEXT    NOT NULL,
+            created_at     INTEGER NOT NULL,
+            expires_at     INTEGER NOT NULL,
+            used           INTEGER NOT NULL DEFAULT 0 CHECK (used IN (0, 1))
+        )""",
+        """CREATE TABLE oid4vci_notifications (
+            notification_id TEXT    PRIMARY KEY,
+            offer_id        TEXT    NOT NULL REFERENCES oid4vci_offers (offer_id),
+            credential_ids  TEXT    NOT NULL,
+            created_at      INTEGER NOT NULL,
+            event           TEXT,
+            event_at        INTEGER
+        )""",
+        "CREATE INDEX oid4vci_dpop_jtis_by_expiry ON oid4vci_dpop_jtis (expires_at)",
+    ),
 )
 #: Schema version this code writes (``PRAGMA user_version``).
 SCHEMA_VERSION = len(_MIGRATIONS)
