@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
+import secrets
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -98,16 +99,13 @@ class World:
     work: Path
 
     def service(self, base_url: str = "http://127.0.0.1:9", **kw: Any) -> VerifierService:
-        kw.setdefault("store", SessionStore(self.work / f"sessions-{id(kw)}.sqlite"))
-        return VerifierService(
-            verifier=self.verifier,
-            signer=self.creditor_key,
-            x5c=self.x5c,
-            base_url=base_url,
-            decide=decide,
-            clock=lambda: self.now,
-            **kw,
-        )
+        if "store" not in kw:
+            kw["store"] = SessionStore(self.work / f"sessions-{secrets.token_hex(6)}.sqlite")
+        kw.setdefault("signer", self.creditor_key)
+        kw.setdefault("x5c", self.x5c)
+        kw.setdefault("decide", decide)
+        kw.setdefault("clock", lambda: self.now)
+        return VerifierService(verifier=self.verifier, base_url=base_url, **kw)
 
     def responder(self, **kw: Any) -> WalletResponder:
         kw.setdefault("trust_list", self.wallet_trust)
