@@ -86,6 +86,18 @@ EXPECTED_ALL: dict[str, list[str]] = {
         "Totals",
     ],
     "blauweknop.files": ["atomic_write", "credential_writer"],
+    "blauweknop.oid4vp": [
+        "Consent",
+        "Decision",
+        "ReceivedRequest",
+        "RequestHandle",
+        "ResponseOutcome",
+        "Session",
+        "SessionStore",
+        "VerifierService",
+        "WalletResponder",
+        "verifier_app",
+    ],
     "blauweknop.formats": [
         "CredentialFormat",
         "FORMATS",

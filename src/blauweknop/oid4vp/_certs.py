@@ -44,7 +44,8 @@ def client_id_for(x5c: Sequence[str]) -> str:
         der = base64.b64decode(x5c[0], validate=True)
     except (binascii.Error, ValueError, IndexError) as e:
         raise TrustError("x5c_invalid", "x5c[0] is not a base64 certificate") from e
-    return X509_HASH + _x509.x509_hash(der)
+    digest: str = _x509.x509_hash(der)
+    return X509_HASH + digest
 
 
 def verify_x5c(x5c: object, roots: Sequence[x509.Certificate], *, now: float) -> x509.Certificate:
@@ -57,7 +58,7 @@ def verify_x5c(x5c: object, roots: Sequence[x509.Certificate], *, now: float) ->
     ):
         raise TrustError("x5c_invalid", "x5c must be a non-empty list of base64 certificates")
     if not roots:
-        raise TrustError("x5c_untrusted_root", "no pinned root to check the x5c chain against")
+        raise TrustError("x5c_invalid", "no pinned root to check the x5c chain against")
     leaf: x509.Certificate = _x509.verify_chain(x5c, roots, now=now)
     return leaf
 

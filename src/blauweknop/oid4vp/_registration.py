@@ -28,7 +28,7 @@ def _vcts_of(
     fmt: str, cq_vcts: Sequence[str] | None, cq_types: Sequence[Sequence[str]] | None
 ) -> list[str | None]:
     if fmt == "dc+sd-jwt":
-        return list(cq_vcts or [None])
+        return [*cq_vcts] if cq_vcts else [None]
     if fmt == "ldp_vc" and cq_types is not None:
         out: list[str | None] = []
         for option in cq_types:

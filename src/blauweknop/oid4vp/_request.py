@@ -257,7 +257,7 @@ def verify_request_object(
     if claims.get("response_type") != "vp_token":
         raise MalformedError("request_invalid", "response_type must be vp_token")
     mode = claims.get("response_mode")
-    if mode not in response_modes:
+    if not isinstance(mode, str) or mode not in response_modes:
         raise PolicyError("response_mode_not_supported", f"response_mode {mode!r} is not offered")
     response_uri = None
     if mode == "direct_post.jwt":
