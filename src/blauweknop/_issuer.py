@@ -12,6 +12,9 @@ Home directory layout (never edit by hand)::
     HOME/issuer.lock         locked while an operation writes (issue, batch, revoke,
                              suspend, resume, publish, rotate, reconcile)
     HOME/trust-entry.json    this organisation's trust-list entry, for the scheme authority
+    HOME/certificate.pem     optional: the active key's certificate chain from the scheme CA
+                             (leaf first); credentials and status lists then carry it in
+                             ``x5c`` (:meth:`Issuer.install_certificate`, specs/x509.md)
 
 **One writer at a time.** Every operation that writes takes an exclusive lock on the home
 (``flock`` on ``issuer.lock``; the kernel releases it if the process dies). A second writer,
@@ -40,14 +43,14 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ._codec import parse_json_object
-from ._errors import InvalidDataError, MalformedError, SignatureError, StorageError
+from ._errors import InvalidDataError, MalformedError, SignatureError, StorageError, TrustError
 from ._files import DirectoryLock, atomic_write
 from ._issuer_lifecycle import MAX_COPIES, IssuerLifecycle
 from ._keys import Key, Signer
@@ -55,9 +58,12 @@ from ._model import CredentialModel
 from ._profile import CredentialProfile
 from ._spreadsheet import FORMULA_PREFIXES, check_spreadsheet_safe
 from ._trust import KNOWN_ROLES, parse_entry
+from ._x509 import CertifiedSigner, certificate_to_pem, leaf_matches_issuer, load_certificates
 from .formats import format_for_option
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from ._register import Register
 
 __all__ = [
@@ -69,6 +75,7 @@ __all__ = [
 
 _TZ = ZoneInfo("Europe/Amsterdam")
 _CONFIG_VERSION = 1
+_CERTIFICATE_FILE = "certificate.pem"
 #: Seconds a writer waits for another one to finish before ``home_locked``.
 DEFAULT_LOCK_TIMEOUT = 5.0
 
@@ -235,6 +242,8 @@ class Issuer(IssuerLifecycle):
             )
         if signer is None:
             signer = Key.load(h / "keys" / f"{config['active_kid']}.jwk")
+        if (h / _CERTIFICATE_FILE).exists():
+            signer = CertifiedSigner(signer, load_certificates(h / _CERTIFICATE_FILE))
         from ._register import Register
 
         register = Register.open(
@@ -288,6 +297,7 @@ class Issuer(IssuerLifecycle):
             "name": self.name,
             "roles": list(self.config["roles"]),
             "jwks": {"keys": [k.public_jwk() for k in self.public_keys()]},
+            **({"oin": self.config["oin"]} if "oin" in self.config else {}),
         }
 
     def _write_trust_entry(self) -> None:
@@ -308,7 +318,25 @@ class Issuer(IssuerLifecycle):
             )
             self.signer = key
             self._write_trust_entry()
+            # The chain certified the old key: issue without x5c until a new one is installed.
+            (self.home / _CERTIFICATE_FILE).unlink(missing_ok=True)
         return key
+
+    def install_certificate(self, chain: Sequence[x509.Certificate]) -> None:
+        """Install the active key's certificate chain (leaf first, root left out) from the
+        scheme CA: from now on every credential and status list token carries it in its
+        ``x5c`` header. The leaf must be for the active key (``ca_key_invalid``) and name
+        this organisation's id (``x5c_name_mismatch``)."""
+        base = self.signer.inner if isinstance(self.signer, CertifiedSigner) else self.signer
+        certified = CertifiedSigner(base, chain)
+        if not leaf_matches_issuer(certified.leaf, self.issuer_id):
+            raise TrustError(
+                "x5c_name_mismatch", f"the certificate does not name {self.issuer_id!r}"
+            )
+        pem = "".join(certificate_to_pem(c) for c in certified.certificates)
+        with self._lock:
+            atomic_write(self.home / _CERTIFICATE_FILE, pem.encode("ascii"))
+            self.signer = certified
 
     # -- issuance -------------------------------------------------------------------------
     def _validity(
@@ -388,7 +416,12 @@ class Issuer(IssuerLifecycle):
         format_for_option(format)
         profile = data.profile()
         profile.check_issuer_roles(self.config["roles"], self.issuer_id)
-        profile.check_issuer(data.to_claims(), issuer_id=self.issuer_id, issuer_name=self.name)
+        profile.check_issuer(
+            data.to_claims(),
+            issuer_id=self.issuer_id,
+            issuer_name=self.name,
+            issuer_oin=self.config.get("oin"),
+        )
         try:
             holder = Key.from_jwk(holder_jwk)
         except SignatureError as e:

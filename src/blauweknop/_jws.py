@@ -37,8 +37,15 @@ _HEADER_ENCODER = json.JSONEncoder(separators=(",", ":"))  # json.dumps builds o
 
 
 def sign_compact(header: dict[str, Any], payload: bytes, signer: Signer) -> str:
-    """Sign ``payload`` with ``signer``; ``alg`` and ``kid`` come from the signer unless given."""
+    """Sign ``payload`` with ``signer``; ``alg`` and ``kid`` come from the signer unless given.
+
+    A signer that carries a certificate chain (an ``x5c`` attribute, e.g.
+    :class:`blauweknop._x509.CertifiedSigner`) puts it in the ``x5c`` header (HAIP 1.0).
+    """
     h = {"alg": signer.alg, **header}
+    x5c = getattr(signer, "x5c", None)
+    if x5c and "x5c" not in h:
+        h["x5c"] = list(x5c)
     if h["alg"] != signer.alg:
         raise SignatureError("algorithm_not_allowed", "header alg does not match the signer")
     enc_h = b64u_encode(_HEADER_ENCODER.encode(h).encode())
@@ -78,12 +85,15 @@ def parse_compact(
     typ: str | Collection[str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
     max_bytes: int = 0,
+    allow_x5c: bool = False,
 ) -> ParsedJWS:
     """Split and decode a compact JWS and check its header (not yet the signature).
 
     Checks: three base64url segments, header a JSON object, ``alg`` in ``algs`` (never
     ``none`` or HS*), ``typ`` equal to ``typ`` when given, no ``crit``, no key-selecting
-    headers, no ``b64: false``.
+    headers, no ``b64: false``. ``allow_x5c`` lets an ``x5c`` header through for a caller
+    that validates the chain against pinned roots itself (``blauweknop._x509``) or does not
+    use the header's key at all.
     """
     if not isinstance(token, str):
         raise MalformedError("malformed_jws", "JWS must be a string")
@@ -103,6 +113,8 @@ def parse_compact(
     if "crit" in header:
         raise SignatureError("crit_not_understood", "JWS crit header parameters are not supported")
     bad = _KEY_SELECTING_HEADERS.intersection(header)
+    if allow_x5c:
+        bad -= {"x5c"}
     if bad:
         raise SignatureError(
             "header_not_allowed", f"JWS header {sorted(bad)[0]!r} may not select the key"

@@ -201,6 +201,7 @@ with Z or an offset such as +01:00: no such day or time
         issuer_id: str,
         issuer_name: str,
         partial: bool = True,
+        issuer_oin: str | None = None,
     ) -> None:
         """Verifier and wallet side: the domain claims of a verified credential must be a
         (partial) document of the type, about the organisation that signed it.
@@ -216,12 +217,22 @@ with Z or an offset such as +01:00: no such day or time
         if problem is not None:
             where, msg = problem
             raise MalformedError("claims_invalid", f"{self.name}: {where}: {msg}")
-        self.check_issuer(claims, issuer_id=issuer_id, issuer_name=issuer_name)
+        self.check_issuer(
+            claims, issuer_id=issuer_id, issuer_name=issuer_name, issuer_oin=issuer_oin
+        )
 
-    def check_issuer(self, claims: Mapping[str, Any], *, issuer_id: str, issuer_name: str) -> None:
+    def check_issuer(
+        self,
+        claims: Mapping[str, Any],
+        *,
+        issuer_id: str,
+        issuer_name: str,
+        issuer_oin: str | None = None,
+    ) -> None:
         """The organisation the claims name (e.g. ``creditor.oin``/``creditor.name``) must be
-        the signer: its OIN is the one in the signer's ``urn:oin:`` id and its name the
-        trust-list name (compared without regard to case, Unicode form or spacing).
+        the signer: its OIN is the one in the signer's ``urn:oin:`` id (or, for an https id,
+        the ``oin`` of its trust-list entry, ``issuer_oin``) and its name the trust-list name
+        (compared without regard to case, Unicode form or spacing).
         Raises ``TrustError("issuer_mismatch")``; used at issuance, verification and import.
 
         >>> p = get_profile(DEBT_STATEMENT_VCT)
@@ -235,7 +246,7 @@ with Z or an offset such as +01:00: no such day or time
         oin_path = self.issuer_claims.get("oin")
         if oin_path is not None:
             claimed = _at(claims, oin_path)
-            own = issuer_id[8:] if issuer_id.startswith("urn:oin:") else None
+            own = issuer_id[8:] if issuer_id.startswith("urn:oin:") else issuer_oin
             if not isinstance(claimed, str) or claimed != own:
                 raise TrustError(
                     "issuer_mismatch",

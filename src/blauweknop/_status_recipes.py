@@ -50,7 +50,7 @@ def status_list_uri(data: bytes) -> str:
         if text.startswith(b"{"):
             uri = parse_json_object(text, what="status list credential").get("id")
         else:
-            uri = parse_compact(text.decode("ascii")).payload_json().get("sub")
+            uri = parse_compact(text.decode("ascii"), allow_x5c=True).payload_json().get("sub")
     except (BlauweKnopError, UnicodeDecodeError) as e:
         raise StatusError("status_unavailable", f"not a status list: {e}") from e
     if not isinstance(uri, str) or not uri:
@@ -105,9 +105,14 @@ class StatusCache(_BaseCache):
         def verifier_for(org_id: str) -> VerifyDocument:
             return status_credential_verifier(tl.organisation(org_id, now=now), now)
 
+        def x5c_key_for(org_id: str) -> Callable[[Any], Key]:
+            org = tl.organisation(org_id, now=now)
+            return lambda x5c: org.resolve_x5c(x5c, now=now)
+
         return list_admission(
             keys_for=keys_for,
             verifier_for=verifier_for,
+            x5c_key_for=x5c_key_for,
             now=now,
             policy=self.policy,
             limits=self.limits,
@@ -155,7 +160,14 @@ class StatusCache(_BaseCache):
     def token_status(self, uri: str, idx: int, *, issuer: TrustedOrganisation, now: float) -> str:
         """Check an SD-JWT VC ``status.status_list`` entry (IETF Token Status List)."""
         keys = list(dict.fromkeys(issuer.keys.values()))
-        self.check_token_status(uri, idx, issuer_key=keys, expected_issuer=issuer.id, now=now)
+        self.check_token_status(
+            uri,
+            idx,
+            issuer_key=keys,
+            expected_issuer=issuer.id,
+            now=now,
+            x5c_key=lambda x5c: issuer.resolve_x5c(x5c, now=now),
+        )
         return "valid"
 
     def bitstring_status(

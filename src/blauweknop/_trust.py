@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -26,11 +27,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography import x509
+
 from ._codec import parse_json_object
 from ._errors import BlauweKnopError, MalformedError, SignatureError, TrustError
 from ._jws import parse_compact, sign_compact
 from ._keys import Key, Signer
 from ._limits import DEFAULT_LIMITS, Limits
+from ._x509 import resolve_x5c_key
 
 __all__ = [
     "DEFAULT_TRUST_LIST_MAX_AGE",
@@ -54,6 +58,7 @@ KNOWN_ROLES = frozenset(
         "arrangement_coordinator",
     }
 )
+_THUMBPRINT_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 _ID_RE = re.compile(r"^(urn:oin:[0-9]{20}|https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\s#?]*)?)$")
 
 
@@ -145,6 +150,8 @@ class TrustedOrganisation:
         keys: public keys by ``kid`` (the JWK's own ``kid`` and its RFC 7638 thumbprint).
         valid_from / valid_until: Unix times of the registration window, if limited.
         may_request: for the ``verifier`` role, what it may ask wallets for (OpenID4VP).
+        x509_roots / x509_revoked: the trust list's pinned X.509 roots and revoked
+            certificate thumbprints, for keys carried in ``x5c`` (:meth:`resolve_x5c`).
     """
 
     id: str
@@ -155,6 +162,26 @@ class TrustedOrganisation:
     valid_until: float | None = None
     entry: Mapping[str, Any] = field(repr=False, default_factory=dict)
     may_request: tuple[RequestPermission, ...] = ()
+    x509_roots: tuple[x509.Certificate, ...] = field(default=(), repr=False)
+    x509_revoked: frozenset[str] = field(default=frozenset(), repr=False)
+
+    def resolve_x5c(self, x5c: Any, *, now: float) -> Key:
+        """The leaf key of an ``x5c`` chain of this organisation: the chain leads to a pinned
+        root, nothing in it is revoked, and the leaf names this organisation's id
+        (``x5c_*`` codes, specs/x509.md). Without pinned roots ``header_not_allowed``."""
+        if not self.x509_roots:
+            raise SignatureError(
+                "header_not_allowed", "an x5c chain needs pinned X.509 roots to be checked"
+            )
+        return resolve_x5c_key(x5c, self.id, self.x509_roots, now=now, revoked=self.x509_revoked)
+
+    @property
+    def oin(self) -> str | None:
+        """The OIN: from a ``urn:oin:`` id, or the entry's ``oin`` member for an https id."""
+        if self.id.startswith("urn:oin:"):
+            return self.id[8:]
+        oin = self.entry.get("oin")
+        return oin if isinstance(oin, str) else None
 
     def is_active(self, now: float) -> bool:
         """Whether ``now`` lies in the registration window."""
@@ -178,6 +205,13 @@ def parse_entry(entry: Mapping[str, Any]) -> TrustedOrganisation:
     name = entry.get("name")
     if not isinstance(name, str) or not name.strip():
         raise MalformedError("trust_entry_invalid", f"{oid}: name missing")
+    oin = entry.get("oin")
+    if oin is not None and (
+        not isinstance(oin, str)
+        or not re.fullmatch(r"[0-9]{20}", oin)
+        or (oid.startswith("urn:oin:") and oid != "urn:oin:" + oin)
+    ):
+        raise MalformedError("trust_entry_invalid", f"{oid}: oin must be the 20-digit OIN")
     roles = entry.get("roles")
     if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
         raise MalformedError("trust_entry_invalid", f"{oid}: roles must be a non-empty list")
@@ -220,6 +254,19 @@ def parse_entry(entry: Mapping[str, Any]) -> TrustedOrganisation:
     )
 
 
+def _revoked_thumbprints(value: Any) -> frozenset[str]:
+    """The optional ``x509_revoked`` member: a list of certificate ``x509_hash`` values."""
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and _THUMBPRINT_RE.match(v) for v in value
+    ):
+        raise MalformedError(
+            "trust_list_invalid", "x509_revoked must be a list of certificate SHA-256 thumbprints"
+        )
+    return frozenset(value)
+
+
 def build_trust_list(
     entries: Iterable[Mapping[str, Any]],
     anchor_key: Signer,
@@ -227,10 +274,12 @@ def build_trust_list(
     valid_days: int = 30,
     issuer: str = "urn:blauweknop:scheme-authority",
     now: float | None = None,
+    x509_revoked: Iterable[str] = (),
 ) -> str:
     """Sign a trust list (``typ trust-list+jwt``) valid for ``valid_days`` from ``now``.
 
-    Entries are validated first; duplicate organisation ids are refused.
+    Entries are validated first; duplicate organisation ids are refused. ``x509_revoked``:
+    ``x509_hash`` thumbprints of certificates the scheme revokes (specs/trust-list.md).
     """
     now_i = int(time.time() if now is None else now)
     if valid_days < 1 or valid_days > 400:
@@ -250,6 +299,9 @@ def build_trust_list(
         "exp": now_i + valid_days * 86400,
         "organisations": orgs,
     }
+    revoked = sorted(set(x509_revoked))
+    if revoked:
+        payload["x509_revoked"] = sorted(_revoked_thumbprints(revoked))
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     return sign_compact({"typ": TRUST_LIST_TYP, "kid": anchor_key.kid}, body, anchor_key)
 
@@ -268,6 +320,9 @@ class TrustList:
         issuer: the scheme authority's identifier.
         issued_at / not_before / expires_at: Unix times.
         organisations: registered organisations by id.
+        x509_roots: pinned X.509 root certificates (the scheme CA), given by the caller like
+            the anchor key; ``x5c`` chains resolve only to these (specs/x509.md).
+        x509_revoked: ``x509_hash`` thumbprints of certificates the list revokes.
     """
 
     issuer: str
@@ -275,6 +330,8 @@ class TrustList:
     not_before: float
     expires_at: float
     organisations: Mapping[str, TrustedOrganisation]
+    x509_roots: tuple[x509.Certificate, ...] = field(default=(), repr=False)
+    x509_revoked: frozenset[str] = frozenset()
 
     @classmethod
     def verify(
@@ -286,8 +343,12 @@ class TrustList:
         max_age: float | None = DEFAULT_TRUST_LIST_MAX_AGE,
         leeway: int = 60,
         limits: Limits = DEFAULT_LIMITS,
+        x509_roots: Sequence[x509.Certificate] = (),
     ) -> TrustList:
         """Verify the list's signature against the pinned anchor key(s) and its freshness.
+
+        ``x509_roots``: pinned root certificates of the scheme CA; with them an issuer may
+        carry its key in an ``x5c`` chain instead of by ``kid`` (:meth:`resolve_issuer_key`).
 
         Freshness: ``now`` must lie between ``nbf`` and ``exp``, and the list may be at most
         ``max_age`` seconds old counted from its ``iat`` (default
@@ -333,6 +394,9 @@ class TrustList:
             raw_orgs = payload["organisations"]
             if not isinstance(raw_orgs, list):
                 raise TypeError("organisations must be a list")
+            revoked = _revoked_thumbprints(payload.get("x509_revoked"))
+        except MalformedError as e:
+            raise TrustError("trust_list_invalid", e.message) from e
         except (KeyError, TypeError, ValueError) as e:
             raise TrustError("trust_list_invalid", f"trust list payload: {e}") from e
         if now > exp + leeway:
@@ -354,7 +418,41 @@ class TrustList:
             if org.id in orgs:
                 raise TrustError("trust_list_invalid", f"organisation {org.id} listed twice")
             orgs[org.id] = org
-        return cls(issuer=iss, issued_at=iat, not_before=nbf, expires_at=exp, organisations=orgs)
+        return cls(
+            issuer=iss,
+            issued_at=iat,
+            not_before=nbf,
+            expires_at=exp,
+            organisations=orgs,
+            x509_revoked=revoked,
+        ).with_x509_roots(x509_roots)
+
+    def with_x509_roots(self, roots: Sequence[x509.Certificate]) -> TrustList:
+        """The same verified list with ``roots`` pinned as its X.509 roots."""
+        pinned = tuple(roots)
+        orgs = {
+            oid: dataclasses.replace(o, x509_roots=pinned, x509_revoked=self.x509_revoked)
+            for oid, o in self.organisations.items()
+        }
+        return dataclasses.replace(self, x509_roots=pinned, organisations=orgs)
+
+    def resolve_issuer_key(
+        self, issuer_id: str, header: Mapping[str, Any], *, now: float | None = None
+    ) -> Key:
+        """The key that must have signed a JWS of ``issuer_id`` with this ``header``.
+
+        The organisation must be active in the list (its roles are the caller's check). With
+        an ``x5c`` header the key is the leaf's: the chain must lead to a pinned
+        :attr:`x509_roots` certificate, none of it revoked by :attr:`x509_revoked`, and the
+        leaf must name ``issuer_id`` (``x5c_*`` codes, specs/x509.md); without pinned roots
+        an ``x5c`` header is refused (``header_not_allowed``). Otherwise by ``kid``
+        (:meth:`resolve_key`).
+        """
+        now = time.time() if now is None else now
+        if "x5c" not in header:
+            kid = header.get("kid")
+            return self.resolve_key(issuer_id, kid if isinstance(kid, str) else None, now=now)
+        return self.organisation(issuer_id, now=now).resolve_x5c(header["x5c"], now=now)
 
     def organisation(self, issuer_id: str, *, now: float | None = None) -> TrustedOrganisation:
         """The active organisation ``issuer_id``, or ``TrustError("untrusted_issuer")``."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._codec import parse_json
 from ._errors import BlauweKnopError, MalformedError, TrustError
@@ -31,6 +31,9 @@ from .formats import (
     format_for,
     format_of,
 )
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 __all__ = [
     "CredentialOutcome",
@@ -128,6 +131,8 @@ class Verifier:
         leeway: clock skew for ``exp``/``nbf``/``iat`` (seconds).
         kb_max_age: how old a key-binding proof may be (seconds).
         limits: input limits.
+        x509_roots: pinned root certificates of the scheme CA; issuers may then carry their
+            key in an ``x5c`` chain (specs/x509.md). Empty: the trust list's own roots.
 
     Example:
         In a creditor's back office (runnable: ``examples/creditor_service.py``):
@@ -148,8 +153,9 @@ class Verifier:
         leeway: int = 60,
         kb_max_age: int = 300,
         limits: Limits = DEFAULT_LIMITS,
+        x509_roots: Sequence[x509.Certificate] = (),
     ) -> None:
-        self.trust_list = trust_list
+        self.trust_list = trust_list.with_x509_roots(x509_roots) if x509_roots else trust_list
         self.status = status
         self.allow_missing_status = allow_missing_status
         self.leeway = leeway

@@ -266,6 +266,7 @@ class Wallet:
             issuer_id=record.issuer,
             issuer_name=record.issuer_name,
             partial=False,
+            issuer_oin=trust_list.organisation(record.issuer, now=now).oin,
         )
         if status is not None and record.status_ref is not None:
             self._check_status(record, trust_list, status, now)

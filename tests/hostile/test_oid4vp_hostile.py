@@ -4,10 +4,6 @@ works afterwards)."""
 
 from __future__ import annotations
 
-# isort: split
-from tests.oid4vp import world as _world  # noqa: F401  (first: the X.509 stand-in until the merge)
-
-# isort: split
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass

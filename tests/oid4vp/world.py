@@ -8,26 +8,13 @@ The clock is injected everywhere (:data:`tests.scheme.PILOT_NOW`).
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 import secrets
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-try:  # the X.509 layer comes from branch x509; until it is merged, a stand-in from tests
-    importlib.import_module("blauweknop._x509")
-except ImportError:  # pragma: no cover - removed after the merge
-    from tests.oid4vp import _x509_shim
-
-    sys.modules["blauweknop._x509"] = _x509_shim
-    import blauweknop
-
-    blauweknop._x509 = _x509_shim  # type: ignore[attr-defined]
-
-from blauweknop._x509 import CertificateAuthority
 from cryptography import x509
 
 from blauweknop import (
@@ -39,6 +26,7 @@ from blauweknop import (
     Wallet,
     build_trust_list,
 )
+from blauweknop._x509 import CertificateAuthority
 from blauweknop.oid4vp import SessionStore, VerifierService, WalletResponder
 from blauweknop.oid4vp._certs import chain_der
 from rodeknop_vc import hold_decision

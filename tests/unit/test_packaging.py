@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
 #: Distributions the library imports at run time (the wheel's Requires-Dist without an extra).
 RUNTIME_IMPORTS = {"cryptography", "pyld", "click", "rich", "jsonschema", "tzdata", "jwcrypto"}
+RUNTIME_IMPORTS |= {"httpx", "starlette", "uvicorn", "segno"}  # the protocol services
 
 
 def test_version_comes_from_the_package_metadata() -> None:

@@ -195,6 +195,7 @@ def read_published(
                 raw.decode("ascii").strip(),
                 typ=STATUS_LIST_JWT_TYP,
                 max_bytes=_MAX_PUBLISHED_BYTES,
+                allow_x5c=True,  # our own list; the key comes from `keys`
             )
             for k in keys:
                 try:

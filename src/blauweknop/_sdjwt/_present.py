@@ -81,7 +81,7 @@ class SDJWT:
 
     def unverified_payload(self, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
         """The JWT payload as signed (``_sd`` digests still in place). Not verified."""
-        return parse_compact(self.jwt, limits=limits).payload_json(limits)
+        return parse_compact(self.jwt, limits=limits, allow_x5c=True).payload_json(limits)
 
     def disclosure_paths(
         self, limits: Limits = DEFAULT_LIMITS

@@ -237,6 +237,7 @@ def verify_sd_jwt(
     now: float | None = None,
     leeway: int = 60,
     limits: Limits = DEFAULT_LIMITS,
+    allow_x5c: bool = False,
 ) -> VerifiedSDJWT:
     """Verify an SD-JWT or SD-JWT+KB (RFC 9901 section 7.1 and 7.3).
 
@@ -248,10 +249,11 @@ def verify_sd_jwt(
         typ: accepted JWS ``typ`` values, or ``None`` to not check.
         now: verification time (Unix seconds); default the current time.
         leeway: clock skew allowance in seconds for ``exp``/``nbf``/``iat``.
+        allow_x5c: let an ``x5c`` header reach ``issuer_key`` (which must validate it).
     """
     sd = token if isinstance(token, SDJWT) else SDJWT.parse(token, limits=limits)
     now = time.time() if now is None else now
-    jws: ParsedJWS = parse_compact(sd.jwt, typ=typ, limits=limits)
+    jws: ParsedJWS = parse_compact(sd.jwt, typ=typ, limits=limits, allow_x5c=allow_x5c)
     payload = jws.payload_json(limits)
     key = issuer_key(jws.header, payload) if callable(issuer_key) else issuer_key
     jws.verify(key)

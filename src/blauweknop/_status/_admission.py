@@ -72,7 +72,9 @@ def _peek(uri: str, data: bytes, limits: Limits) -> tuple[str, dict[str, Any]]:
             token = data.decode("ascii").strip()
         except UnicodeDecodeError as e:
             raise MalformedError("malformed_status_list", "status list token is not ASCII") from e
-        parsed = parse_compact(token, typ=STATUS_LIST_JWT_TYP, limits=limits, max_bytes=max_bytes)
+        parsed = parse_compact(
+            token, typ=STATUS_LIST_JWT_TYP, limits=limits, max_bytes=max_bytes, allow_x5c=True
+        )
         kind, body, what, member, label = "jwt", parsed.payload, "token", "sub", "token sub"
     claims = parse_json_object(body, limits=limits, what=f"status list {what}", max_bytes=max_bytes)
     if claims.get(member) != uri:
@@ -95,6 +97,7 @@ def list_admission(
     *,
     keys_for: Callable[[str], Sequence[Key]],
     verifier_for: Callable[[str], VerifyDocument] | None = None,
+    x5c_key_for: Callable[[str], Callable[[Any], Key]] | None = None,
     now: float,
     policy: FreshnessPolicy = DEFAULT_FRESHNESS,
     limits: Limits = DEFAULT_LIMITS,
@@ -108,6 +111,8 @@ def list_admission(
             (``TrustError``, ``LookupError``) for an organisation that is not trusted.
         verifier_for: ``verifier_for(issuer)`` gives the Data Integrity check of that
             organisation's bitstring status list credentials (``None``: W3C lists refused).
+        x5c_key_for: ``x5c_key_for(issuer)`` checks a token's ``x5c`` chain for that
+            organisation (``TrustedOrganisation.resolve_x5c``); ``None``: x5c refused.
         now: the admission time (Unix seconds).
     """
 
@@ -133,6 +138,7 @@ def list_admission(
                 policy=policy,
                 limits=limits,
                 fresh=False,
+                x5c_key=None if x5c_key_for is None else x5c_key_for(issuer),
             )
             return AdmittedList(kind=kind, issuer=issuer, issued_at=float(token.issued_at))
         verified = verify_bitstring_status_list_credential(

@@ -426,6 +426,7 @@ class StatusListStore:
         now: float,
         max_age: float | None = None,
         policy: FreshnessPolicy | None = None,
+        x5c_key: Callable[[Any], Key] | None = None,
     ) -> StatusCheck:
         """Status of index ``idx`` in the cached Status List Token for ``uri`` (IETF).
 
@@ -437,6 +438,8 @@ class StatusListStore:
             now: verification time, Unix seconds.
             max_age: caller's bound on the list's age, seconds.
             policy: freshness policy (default: the cache's).
+            x5c_key: checks the ``x5c`` chain of a token that carries one (see
+                :func:`verify_status_list_token`).
 
         Raises:
             StatusError: ``revoked``, ``suspended``, ``status_unavailable`` (missing, stale,
@@ -453,6 +456,7 @@ class StatusListStore:
                 max_age=max_age,
                 policy=self.policy if policy is None else policy,
                 limits=self.limits,
+                x5c_key=x5c_key,
             )
             for data in (cached.data, *cached.tied)
         ]

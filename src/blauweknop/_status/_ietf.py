@@ -28,13 +28,13 @@ from __future__ import annotations
 import json
 import math
 import zlib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
 from .._codec import b64u_decode, b64u_encode, parse_json_object
-from .._errors import MalformedError, SignatureError, StatusError
+from .._errors import BlauweKnopError, MalformedError, SignatureError, StatusError
 from .._jws import ParsedJWS, parse_compact, sign_compact
 from .._keys import ALLOWED_JWS_ALGS, Key, Signer
 from .._limits import DEFAULT_LIMITS, Limits
@@ -331,6 +331,7 @@ def verify_status_list_token(
     algs: Collection[str] = ALLOWED_JWS_ALGS,
     limits: Limits = DEFAULT_LIMITS,
     fresh: bool = True,
+    x5c_key: Callable[[Any], Key] | None = None,
 ) -> StatusListToken:
     """Verify a Status List Token (section "Validation Rules", step 3 and 4).
 
@@ -346,6 +347,9 @@ def verify_status_list_token(
             from the token's own ``iat``, never from when it was fetched.
         fresh: ``False`` checks only that ``iat`` is not in the future (admitting a list
             into a cache; freshness is checked when it is used).
+        x5c_key: for a token with an ``x5c`` header (HAIP), ``x5c_key(x5c)`` validates the
+            chain against pinned roots and returns the leaf key (e.g.
+            ``TrustedOrganisation.resolve_x5c``); without it such a token is refused.
 
     Raises:
         StatusError: ``status_unavailable`` when the token cannot be parsed or is stale;
@@ -362,15 +366,31 @@ def verify_status_list_token(
                 )
             token = token.decode("ascii").strip()
         parsed = parse_compact(
-            token, algs=algs, typ=STATUS_LIST_JWT_TYP, limits=limits, max_bytes=max_bytes
+            token,
+            algs=algs,
+            typ=STATUS_LIST_JWT_TYP,
+            limits=limits,
+            max_bytes=max_bytes,
+            allow_x5c=True,
         )
     except (MalformedError, UnicodeDecodeError) as e:
         raise StatusError("status_unavailable", f"status list token is unreadable: {e}") from e
     except SignatureError as e:
         raise StatusError("status_invalid", f"status list token refused: {e}") from e
+    if "x5c" in parsed.header:
+        if x5c_key is None:
+            raise StatusError(
+                "status_invalid", "status list token carries x5c, but no X.509 roots are pinned"
+            )
+        try:
+            keys = [x5c_key(parsed.header["x5c"])]
+        except BlauweKnopError as e:
+            raise StatusError("status_invalid", f"status list token x5c: {e}") from e
+    else:
+        keys = _select_keys(parsed, keys)
 
     last: SignatureError | None = None
-    for k in _select_keys(parsed, keys):
+    for k in keys:
         try:
             parsed.verify(k, algs=algs)
             break

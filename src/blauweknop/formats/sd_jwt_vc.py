@@ -45,7 +45,8 @@ def trust_list_resolver(
 ) -> Callable[[dict[str, Any], dict[str, Any]], Key]:
     """The issuer-key resolver for ``verify_sd_jwt``: ``iss``/``vct`` from the signed payload
     (a top-level disclosure carrying one is ``disclosure_not_allowed``, SD-JWT VC 3.2.2.2),
-    the profile, the issuer and its role (:func:`resolve_issuer`), then the key by ``kid``.
+    the profile, the issuer and its role (:func:`resolve_issuer`), then the key by ``kid``
+    or through an ``x5c`` chain to a pinned root (:meth:`TrustList.resolve_issuer_key`).
     ``found`` receives ``org`` and ``profile``."""
 
     def resolve(header: dict[str, Any], payload: dict[str, Any]) -> Key:
@@ -63,8 +64,7 @@ def trust_list_resolver(
             raise MalformedError("malformed_claim", "SD-JWT VC has no vct")
         profile = get_profile(vct)
         org = resolve_issuer(trust_list, iss, profile, now=now)
-        kid = header.get("kid")
-        key = trust_list.resolve_key(iss, kid if isinstance(kid, str) else None, now=now)
+        key = trust_list.resolve_issuer_key(iss, header, now=now)
         found.update(org=org, profile=profile)
         return key
 
@@ -146,7 +146,10 @@ class SdJwtVcFormat:
             if isinstance(nbf, int | float) and not isinstance(nbf, bool)
             else now
         )
-        res = verify_sd_jwt(sd, issuer_key=resolve, typ=SD_JWT_VC_TYP, now=at, limits=limits)
+        # allow_x5c: the resolver checks the chain, or refuses it without pinned roots.
+        res = verify_sd_jwt(
+            sd, issuer_key=resolve, typ=SD_JWT_VC_TYP, now=at, limits=limits, allow_x5c=True
+        )
         profile: CredentialProfile = found["profile"]
         org: TrustedOrganisation = found["org"]
         profile.check_disclosed(res.claims, res.disclosed)
@@ -242,6 +245,7 @@ class SdJwtVcFormat:
                 now=now,
                 leeway=policy.leeway,
                 limits=policy.limits,
+                allow_x5c=True,
             )
         except HolderBindingError as e:
             unify_holder_binding(e)
@@ -260,7 +264,7 @@ class SdJwtVcFormat:
         check_validity_window(claims.get("nbf"), claims["exp"], now=now, leeway=policy.leeway)
         profile.check_disclosed(claims, res.disclosed)
         domain = {k: v for k, v in claims.items() if k not in TECHNICAL_CLAIMS}
-        profile.check_received(domain, issuer_id=org.id, issuer_name=org.name)
+        profile.check_received(domain, issuer_id=org.id, issuer_name=org.name, issuer_oin=org.oin)
         ref = claims.get("status")
         found_ref = check_status_claim(ref)
 

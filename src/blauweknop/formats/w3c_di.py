@@ -536,7 +536,7 @@ class W3cDiFormat:
         valid_from, valid_until = _timestamp(doc, "validFrom"), _timestamp(doc, "validUntil")
         check_validity_window(valid_from, valid_until, now=now, leeway=policy.leeway)
         claims = {k: v for k, v in subject.items() if k != "id"}
-        profile.check_received(claims, issuer_id=org.id, issuer_name=org.name)
+        profile.check_received(claims, issuer_id=org.id, issuer_name=org.name, issuer_oin=org.oin)
         ref = doc.get("credentialStatus")
         if ref is not None:
             _entries(ref)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from .. import _x509
 from .._errors import TrustError
@@ -33,9 +32,7 @@ X509_HASH = "x509_hash:"
 
 def chain_der(chain: Sequence[x509.Certificate]) -> list[str]:
     """The ``x5c`` header value: standard base64 of each DER certificate, leaf first."""
-    return [
-        base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode("ascii") for c in chain
-    ]
+    return _x509.encode_x5c(chain)
 
 
 def client_id_for(x5c: Sequence[str]) -> str:
@@ -48,7 +45,13 @@ def client_id_for(x5c: Sequence[str]) -> str:
     return X509_HASH + digest
 
 
-def verify_x5c(x5c: object, roots: Sequence[x509.Certificate], *, now: float) -> x509.Certificate:
+def verify_x5c(
+    x5c: object,
+    roots: Sequence[x509.Certificate],
+    *,
+    now: float,
+    revoked: Collection[str] = (),
+) -> x509.Certificate:
     """The verified leaf of ``x5c`` (a chain to one of ``roots`` valid at ``now``)."""
     if (
         not isinstance(x5c, list)
@@ -59,7 +62,7 @@ def verify_x5c(x5c: object, roots: Sequence[x509.Certificate], *, now: float) ->
         raise TrustError("x5c_invalid", "x5c must be a non-empty list of base64 certificates")
     if not roots:
         raise TrustError("x5c_invalid", "no pinned root to check the x5c chain against")
-    leaf: x509.Certificate = _x509.verify_chain(x5c, roots, now=now)
+    leaf: x509.Certificate = _x509.verify_chain(x5c, roots, now=now, revoked=revoked)
     return leaf
 
 

@@ -12,7 +12,7 @@ import ipaddress
 import json
 import time
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -218,15 +218,17 @@ def verify_request_object(
     expected_client_id: str | None = None,
     wallet_nonce: str | None = None,
     response_modes: Sequence[str] = ("direct_post.jwt",),
+    revoked: Collection[str] = (),
     leeway: int = 60,
     limits: Limits = DEFAULT_LIMITS,
 ) -> VerifiedRequest:
     """Verify a signed request object (wallet side) and return what it asks.
 
     Checks, in order: JWS form, ``alg`` ES256, ``typ``, the ``x5c`` chain to one of ``roots``
-    at ``now``, the signature with the leaf's key, ``client_id`` = ``x509_hash`` of the leaf
-    (and equal to the outer ``client_id``), times, ``wallet_nonce``, ``response_type``,
-    ``response_mode``, ``response_uri``, the DCQL query and the encryption key.
+    at ``now`` (none of its certificates in ``revoked``), the signature with the leaf's key,
+    ``client_id`` = ``x509_hash`` of the leaf (and equal to the outer ``client_id``), times,
+    ``wallet_nonce``, ``response_type``, ``response_mode``, ``response_uri``, the DCQL query
+    and the encryption key.
 
     Raises:
         SignatureError: ``request_unsigned``, ``algorithm_not_allowed``, ``signature_invalid``.
@@ -237,7 +239,7 @@ def verify_request_object(
     """
     now = time.time() if now is None else now
     jws = _split_jws(token, limits)
-    leaf = verify_x5c(jws.header.get("x5c"), roots, now=now)
+    leaf = verify_x5c(jws.header.get("x5c"), roots, now=now, revoked=revoked)
     jws.verify(leaf_key(leaf), algs=("ES256",))
     claims = parse_json_object(jws.payload, limits=limits, what="request object")
     client_id = claims.get("client_id")

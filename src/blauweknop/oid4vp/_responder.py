@@ -73,8 +73,8 @@ class ReceivedRequest:
         return self.verifier.name if self.verifier is not None else f"unidentified ({self.origin})"
 
 
-#: The citizen's consent: shown the request and the exact disclosure plan, returns yes or no.
 Consent = Callable[[ReceivedRequest, DisclosurePlan], bool]
+"""The citizen's consent: shown the request and the exact disclosure plan, returns yes or no."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,7 +98,8 @@ class WalletResponder:
     Args:
         wallet: an open wallet.
         trust_list: the verified scheme trust list (verifiers are looked up in it).
-        roots: pinned X.509 root certificates of the scheme.
+        roots: pinned X.509 root certificates of the scheme (default: the trust list's
+            ``x509_roots``); certificates the trust list revokes (``x509_revoked``) are refused.
         client: the HTTP client (injectable; never follows redirects on its own).
         allow_over_asking: answer a request that asks beyond the verifier's registration
             (default: refuse with ``request_not_registered``).
@@ -118,7 +119,7 @@ class WalletResponder:
         wallet: Wallet,
         *,
         trust_list: TrustList,
-        roots: Sequence[x509.Certificate],
+        roots: Sequence[x509.Certificate] | None = None,
         client: httpx.Client | None = None,
         allow_over_asking: bool = False,
         allow_unregistered: bool = False,
@@ -127,7 +128,7 @@ class WalletResponder:
     ) -> None:
         self.wallet = wallet
         self.trust_list = trust_list
-        self.roots = list(roots)
+        self.roots = list(trust_list.x509_roots if roots is None else roots)
         self.client = client or httpx.Client(timeout=10.0)
         self.allow_over_asking = allow_over_asking
         self.allow_unregistered = allow_unregistered
@@ -179,6 +180,7 @@ class WalletResponder:
             now=now,
             expected_client_id=client_id,
             wallet_nonce=wallet_nonce,
+            revoked=self.trust_list.x509_revoked,
             limits=self.limits,
         )
         return self._received(verified, now=now, origin=None, audience=verified.client_id)
@@ -256,7 +258,12 @@ class WalletResponder:
             if not isinstance(token, str):
                 raise MalformedError("request_invalid", "a signed DC API request needs request")
             v = verify_request_object(
-                token, roots=self.roots, now=now, response_modes=("dc_api.jwt",), limits=self.limits
+                token,
+                roots=self.roots,
+                now=now,
+                response_modes=("dc_api.jwt",),
+                revoked=self.trust_list.x509_revoked,
+                limits=self.limits,
             )
             origins = v.claims.get("expected_origins")
             if not isinstance(origins, list) or origin not in [

@@ -28,9 +28,10 @@ __all__ = ["Decision", "RequestHandle", "VerifierService"]
 
 log = logging.getLogger("blauweknop.oid4vp")
 
-#: A domain policy over a verified result, e.g. the Rode Knop hold decision: returns plain JSON
-#: (``None`` when it has nothing to say). The CLI wires ``rodeknop_vc.hold_decision`` in.
 Decision = Callable[[PresentationResult, float], Mapping[str, Any] | None]
+"""A domain policy over a verified result and the time, e.g. the Rode Knop hold decision:
+returns plain JSON (``None`` when it has nothing to say). The CLI wires
+``rodeknop_vc.hold_decision`` in (``blauweknop`` never imports ``rodeknop_vc``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
