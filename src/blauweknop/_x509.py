@@ -65,15 +65,16 @@ __all__ = [
     "x509_hash",
 ]
 
-#: Certificates accepted in one ``x5c`` header (leaf, intermediates, optionally the root).
 MAX_CHAIN_LENGTH = 5
-#: Size of one DER certificate; ours are well under 1 KiB.
+"""Certificates accepted in one ``x5c`` header (leaf, intermediates, optionally the root)."""
 MAX_CERTIFICATE_BYTES = 8 * 1024
-#: What :meth:`CertificateAuthority.issue` can make.
+"""Size limit of one DER certificate in ``x5c``; ours are well under 1 KiB."""
 CERTIFICATE_ROLES = frozenset({"issuer", "verifier", "intermediate"})
-#: File names inside a CA directory (:meth:`CertificateAuthority.save`).
+"""The ``role`` values :meth:`CertificateAuthority.issue` takes."""
 CA_CERTIFICATE_FILE = "ca-cert.pem"
+"""The CA certificate (then the certificates above it) in a CA directory."""
 CA_KEY_FILE = "ca-key.jwk"
+"""The CA's private key (mode 0600) in a CA directory."""
 
 # Critical extensions this module understands and checks; any other critical one is refused
 # (RFC 5280 section 4.2): name constraints or policies we do not evaluate must not pass silently.
