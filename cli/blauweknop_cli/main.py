@@ -882,8 +882,11 @@ rodeknop.add_command(_status_group())
 
 
 def _register_wallet() -> None:
+    from ._oid4vp_cmds import verifier, wallet_respond
     from ._wallet import wallet
 
+    wallet.add_command(wallet_respond)
+    blauweknop.add_command(verifier)
     blauweknop.add_command(wallet)
 
 

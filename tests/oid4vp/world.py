@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ from blauweknop._x509 import CertificateAuthority
 from blauweknop.oid4vp import SessionStore, VerifierService, WalletResponder
 from blauweknop.oid4vp._certs import chain_der
 from rodeknop_vc import hold_decision
-from tests.scheme import CJIB, DATA, PILOT_NOW, Scheme
+from tests.scheme import CJIB, DATA, PILOT_NOW, Scheme, today_declaration
 
 REQUESTS = DATA / "requests"
 
@@ -82,6 +83,7 @@ class World:
     creditor_key: Key
     x5c: list[str]
     wallet_trust: TrustList
+    wallet_trust_jwt: str
     verifier: Verifier
     now: float
     work: Path
@@ -109,14 +111,28 @@ def verifier_entry(scheme: Scheme, may_request: Any = None) -> dict[str, Any]:
     return entry
 
 
-def build_world(work: Path, *, now: float = PILOT_NOW) -> World:
-    wallet = Wallet.create(work / "wallet", passphrase="oid4vp tests", scrypt_n=2**10)
-    scheme = Scheme.build(work / "scheme", wallet=wallet, now=now, status_cache=False)
+PASSPHRASE = "oid4vp tests"
+
+
+def build_world(work: Path, *, now: float = PILOT_NOW, real_clock: bool = False) -> World:
+    """The world at ``now``; ``real_clock``: at the real time, with a declaration window
+    around today (for tests that run the CLI, which reads the clock itself)."""
+    if real_clock:
+        now = time.time()
+    wallet = Wallet.create(work / "wallet", passphrase=PASSPHRASE, scrypt_n=2**10)
+    gem_claims = today_declaration() if real_clock else scheme_org("gem").claims()
+    scheme = Scheme.build(
+        work / "scheme",
+        wallet=wallet,
+        now=now,
+        status_cache=False,
+        claims={"gem": gem_claims},
+    )
     holder = wallet.holder_jwk()
     for slot, id_claim in (("gem", "declaration_id"), ("cjib", "statement_id")):
         # the W3C ecdsa-sd-2023 copies beside the SD-JWT VCs (own ids: the register is shared)
         org = scheme_org(slot)
-        claims = org.claims()
+        claims = dict(gem_claims) if slot == "gem" else org.claims()
         claims[id_claim] += "-DI"
         issued = scheme.issuers[slot].issue(
             org.model(claims), holder_jwk=holder, format="di", now=now
@@ -144,6 +160,7 @@ def build_world(work: Path, *, now: float = PILOT_NOW) -> World:
         creditor_key=creditor_key,
         x5c=chain_der([cert]),
         wallet_trust=TrustList.verify(token, scheme.anchor.public(), now=now),
+        wallet_trust_jwt=token,
         verifier=verifier,
         now=now,
         work=work,
