@@ -32,7 +32,6 @@ pytestmark = pytest.mark.interop
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     # the peer runs on the real clock (its own Date), so this world does too
     w = build_world(tmp_path_factory.mktemp("oid4vp-interop"), real_clock=True)
-    w.now = 0.0  # unused: services and responders below read the real clock
     try:
         yield w
     finally:
