@@ -11,6 +11,7 @@ import click
 
 from blauweknop import TrustList, Wallet
 
+from ._ca import CA_ROOT_OPTION, load_roots
 from ._common import (
     JSON_OPTION,
     JsonGroup,
@@ -105,6 +106,7 @@ def wallet_holder_key(wallet_dir: str, out: str, force: bool, as_json: bool) -> 
     type=click.Path(file_okay=False),
     help="Status cache, to refuse revoked credentials.",
 )
+@CA_ROOT_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors(rejections=True)
 def wallet_add(
@@ -113,13 +115,16 @@ def wallet_add(
     trust_list: str,
     anchor: str,
     status_dir: str | None,
+    ca_roots: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Verify a credential and store it (rejected credentials exit 1, nothing stored)."""
     from .main import _load_public_key
 
     tl = TrustList.verify(
-        read_bytes(trust_list, "trust list"), _load_public_key(anchor, "anchor key")
+        read_bytes(trust_list, "trust list"),
+        _load_public_key(anchor, "anchor key"),
+        x509_roots=load_roots(ca_roots),
     )
     text = read_bytes(credential_file, "credential").decode("utf-8", "replace")
     status = None

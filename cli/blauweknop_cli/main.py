@@ -27,6 +27,7 @@ from blauweknop import (
 from blauweknop.debt import DebtStatement
 from blauweknop.files import credential_writer
 
+from ._ca import CA_ROOT_OPTION, ca, issuer_certificate, load_roots
 from ._common import (
     JSON_OPTION,
     JsonGroup,
@@ -80,13 +81,18 @@ def _parse_at(at: str | None) -> float | None:
 
 
 def _load_trust(
-    trust_list: str, anchor: str, now: float | None, max_age_days: int | None = None
+    trust_list: str,
+    anchor: str,
+    now: float | None,
+    max_age_days: int | None = None,
+    ca_roots: tuple[str, ...] = (),
 ) -> TrustList:
     token = read_bytes(trust_list, "trust list")
     key = _load_public_key(anchor, "anchor key")
+    roots = load_roots(ca_roots)
     if max_age_days is None:  # the library default (35 days since the list's iat)
-        return TrustList.verify(token, key, now=now)
-    return TrustList.verify(token, key, now=now, max_age=max_age_days * 86400)
+        return TrustList.verify(token, key, now=now, x509_roots=roots)
+    return TrustList.verify(token, key, now=now, max_age=max_age_days * 86400, x509_roots=roots)
 
 
 _MAX_AGE = click.option(
@@ -196,6 +202,14 @@ def trust() -> None:
 @click.option(
     "--out", required=True, type=click.Path(dir_okay=False), help="Trust list JWT to write."
 )
+@click.option(
+    "--revoked-cert",
+    "revoked_certs",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="A certificate (PEM) the scheme CA revokes; x5c chains holding it are refused. "
+    "Repeatable.",
+)
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @JSON_OPTION
 @handle_errors()
@@ -203,16 +217,20 @@ def trust_build(
     anchor_key: str,
     entries: tuple[str, ...],
     valid_days: int,
+    revoked_certs: tuple[str, ...],
     out: str,
     force: bool,
     as_json: bool,
 ) -> None:
     """Sign a trust list from organisations' entries."""
+    from blauweknop.x509 import x509_hash
+
     key = Key.load(anchor_key)
     if not key.has_private:
         fail("key_invalid", f"{anchor_key} holds no private key")
     data = [read_json_object(e, "trust entry") for e in entries]
-    token = build_trust_list(data, key, valid_days=valid_days)
+    revoked = [x509_hash(c) for c in load_roots(revoked_certs)]
+    token = build_trust_list(data, key, valid_days=valid_days, x509_revoked=revoked)
     write_output(out, token + "\n", force=force)
     done(
         as_json,
@@ -328,6 +346,11 @@ def issuer() -> None:
 @click.option("--status-uri", default=None, help=STATUS_URI_HELP)
 @click.option("--no-status", is_flag=True, help=NO_STATUS_HELP)
 @click.option("--alg", type=click.Choice(["ES256", "EdDSA"]), default="ES256", show_default=True)
+@click.option(
+    "--oin",
+    default=None,
+    help="The organisation's 20-digit OIN, for an https --id (a urn:oin: id carries its own).",
+)
 @JSON_OPTION
 @handle_errors()
 def issuer_init(
@@ -338,6 +361,7 @@ def issuer_init(
     status_uri: str | None,
     no_status: bool,
     alg: str,
+    oin: str | None,
     as_json: bool,
 ) -> None:
     """Create an issuer home with a signing key and register; writes HOME/trust-entry.json.
@@ -347,7 +371,13 @@ def issuer_init(
     """
     base, warnings = _status_base(status_uri, no_status, home)
     iss = Issuer.init(
-        home, issuer_id=issuer_id, name=name, roles=roles, status_base_uri=base, alg=alg
+        home,
+        issuer_id=issuer_id,
+        name=name,
+        roles=roles,
+        status_base_uri=base,
+        alg=alg,
+        extra={"oin": oin} if oin else None,
     )
     _init_done(iss, home, f"{iss.issuer_id} ({iss.name})", warnings, as_json)
 
@@ -598,6 +628,7 @@ blauweknop.add_command(_bk_status)
     help="The scheme authority's public key (pinned).",
 )
 @click.argument("uris", nargs=-1)
+@CA_ROOT_OPTION
 @JSON_OPTION
 @handle_errors()
 def status_sync(
@@ -606,6 +637,7 @@ def status_sync(
     trust_list: str,
     anchor: str,
     uris: tuple[str, ...],
+    ca_roots: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Fetch status lists into the cache (the only networked step; verification stays offline).
@@ -618,7 +650,7 @@ def status_sync(
 
     if from_dir is not None and not Path(from_dir).is_dir():
         fail("file_unreadable", f"cannot read --from-dir {from_dir}: not a directory")
-    tl = _load_trust(trust_list, anchor, None)
+    tl = _load_trust(trust_list, anchor, None, ca_roots=ca_roots)
     cached = sync_status(status_dir, trust_list=tl, uris=uris, from_dir=from_dir)
     done(as_json, "\n".join(f"cached {uri}" for uri in cached), cached=cached)
 
@@ -670,6 +702,7 @@ def _disclosed(value: Any) -> Any:
 )
 @click.option("--at", "at", help="Verify as of this RFC 3339 time instead of now.")
 @_MAX_AGE
+@CA_ROOT_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors(rejections=True)
 def verify(
@@ -683,11 +716,12 @@ def verify(
     allow_missing_status: bool,
     at: str | None,
     max_age_days: int | None,
+    ca_roots: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Verify a vp_token offline; print what was proven, or the rejection (exit 1)."""
     now = _parse_at(at)
-    tl = _load_trust(trust_list, anchor, now, max_age_days)
+    tl = _load_trust(trust_list, anchor, now, max_age_days, ca_roots)
     status = None
     if status_dir is not None:
         from blauweknop import StatusCache
@@ -879,6 +913,10 @@ for _action in ("revoke", "suspend", "resume"):
     rodeknop.add_command(_lifecycle(_action))
 rodeknop.add_command(_list_command())
 rodeknop.add_command(_status_group())
+
+
+blauweknop.add_command(ca)
+issuer.add_command(issuer_certificate)
 
 
 def _register_wallet() -> None:

@@ -171,6 +171,7 @@ class Issuer(IssuerLifecycle):
             "name": name,
             "roles": roles,
             "jwks": {"keys": [Key.generate().public_jwk()]},
+            **({"oin": extra["oin"]} if extra and "oin" in extra else {}),
         }
         try:
             parse_entry(entry_probe)

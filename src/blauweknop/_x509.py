@@ -659,11 +659,16 @@ class CertificateAuthority:
         above = () if self.is_root else (self.certificate, *self._chain)
         return CertificateAuthority(cert, key, chain=above)
 
+    @property
+    def issuing_chain(self) -> tuple[x509.Certificate, ...]:
+        """What follows a certificate this CA issued in an ``x5c``: this CA's certificate and
+        those above it, the root left out (HAIP 1.0: the trust anchor is not sent)."""
+        return () if self.is_root else (self.certificate, *self._chain)
+
     def x5c(self, leaf: x509.Certificate) -> list[str]:
-        """The ``x5c`` header for a certificate this CA issued: the leaf, then the
-        intermediates; the root is left out (HAIP 1.0: the trust anchor is not sent)."""
-        tail = () if self.is_root else (self.certificate, *self._chain)
-        return encode_x5c([leaf, *tail])
+        """The ``x5c`` header for a certificate this CA issued: the leaf, then
+        :attr:`issuing_chain`."""
+        return encode_x5c([leaf, *self.issuing_chain])
 
     def save(self, directory: str | os.PathLike[str]) -> None:
         """Write ``ca-cert.pem`` (this certificate, then :attr:`chain`) and ``ca-key.jwk``

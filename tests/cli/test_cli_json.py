@@ -147,6 +147,19 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--request", str(DATA / "requests" / "hold-and-totals.json"),
         "--nonce", "n-1", "--audience", CJIB, "--out", str(d / "vp.json"),
     )  # fmt: skip
+    ok("blauweknop", "ca", "init", "--out", str(d / "ca"))
+    ok(
+        "blauweknop", "issuer", "init", "--home", str(d / "cjibx"), "--id", "https://cjib.example",
+        "--name", "CJIB", "--oin", CJIB[8:], "--status-uri", "https://status.cjib.example/x",
+    )  # fmt: skip
+    (d / "cjibx.pub.jwk").write_text(
+        json.dumps(json.loads((d / "cjibx" / "trust-entry.json").read_text())["jwks"]["keys"][0])
+    )
+    ok(
+        "blauweknop", "ca", "issue", "--ca", str(d / "ca"),
+        "--public-key", str(d / "cjibx.pub.jwk"),
+        "--uri", "https://cjib.example", "--out", str(d / "cjibx-cert.pem"),
+    )  # fmt: skip
     (d / "garbage.json").write_text("{not json")
     (d / "decl-bad.json").write_text(json.dumps({**declaration_for_today(), "bsn": "123"}))
     return d
@@ -220,6 +233,13 @@ SUCCESSES = [
         "blauweknop status sync --status-dir {d}/cache2 --from-dir {d}/pub/gem " + TRUST,
     ),
     C("verify", VERIFY + " --nonce n-1"),
+    C("ca-init", "blauweknop ca init --out {d}/ca2 --name Root2"),
+    C(
+        "ca-issue",
+        "blauweknop ca issue --ca {d}/ca --public-key {d}/holder.pub.jwk --dns v.example "
+        "--role verifier --out {d}/v-cert.pem",
+    ),
+    C("issuer-certificate", "blauweknop issuer certificate --home {d}/cjibx {d}/cjibx-cert.pem"),
     C("wallet-init", "blauweknop wallet init --wallet {d}/wallet2"),
     C("wallet-holder-key", "blauweknop wallet holder-key --wallet {d}/wallet --out {d}/h2.jwk"),
     C("wallet-add", ADD + " --anchor {d}/anchor.pub.jwk {d}/s4.sdjwt"),
@@ -237,6 +257,20 @@ SUCCESSES = [
     ),
 ]
 ERRORS = [
+    C("ca-init-exists", "blauweknop ca init --out {d}/ca", 2, "file_exists"),
+    C(
+        "ca-issue-private-key",
+        "blauweknop ca issue --ca {d}/ca --public-key {d}/anchor.jwk --dns v.example "
+        "--out {d}/v2-cert.pem",
+        2,
+        "private_key_refused",
+    ),
+    C(
+        "issuer-certificate-other-key",
+        "blauweknop issuer certificate --home {d}/cjib {d}/cjibx-cert.pem",
+        2,
+        "ca_key_invalid",
+    ),
     C("keys-generate-exists", "blauweknop keys generate --out {d}/anchor.jwk", 2, "file_exists"),
     C("keys-generate-bad-alg", "blauweknop keys generate --alg RS256 --out {d}/x", 2, "bad_usage"),
     C(
