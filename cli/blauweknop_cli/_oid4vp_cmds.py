@@ -14,6 +14,7 @@ from blauweknop import RODE_KNOP_VCT, Key, PresentationResult, TrustList, Verifi
 from blauweknop.oid4vp import SessionStore, VerifierService, WalletResponder, verifier_app
 from blauweknop.x509 import encode_x5c, load_certificates
 
+from ._ca import load_roots
 from ._common import JsonGroup, done, echo_json, fail, handle_errors, read_bytes, read_json
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -40,13 +41,6 @@ CA_ROOT = _opt(
     help="Pinned root certificate(s) of the scheme CA (PEM); repeatable.",
 )
 JSON = _opt("--json", "as_json", is_flag=True, help="Machine-readable output.")
-
-
-def _roots(paths: tuple[str, ...]) -> list[Any]:
-    roots: list[Any] = []
-    for p in paths:
-        roots.extend(load_certificates(p))
-    return roots
 
 
 def _trust(trust_list: str, anchor: str, roots: list[Any]) -> TrustList:
@@ -115,7 +109,7 @@ def _service_options(fn: F) -> F:
 
 
 def _service(kw: dict[str, Any]) -> VerifierService:
-    roots = _roots(kw["ca_roots"])
+    roots = load_roots(kw["ca_roots"])
     tl = _trust(kw["trust_list"], kw["anchor"], roots)
     status = None
     if kw.get("status_dir"):
@@ -255,7 +249,7 @@ def wallet_respond(
     show what will be disclosed, ask for consent, send the encrypted response."""
     from ._wallet import _open, _print_plan
 
-    roots = _roots(ca_roots)
+    roots = load_roots(ca_roots)
     tl = _trust(trust_list, anchor, roots)
     with _open(wallet_dir) as w:
         responder = WalletResponder(
