@@ -7,8 +7,9 @@ free port, and yields its base URL; the server stops when the block ends::
         httpx.get(base_url + "/.well-known/openid-credential-issuer")
 
 ``chromium_problem()`` says why a headless Chromium cannot run here (``None`` when it can);
-``launch_chromium(playwright)`` starts it with the flags this sandbox needs (no background network,
-a fresh profile). The ``browser_page`` fixture in ``tests/live/conftest.py`` gives a Playwright page.
+``launch_chromium(playwright)`` starts it with the flags this sandbox needs (no background
+network, a fresh profile). The ``browser_page`` fixture in ``tests/live/conftest.py`` gives a
+Playwright page.
 Outside CI a missing Chromium skips the browser tests; under ``CI=true`` it is a failure, because
 ``make test`` installs it there.
 """
@@ -118,6 +119,4 @@ def launch_chromium(playwright: Any) -> Any:
     path = chromium_path()
     if path is None:
         raise RuntimeError(chromium_problem() or "no Chromium")
-    return playwright.chromium.launch(
-        executable_path=path, headless=True, args=list(CHROMIUM_ARGS)
-    )
+    return playwright.chromium.launch(executable_path=path, headless=True, args=list(CHROMIUM_ARGS))
