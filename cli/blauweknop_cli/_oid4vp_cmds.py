@@ -139,14 +139,22 @@ def _service(kw: dict[str, Any]) -> VerifierService:
 )
 @_opt("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @_opt("--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="Port.")
+@JSON
 @handle_errors()
-def verifier_serve(requests: tuple[str, ...], host: str, port: int, **kw: Any) -> None:
-    """Run the verifier: the creditor's page, request objects and the response endpoint."""
+def verifier_serve(
+    requests: tuple[str, ...], host: str, port: int, as_json: bool, **kw: Any
+) -> None:
+    """Run the verifier: the creditor's page, request objects and the response endpoint.
+
+    With --json, one line {"ok": true, "client_id", "base_url"} is printed when it starts."""
     import uvicorn
 
     service = _service(kw)
     offered = {Path(r).stem: read_json(r, "DCQL request") for r in requests}
-    click.echo(f"serving {service.client_id} at {service.base_url} (Ctrl-C stops)", err=True)
+    if as_json:
+        echo_json({"ok": True, "client_id": service.client_id, "base_url": service.base_url})
+    else:
+        click.echo(f"serving {service.client_id} at {service.base_url} (Ctrl-C stops)", err=True)
     uvicorn.run(verifier_app(service, offered), host=host, port=port, log_level="warning")
 
 

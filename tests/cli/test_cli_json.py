@@ -511,6 +511,8 @@ def test_every_command_has_json_and_is_tested(
     assert any(o.name == "as_json" for o in cmd.params), f"{prog} {' '.join(path)}: no --json"
     if path == ("reconcile",):  # registered by another module; tested there
         return
+    if path[:1] == ("verifier",) or path == ("wallet", "respond"):  # need a live verifier:
+        return  # success and --json errors in tests/oid4vp/test_oid4vp_cli.py
     line = (prog, *path)
     tested = (
         [_case_command(c.values[0]) for c in SUCCESSES],

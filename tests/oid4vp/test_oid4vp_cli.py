@@ -129,3 +129,29 @@ def test_creditor_request_wallet_respond_result(files: tuple[World, dict[str, st
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_json_errors_are_one_object_with_a_code(files: tuple[World, dict[str, str]]) -> None:
+    _, f = files
+    common = [
+        "--trust-list", f["trust"], "--anchor", f["anchor"], "--ca-root", f["root"],
+        "--key", f["key"], "--cert", f["cert"], "--base-url", "http://127.0.0.1:9",
+        "--sessions", f["sessions"],
+    ]  # fmt: skip
+    cases = [
+        (["verifier", "result", "nope", "--sessions", f["sessions"]], 1, "session_unknown"),
+        (["verifier", "request", *common, "--request", f["trust"]], 2, None),
+        (["verifier", "serve", *common, "--key", f["root"]], 2, None),
+        (["wallet", "respond", "ftp://x?client_id=a", "--wallet", f["wallet"], "--trust-list",
+          f["trust"], "--anchor", f["anchor"], "--ca-root", f["root"]], 1, "request_uri_invalid"),
+        (["wallet", "respond", "haip-vp://?client_id=a&response_type=vp_token", "--wallet",
+          f["wallet"], "--trust-list", f["trust"], "--anchor", f["anchor"], "--ca-root",
+          f["root"]], 1, "request_unsigned"),
+    ]  # fmt: skip
+    for args, exit_code, code in cases:
+        p = run(*args, "--json", check=False)
+        assert p.returncode == exit_code, (args, p.stdout, p.stderr)
+        out = json.loads(p.stdout)
+        assert out["ok"] is False and out["code"], out
+        if code is not None:
+            assert out["code"] == code, out
