@@ -47,6 +47,7 @@ def test_api_reference_covers_the_public_facades() -> None:
         ("api/blauweknop.md", "blauweknop"),
         ("api/debt.md", "blauweknop.debt"),
         ("api/files.md", "blauweknop.files"),
+        ("api/oid4vp.md", "blauweknop.oid4vp"),
         ("api/rodeknop_vc.md", "rodeknop_vc"),
     ):
         assert f"::: {module}\n" in (ROOT / "docs" / page).read_text("utf-8"), page
@@ -91,7 +92,7 @@ def _text(html: str) -> str:
 
 def _api_pages(site: Path) -> list[Path]:
     pages = sorted((site / "api").glob("*/index.html"))
-    assert len(pages) == 4, pages
+    assert len(pages) == 5, pages
     return pages
 
 
