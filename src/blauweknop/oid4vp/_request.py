@@ -180,7 +180,7 @@ def _split_jws(token: str, limits: Limits) -> ParsedJWS:
     )
 
 
-def _select_enc_key(metadata: Any) -> tuple[Mapping[str, Any], str]:
+def select_enc_key(metadata: Any) -> tuple[Mapping[str, Any], str]:
     if not isinstance(metadata, Mapping):
         raise MalformedError("request_invalid", "client_metadata is missing")
     keys = (
@@ -272,7 +272,7 @@ def verify_request_object(
     if "dcql_query" not in claims:
         raise MalformedError("request_invalid", "the request has no dcql_query")
     dcql = DCQLQuery.parse(claims["dcql_query"], limits)
-    enc_jwk, enc = _select_enc_key(claims.get("client_metadata"))
+    enc_jwk, enc = select_enc_key(claims.get("client_metadata"))
     return VerifiedRequest(
         client_id=client_id,
         claims=claims,

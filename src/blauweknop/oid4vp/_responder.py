@@ -21,7 +21,7 @@ from cryptography import x509
 
 from .._codec import parse_json_object
 from .._dcql import DCQLQuery, DisclosurePlan
-from .._errors import BlauweKnopError, MalformedError, PolicyError, TrustError
+from .._errors import BlauweKnopError, MalformedError, PolicyError, SignatureError, TrustError
 from .._limits import DEFAULT_LIMITS, Limits
 from .._trust import TrustedOrganisation, TrustList
 from .._wallet import Wallet
@@ -31,6 +31,7 @@ from ._request import (
     VerifiedRequest,
     check_response_uri,
     parse_wallet_uri,
+    select_enc_key,
     verify_request_object,
 )
 
@@ -104,6 +105,8 @@ class WalletResponder:
         allow_over_asking: answer a request that asks beyond the verifier's registration
             (default: refuse with ``request_not_registered``).
         allow_unregistered: answer unsigned DC API requests (no verifier identity).
+        allow_redirect_uri: answer unsigned ``redirect_uri:`` requests (local development only;
+            default: ``request_unsigned``).
         clock: the time source when a call passes no ``now``.
 
     Example:
@@ -123,6 +126,7 @@ class WalletResponder:
         client: httpx.Client | None = None,
         allow_over_asking: bool = False,
         allow_unregistered: bool = False,
+        allow_redirect_uri: bool = False,
         clock: Callable[[], float] = time.time,
         limits: Limits = DEFAULT_LIMITS,
     ) -> None:
@@ -132,6 +136,7 @@ class WalletResponder:
         self.client = client or httpx.Client(timeout=10.0)
         self.allow_over_asking = allow_over_asking
         self.allow_unregistered = allow_unregistered
+        self.allow_redirect_uri = allow_redirect_uri
         self.clock = clock
         self.limits = limits
 
@@ -170,9 +175,9 @@ class WalletResponder:
                 raise MalformedError(
                     "request_uri_invalid", "request_uri_method must be get or post"
                 )
+        elif self.allow_redirect_uri and (client_id or "").startswith("redirect_uri:"):
+            return self._unsigned_redirect_request(params)
         else:
-            from .._errors import SignatureError
-
             raise SignatureError("request_unsigned", "the link carries no signed request object")
         verified = verify_request_object(
             token,
@@ -184,6 +189,41 @@ class WalletResponder:
             limits=self.limits,
         )
         return self._received(verified, now=now, origin=None, audience=verified.client_id)
+
+    def _unsigned_redirect_request(self, params: Mapping[str, str]) -> ReceivedRequest:
+        """Development only: a ``redirect_uri:`` request by value, unsigned (section 5.9.3).
+        Nobody vouches for the verifier, so there is no registration to compare with."""
+        client_id = params["client_id"]
+        response_uri = check_response_uri(params.get("response_uri"))
+        if client_id != "redirect_uri:" + response_uri:
+            raise TrustError(
+                "client_id_mismatch", "a redirect_uri client id names its response_uri"
+            )
+        if params.get("response_type") != "vp_token":
+            raise MalformedError("request_invalid", "response_type must be vp_token")
+        if params.get("response_mode") != "direct_post.jwt":
+            raise PolicyError("response_mode_not_supported", "only direct_post.jwt")
+        nonce, state = params.get("nonce"), params.get("state")
+        if not nonce or len(nonce) > 512 or (state is not None and not state):
+            raise MalformedError("request_invalid", "nonce and state must be non-empty strings")
+        dcql = DCQLQuery.parse(params.get("dcql_query", ""), self.limits)
+        metadata = parse_json_object(
+            params.get("client_metadata", ""), limits=self.limits, what="client_metadata"
+        )
+        enc_jwk, enc = select_enc_key(metadata)
+        return ReceivedRequest(
+            client_id=client_id,
+            audience=client_id,
+            verifier=None,
+            over_asking=(),
+            dcql=dcql,
+            nonce=nonce,
+            state=state,
+            response_uri=response_uri,
+            response_mode="direct_post.jwt",
+            enc_jwk=enc_jwk,
+            enc=enc,
+        )
 
     def _received(
         self, v: VerifiedRequest, *, now: float, origin: str | None, audience: str
@@ -275,15 +315,13 @@ class WalletResponder:
             raise MalformedError("request_invalid", f"unknown DC API protocol {protocol!r}")
         if not self.allow_unregistered:
             raise TrustError("verifier_not_registered", "an unsigned request does not say who asks")
-        from ._request import _select_enc_key
-
         if data.get("response_type") != "vp_token" or data.get("response_mode") != "dc_api.jwt":
             raise PolicyError("response_mode_not_supported", "only vp_token with dc_api.jwt")
         nonce = data.get("nonce")
         if not isinstance(nonce, str) or not nonce:
             raise MalformedError("request_invalid", "nonce must be a non-empty string")
         dcql = DCQLQuery.parse(data.get("dcql_query", {}), self.limits)
-        enc_jwk, enc = _select_enc_key(data.get("client_metadata"))
+        enc_jwk, enc = select_enc_key(data.get("client_metadata"))
         return ReceivedRequest(
             client_id=None,
             audience=audience,

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
@@ -130,20 +131,31 @@ class VerifierService:
 
     # -- requests -----------------------------------------------------------------------
     def create_request(
-        self, dcql: DCQLQuery | Mapping[str, Any] | str, *, now: float | None = None
+        self,
+        dcql: DCQLQuery | Mapping[str, Any] | str,
+        *,
+        now: float | None = None,
+        signed: bool = True,
     ) -> RequestHandle:
-        """A new session for ``dcql`` with a fresh nonce, state and encryption key."""
+        """A new session for ``dcql`` with a fresh nonce, state and encryption key.
+
+        ``signed=False`` is for local development only: the client identifier is
+        ``redirect_uri:<response_uri>`` and the whole request travels unsigned in the wallet
+        link (section 5.9.3); wallets refuse it unless told to accept it.
+        """
         now = self.clock() if now is None else now
         query = (
             dcql if isinstance(dcql, DCQLQuery) else DCQLQuery.parse(dcql, self.limits, strict=True)
         )
+        request_id = _token()
+        client_id = self.client_id if signed else "redirect_uri:" + self.response_uri(request_id)
         session = Session(
             session_id=_token(),
-            request_id=_token(),
+            request_id=request_id,
             state=_token(),
             nonce=_token(),
-            client_id=self.client_id,
-            audience=self.client_id,
+            client_id=client_id,
+            audience=client_id,
             dcql=query.to_dict(),
             enc_key=ephemeral_key(),
             response_mode="direct_post.jwt",
@@ -154,12 +166,30 @@ class VerifierService:
         self.store.add(session)
         uri = self.request_uri(session.request_id)
         log.info("oid4vp.request_created", extra={"request_id": session.request_id})
+        if signed:
+            link = self.wallet_link(session.request_id)
+        else:
+            claims = request_claims(
+                client_id=client_id,
+                response_uri=self.response_uri(request_id),
+                nonce=session.nonce,
+                state=session.state,
+                dcql_query=session.dcql,
+                enc_jwk=public_enc_jwk(session.enc_key),
+                now=now,
+                lifetime=self.lifetime,
+            )
+            for member in ("aud", "iat", "exp"):
+                claims.pop(member)
+            params = {k: v if isinstance(v, str) else json.dumps(v) for k, v in claims.items()}
+            link = f"openid4vp://?{urllib.parse.urlencode(params)}"
+            uri = ""
         return RequestHandle(
             session_id=session.session_id,
             request_id=session.request_id,
             request_uri=uri,
-            wallet_url=self.wallet_link(session.request_id),
-            client_id=self.client_id,
+            wallet_url=link,
+            client_id=client_id,
             expires_at=session.expires_at,
             nonce=session.nonce,
             state=session.state,
@@ -182,6 +212,8 @@ class VerifierService:
         wallet's ``wallet_nonce``, section 5.10)."""
         now = self.clock() if now is None else now
         session = self._pending(request_id, now)
+        if session.client_id != self.client_id:  # an unsigned (redirect_uri) session
+            raise PolicyError("session_unknown", "this request has no request object")
         if wallet_nonce is not None and (not wallet_nonce or len(wallet_nonce) > 256):
             raise MalformedError("request_invalid", "wallet_nonce must be a short string")
         claims = request_claims(
