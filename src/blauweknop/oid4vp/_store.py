@@ -125,42 +125,44 @@ class SessionStore:
                 self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
                 self._db.execute("COMMIT")
-            except BaseException:
+            except BaseException as e:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
+                if isinstance(e, sqlite3.Error):
+                    raise StorageError("storage_error", f"session store: {e}") from e
                 raise
 
     def add(self, s: Session) -> None:
         """Store a new pending session."""
-        try:
-            with self._tx() as db:
-                db.execute(
-                    f"INSERT INTO oid4vp_sessions ({_COLUMNS}) VALUES "  # noqa: S608 (fixed names)
-                    "(?,?,?,?,?,?,?,?,?,?,?,?,'pending',NULL,NULL,NULL,NULL)",
-                    (
-                        s.session_id,
-                        s.request_id,
-                        s.state,
-                        s.nonce,
-                        s.client_id,
-                        s.audience,
-                        json.dumps(dict(s.dcql)),
-                        json.dumps(dict(s.enc_key)),
-                        s.response_mode,
-                        s.origin,
-                        s.created_at,
-                        s.expires_at,
-                    ),
-                )
-        except sqlite3.Error as e:
-            raise StorageError("storage_error", f"cannot store the session: {e}") from e
+        with self._tx() as db:
+            db.execute(
+                f"INSERT INTO oid4vp_sessions ({_COLUMNS}) VALUES "  # noqa: S608 (fixed names)
+                "(?,?,?,?,?,?,?,?,?,?,?,?,'pending',NULL,NULL,NULL,NULL)",
+                (
+                    s.session_id,
+                    s.request_id,
+                    s.state,
+                    s.nonce,
+                    s.client_id,
+                    s.audience,
+                    json.dumps(dict(s.dcql)),
+                    json.dumps(dict(s.enc_key)),
+                    s.response_mode,
+                    s.origin,
+                    s.created_at,
+                    s.expires_at,
+                ),
+            )
 
     def _one(self, column: str, value: str) -> Session | None:
         with self._lock:
-            row = self._db.execute(
-                f"SELECT {_COLUMNS} FROM oid4vp_sessions WHERE {column} = ?",  # noqa: S608
-                (value,),
-            ).fetchone()
+            try:
+                row = self._db.execute(
+                    f"SELECT {_COLUMNS} FROM oid4vp_sessions WHERE {column} = ?",  # noqa: S608
+                    (value,),
+                ).fetchone()
+            except sqlite3.Error as e:
+                raise StorageError("storage_error", f"session store: {e}") from e
         if row is None:
             return None
         return Session(
