@@ -133,3 +133,21 @@ def test_an_origin_with_a_path_is_refused(world: World) -> None:
     assert (
         code(service.create_dc_api_request, dcql, origin="ftp://cjib.example") == "request_invalid"
     )
+
+
+def test_a_dc_api_session_takes_no_direct_post_request_or_response(world: World) -> None:
+    service = world.service()
+    handle, _ = service.create_dc_api_request(request_file("rode-knop-check.json"), origin=ORIGIN)
+    assert code(service.request_object, handle.request_id) == "session_unknown"
+    assert code(service.handle_response, handle.request_id, {"response": "x"}) == (
+        "session_unknown"
+    )
+    assert service.store.get(handle.session_id).status == "pending"
+
+
+def test_a_link_without_client_id_is_refused(world: World) -> None:
+    service = world.service()
+    handle = service.create_request(request_file("rode-knop-check.json"))
+    link = handle.wallet_url.split("client_id=", 1)[0] + handle.wallet_url.split("&", 1)[1]
+    assert "client_id" not in link
+    assert code(world.responder().fetch, link) == "request_uri_invalid"

@@ -153,6 +153,8 @@ class WalletResponder:
         now = self.clock() if now is None else now
         params = parse_wallet_uri(uri)
         client_id = params.get("client_id")
+        if not client_id:  # RFC 9101 section 5: client_id beside request / request_uri
+            raise MalformedError("request_uri_invalid", "the link names no client_id")
         wallet_nonce = None
         if "request" in params:
             token = params["request"]

@@ -212,7 +212,8 @@ class VerifierService:
         wallet's ``wallet_nonce``, section 5.10)."""
         now = self.clock() if now is None else now
         session = self._pending(request_id, now)
-        if session.client_id != self.client_id:  # an unsigned (redirect_uri) session
+        if session.client_id != self.client_id or session.response_mode != "direct_post.jwt":
+            # an unsigned (redirect_uri) session, or one for the DC API
             raise PolicyError("session_unknown", "this request has no request object")
         if wallet_nonce is not None and (not wallet_nonce or len(wallet_nonce) > 256):
             raise MalformedError("request_invalid", "wallet_nonce must be a short string")
@@ -241,6 +242,8 @@ class VerifierService:
         """
         now = self.clock() if now is None else now
         session = self._pending(request_id, now)
+        if session.response_mode != "direct_post.jwt":  # DC API answers come back in the page
+            raise PolicyError("session_unknown", "this request takes no direct_post response")
         try:
             result = self._verify_form(session, form, now)
         except BlauweKnopError as e:
