@@ -4,6 +4,8 @@
 * their holder resolves our signed ``x509_hash`` request and answers our verifier with an
   encrypted ``direct_post.jwt`` response (the presentations come from our wallet: their library
   carries the protocol, not credentials);
+* their holder also resolves our Digital Credentials API requests (signed with
+  ``expected_origins``, and unsigned) and answers them with ``dc_api.jwt``;
 * their verifier creates a signed request that our wallet fetches, verifies and answers; their
   verifier decrypts and validates the response, and our Verifier checks the presentations.
 """
@@ -174,3 +176,28 @@ def test_our_wallet_refuses_their_request_signed_by_a_key_outside_the_chain(
         world.responder(clock=time.time).fetch(created["uri"])
     assert info.value.code == "signature_invalid"
     assert endpoints.forms == []
+
+
+@pytest.mark.parametrize("signed", [True, False], ids=["signed", "unsigned"])
+def test_their_holder_answers_our_dc_api_request(
+    world: World, peer: NodePeer, signed: bool
+) -> None:
+    import time
+
+    origin = "https://cjib.example"
+    service = world.service(clock=time.time)
+    handle, request = service.create_dc_api_request(
+        request_file("rode-knop-check.json"), origin=origin, signed=signed
+    )
+    resolved = peer.call("holder_dc_api_resolve", data=request["data"], origin=origin)
+    payload = resolved["request"]
+    assert payload["response_mode"] == "dc_api.jwt"
+    # bound as Annex A says (audience origin:<origin>); their holder carries it
+    vp_token = world.wallet.present(
+        payload["dcql_query"], nonce=payload["nonce"], audience="origin:" + origin
+    )
+    answer = peer.call("holder_dc_api_respond", request=payload, origin=origin, vp_token=vp_token)[
+        "response"
+    ]
+    out = service.handle_dc_api_response(handle.session_id, answer, origin=origin)
+    assert out["status"] == "done" and out["result"]["decision"]["hold"] is True

@@ -12,6 +12,12 @@
 //   holder_respond {request, vp_token}
 //       their holder creates the direct_post.jwt response (ECDH-ES JWE to the request's key)
 //       and posts it to response_uri -> {status, body}
+//   holder_dc_api_resolve {data, origin}
+//       their holder resolves the `data` of a Digital Credentials API request (signed: a JAR
+//       with expected_origins; unsigned: the parameters) for the page at `origin`
+//       -> {request, client}
+//   holder_dc_api_respond {request, origin, vp_token}
+//       their holder creates the dc_api.jwt answer -> {response: {response: JWE}}
 //   verifier_create {x5c, signer_jwk, response_uri, request_uri, dcql_query}
 //       their verifier creates a signed x509_hash request (JAR) with a fresh ECDH-ES key
 //       -> {uri, jar, request, enc_private_jwk}
@@ -167,6 +173,32 @@ const ops = {
       response_mode: submitted.responseMode,
       jwe_header: response.jarm ? decodeProtectedHeader(response.jarm.responseJwt) : null,
     };
+  },
+  async holder_dc_api_resolve({ data, origin }) {
+    const client = new Openid4vpClient({ callbacks });
+    const parsed = client.parseOpenid4vpAuthorizationRequest({ authorizationRequest: data });
+    const resolved = await client.resolveOpenId4vpAuthorizationRequest({
+      authorizationRequestPayload: parsed.params,
+      origin,
+    });
+    return { request: resolved.authorizationRequestPayload, client: resolved.client };
+  },
+  async holder_dc_api_respond({ request, origin, vp_token }) {
+    const client = new Openid4vpClient({ callbacks });
+    const response = await client.createOpenid4vpAuthorizationResponse({
+      authorizationRequestPayload: request,
+      authorizationResponsePayload: { vp_token },
+      origin,
+      jarm: {
+        encryption: { nonce: randomBytes(16).toString('base64url') },
+        serverMetadata: {
+          authorization_signing_alg_values_supported: ['ES256'],
+          authorization_encryption_alg_values_supported: ['ECDH-ES'],
+          authorization_encryption_enc_values_supported: ['A128GCM', 'A256GCM'],
+        },
+      },
+    });
+    return { response: { response: response.jarm.responseJwt } };
   },
   async verifier_create({ x5c, signer_jwk, response_uri, request_uri, dcql_query }) {
     signerJwk = signer_jwk;
