@@ -82,6 +82,14 @@ def test_creditor_page_cross_device_and_same_device(
     assert "Waiting for the wallet" in page.inner_text("#status")
     link = page.get_attribute("#same-device", "href")
     assert link is not None and link.startswith("haip-vp://?client_id=x509_hash")
+    # a forged answer is refused; the page says so and keeps waiting
+    rid = link.split("%2Foid4vp%2Frequest%2F", 1)[1].split("&", 1)[0]
+    forged = httpx.post(f"{base}/oid4vp/response/{rid}", data={"response": "a.b.c.d.e"})
+    assert forged.status_code == 400
+    page.wait_for_function(
+        "document.getElementById('status').textContent.includes('Refused a response')",
+        timeout=10_000,
+    )
     # cross-device: the wallet scans the QR code (the same link) and answers over HTTP
     with httpx.Client(timeout=10) as client:
         responder = world.responder(client=client)
