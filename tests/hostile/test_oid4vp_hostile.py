@@ -174,8 +174,30 @@ def test_x5c_chain_to_an_unknown_root_is_refused(setup: Setup) -> None:
     client = TestClient(verifier_app(service), base_url=service.base_url)
     with pytest.raises(BlauweKnopError) as info:
         w.responder(client=client).fetch(handle.wallet_url)
-    assert info.value.code.startswith("x5c_"), info.value
+    assert info.value.code == "x5c_untrusted_root", info.value
     assert service.store.get(handle.session_id).status == "pending"
+
+
+def test_verifier_certificate_revoked_by_the_trust_list_is_refused(setup: Setup) -> None:
+    from blauweknop import TrustList, build_trust_list
+    from blauweknop.x509 import x509_hash
+
+    w = setup.world
+    entries = [w.scheme.gem.trust_entry(), verifier_entry(w.scheme)]
+    import base64
+
+    leaf_hash = x509_hash(base64.b64decode(w.x5c[0]))
+    token = build_trust_list(entries, w.scheme.anchor, now=w.now, x509_revoked=[leaf_hash])
+    trust = TrustList.verify(token, w.scheme.anchor.public(), now=w.now)
+    responder = w.responder(client=setup.client, trust_list=trust)
+    raises_code("x5c_revoked", responder.fetch, setup.handle.wallet_url)
+    setup.assert_unchanged()
+
+
+def test_expired_verifier_certificate_is_refused(setup: Setup) -> None:
+    jar = setup.service.request_object(setup.handle.request_id)
+    later = setup.world.now + 91 * 86400  # the certificate is valid for 90 days
+    raises_code("x5c_expired", verify_request_object, jar, roots=[setup.world.root], now=later)
 
 
 def test_x509_hash_that_does_not_match_the_leaf_is_refused(setup: Setup) -> None:
