@@ -4,6 +4,7 @@ works afterwards)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -184,8 +185,6 @@ def test_verifier_certificate_revoked_by_the_trust_list_is_refused(setup: Setup)
 
     w = setup.world
     entries = [w.scheme.gem.trust_entry(), verifier_entry(w.scheme)]
-    import base64
-
     leaf_hash = x509_hash(base64.b64decode(w.x5c[0]))
     token = build_trust_list(entries, w.scheme.anchor, now=w.now, x509_revoked=[leaf_hash])
     trust = TrustList.verify(token, w.scheme.anchor.public(), now=w.now)
