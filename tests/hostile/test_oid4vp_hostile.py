@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
-from starlette.testclient import TestClient
 
 from blauweknop import BlauweKnopError, Key
 from blauweknop._codec import b64u_encode
 from blauweknop._jws import sign_compact
-from blauweknop.oid4vp import RequestHandle, VerifierService, verifier_app
+from blauweknop.oid4vp import RequestHandle, VerifierService
 from blauweknop.oid4vp._certs import chain_der, client_id_for
 from blauweknop.oid4vp._jwe import encrypt_response, public_enc_jwk
 from blauweknop.oid4vp._request import REQUEST_TYP, verify_request_object
@@ -24,7 +24,6 @@ from tests.oid4vp import conftest as _oid4vp_fixtures
 from tests.oid4vp.world import World, request_file, verifier_entry
 from tests.scheme import DUO
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 world = _oid4vp_fixtures.world  # the OpenID4VP world, built once for this module
 
 HOLD = "rode-knop-check.json"
@@ -34,7 +33,7 @@ HOLD = "rode-knop-check.json"
 class Setup:
     world: World
     service: VerifierService
-    client: TestClient
+    client: httpx.Client
     handle: RequestHandle
 
     def session(self) -> Any:
@@ -68,9 +67,8 @@ class Setup:
 
 @pytest.fixture
 def setup(world: World) -> Iterator[Setup]:
-    service = world.service()
-    client = TestClient(verifier_app(service), base_url=service.base_url)
-    yield Setup(world, service, client, service.create_request(request_file(HOLD)))
+    with world.running() as (service, client):
+        yield Setup(world, service, client, service.create_request(request_file(HOLD)))
 
 
 def code_of(response: Any) -> str:
@@ -170,11 +168,10 @@ def test_x5c_chain_to_an_unknown_root_is_refused(setup: Setup) -> None:
         valid_days=30,
         now=w.now,
     )
-    service = w.service(x5c=chain_der([cert]))
-    handle = service.create_request(request_file(HOLD))
-    client = TestClient(verifier_app(service), base_url=service.base_url)
-    with pytest.raises(BlauweKnopError) as info:
-        w.responder(client=client).fetch(handle.wallet_url)
+    with w.running(x5c=chain_der([cert])) as (service, client):
+        handle = service.create_request(request_file(HOLD))
+        with pytest.raises(BlauweKnopError) as info:
+            w.responder(client=client).fetch(handle.wallet_url)
     assert info.value.code == "x5c_untrusted_root", info.value
     assert service.store.get(handle.session_id).status == "pending"
 
@@ -252,10 +249,9 @@ def test_organisation_without_the_verifier_role_is_refused(setup: Setup) -> None
     w = setup.world
     key = Key.generate()
     cert = w.ca.issue("DUO", key.public(), uris=(DUO,), role="verifier", valid_days=30, now=w.now)
-    service = w.service(x5c=chain_der([cert]), signer=key)
-    handle = service.create_request(request_file(HOLD))
-    client = TestClient(verifier_app(service), base_url=service.base_url)
-    raises_code("verifier_not_registered", w.responder(client=client).fetch, handle.wallet_url)
+    with w.running(x5c=chain_der([cert]), signer=key) as (service, client):
+        handle = service.create_request(request_file(HOLD))
+        raises_code("verifier_not_registered", w.responder(client=client).fetch, handle.wallet_url)
 
 
 def test_trust_entry_with_verifier_member_but_no_role_is_invalid(world: World) -> None:

@@ -1,14 +1,12 @@
-"""The whole exchange in-process (Starlette's TestClient is an httpx client): creditor request
--> our wallet -> encrypted response -> verified result and hold decision."""
+"""The whole exchange over HTTP on loopback with the injected clock: creditor request -> our
+wallet -> encrypted response -> verified result and hold decision."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
-from blauweknop.oid4vp import verifier_app
 from tests.oid4vp.world import World, request_file
 
 
@@ -28,8 +26,11 @@ CASES = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_request_response_result_and_hold_decision(world: World, case: str) -> None:
-    service = world.service()
-    client = TestClient(verifier_app(service), base_url=service.base_url)
+    with world.running() as (service, client):
+        _exchange(world, service, client, case)
+
+
+def _exchange(world: World, service: Any, client: Any, case: str) -> None:
     handle = service.create_request(CASES[case](), now=world.now)
     assert handle.wallet_url.startswith("haip-vp://?client_id=x509_hash%3A")
     assert service.result(handle.session_id, now=world.now)["status"] == "pending"

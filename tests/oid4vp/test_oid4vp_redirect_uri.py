@@ -4,20 +4,20 @@ answered only by a wallet told to accept it."""
 from __future__ import annotations
 
 import urllib.parse
+from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from blauweknop import BlauweKnopError
-from blauweknop.oid4vp import verifier_app
 from tests.oid4vp.world import World, request_file
-
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 def test_unsigned_development_request_round_trip(world: World) -> None:
-    service = world.service()
-    client = TestClient(verifier_app(service), base_url=service.base_url)
+    with world.running() as (service, client):
+        _round_trip(world, service, client)
+
+
+def _round_trip(world: World, service: Any, client: Any) -> None:
     handle = service.create_request(request_file("rode-knop-check.json"), signed=False)
     assert handle.client_id == "redirect_uri:" + service.response_uri(handle.request_id)
     assert "request_uri" not in handle.wallet_url and "dcql_query=" in handle.wallet_url

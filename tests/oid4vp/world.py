@@ -7,15 +7,17 @@ The clock is injected everywhere (:data:`tests.scheme.PILOT_NOW`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from cryptography import x509
 
 from blauweknop import (
@@ -28,9 +30,10 @@ from blauweknop import (
     build_trust_list,
 )
 from blauweknop._x509 import CertificateAuthority
-from blauweknop.oid4vp import SessionStore, VerifierService, WalletResponder
+from blauweknop.oid4vp import SessionStore, VerifierService, WalletResponder, verifier_app
 from blauweknop.oid4vp._certs import chain_der
 from rodeknop_vc import hold_decision
+from tests.live import _free_port, serve
 from tests.scheme import CJIB, DATA, PILOT_NOW, Scheme, today_declaration
 
 REQUESTS = DATA / "requests"
@@ -96,6 +99,18 @@ class World:
         kw.setdefault("decide", decide)
         kw.setdefault("clock", lambda: self.now)
         return VerifierService(verifier=self.verifier, base_url=base_url, **kw)
+
+    @contextlib.contextmanager
+    def running(self, **kw: Any) -> Iterator[tuple[VerifierService, httpx.Client]]:
+        """A verifier service (``kw`` as for :meth:`service`) served by uvicorn on loopback,
+        and an HTTP client for it (base URL set)."""
+        port = _free_port()
+        service = self.service(base_url=f"http://127.0.0.1:{port}", **kw)
+        with (
+            serve(verifier_app(service), port=port) as base,
+            httpx.Client(base_url=base, timeout=30) as client,
+        ):
+            yield service, client
 
     def responder(self, **kw: Any) -> WalletResponder:
         kw.setdefault("trust_list", self.wallet_trust)
