@@ -170,8 +170,6 @@ def _split_jws(token: str, limits: Limits) -> ParsedJWS:
         raise MalformedError("typ_mismatch", f"request typ must be {REQUEST_TYP}")
     if "crit" in header:
         raise SignatureError("crit_not_understood", "crit is not supported in request objects")
-    if any(h in header for h in ("jwk", "jku", "x5u", "kid")) and "x5c" not in header:
-        raise TrustError("x5c_invalid", "the request's key must come from its x5c chain")
     return ParsedJWS(
         header,
         b64u_decode(parts[1], what="request payload"),
@@ -181,6 +179,8 @@ def _split_jws(token: str, limits: Limits) -> ParsedJWS:
 
 
 def select_enc_key(metadata: Any) -> tuple[Mapping[str, Any], str]:
+    """The verifier's response key (the first P-256 ``ECDH-ES`` key for encryption in
+    ``client_metadata.jwks``) and the first offered ``enc`` we support (default A128GCM)."""
     if not isinstance(metadata, Mapping):
         raise MalformedError("request_invalid", "client_metadata is missing")
     keys = (
