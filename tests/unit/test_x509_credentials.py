@@ -273,3 +273,79 @@ def test_trust_list_x509_revoked_must_be_thumbprints(world: World) -> None:
     with pytest.raises(MalformedError) as e:
         build_trust_list([world.issuer.trust_entry()], world.anchor, now=NOW, x509_revoked=["x"])
     assert e.value.code == "trust_list_invalid"
+
+
+# -- the small pieces around it -------------------------------------------------------------------
+def test_sign_compact_puts_the_chain_in_the_header_and_parse_refuses_it_by_default(
+    world: World,
+) -> None:
+    from blauweknop._jws import sign_compact
+
+    signer = world.issuer.signer
+    token = sign_compact({"typ": "JWT"}, b"{}", signer)
+    with pytest.raises(SignatureError) as e:
+        parse_compact(token)
+    assert e.value.code == "header_not_allowed"
+    parsed = parse_compact(token, allow_x5c=True)
+    assert parsed.header["x5c"] == list(signer.x5c)  # type: ignore[attr-defined]
+    parsed.verify(signer.inner)  # type: ignore[attr-defined]
+    # Other key-selecting headers stay refused even with allow_x5c.
+    bad = sign_compact({"typ": "JWT", "x5u": "https://a.example"}, b"{}", signer)
+    with pytest.raises(SignatureError):
+        parse_compact(bad, allow_x5c=True)
+
+
+@pytest.mark.parametrize(
+    ("entry_id", "oin", "ok"),
+    [
+        (ISS, OIN, True),
+        (ISS, "123", False),
+        (ISS, 12345678901234567890, False),
+        ("urn:oin:" + OIN, OIN, True),
+        ("urn:oin:" + OIN, "00000001800866472000", False),
+    ],
+)
+def test_trust_entry_oin(entry_id: str, oin: Any, ok: bool) -> None:
+    from blauweknop._trust import parse_entry
+
+    entry = {
+        "id": entry_id,
+        "name": "CJIB",
+        "roles": ["creditor"],
+        "jwks": {"keys": [Key.generate().public_jwk()]},
+        "oin": oin,
+    }
+    if ok:
+        assert parse_entry(entry).oin == OIN
+    else:
+        with pytest.raises(MalformedError) as e:
+            parse_entry(entry)
+        assert e.value.code == "trust_entry_invalid"
+
+
+@pytest.mark.parametrize("value", ["abc", ["short"], [1], {"a": 1}, [None]])
+def test_a_received_trust_list_with_a_bad_x509_revoked_is_invalid(world: World, value: Any) -> None:
+    from blauweknop._jws import sign_compact
+
+    payload = {
+        "iss": "urn:blauweknop:scheme-authority",
+        "iat": int(NOW),
+        "exp": int(NOW) + 86400,
+        "organisations": [world.issuer.trust_entry()],
+        "x509_revoked": value,
+    }
+    token = sign_compact(
+        {"typ": "trust-list+jwt", "kid": world.anchor.kid},
+        json.dumps(payload).encode(),
+        world.anchor,
+    )
+    with pytest.raises(TrustError) as e:
+        TrustList.verify(token, world.anchor.public(), now=NOW)
+    assert e.value.code == "trust_list_invalid"
+
+
+def test_https_issuer_without_oin_cannot_issue_a_debt_statement(tmp_path: Path) -> None:
+    issuer = Issuer.init(tmp_path / "x", issuer_id=ISS, name="CJIB", roles=["creditor"])
+    with pytest.raises(TrustError) as e:
+        issuer.issue(DebtStatement.from_claims(CLAIMS), holder_jwk=Key.generate().public_jwk())
+    assert e.value.code == "issuer_mismatch"
