@@ -64,3 +64,17 @@ def _exchange(world: World, service: Any, client: Any, case: str) -> None:
     # the same-device redirect finds the same result by its response code
     code = outcome.redirect_uri.split("#response_code=", 1)[1]
     assert service.result_by_code(code, now=world.now) == out
+
+
+@pytest.mark.parametrize("scheme", ["openid4vp", "haip", "haip-vp"])
+def test_request_uri_by_get_and_every_wallet_scheme(world: World, scheme: str) -> None:
+    with world.running(scheme=scheme) as (service, client):
+        handle = service.create_request(request_file("rode-knop-check.json"))
+        assert handle.wallet_url.startswith(f"{scheme}://?")
+        link = handle.wallet_url.replace("&request_uri_method=post", "")  # GET, no wallet_nonce
+        responder = world.responder(client=client)
+        responder.respond(responder.fetch(link), consent=lambda r, p: True)
+        assert service.result(handle.session_id)["status"] == "done"
+        fetched = client.get(f"/oid4vp/request/{handle.request_id}")
+    # an answered request is not served again
+    assert fetched.status_code == 409 and fetched.json()["code"] == "response_replayed"
