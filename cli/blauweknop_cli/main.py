@@ -921,9 +921,12 @@ issuer.add_command(issuer_certificate)
 
 def _register_wallet() -> None:
     from ._oid4vci import receive
+    from ._oid4vp_cmds import verifier, wallet_respond
     from ._wallet import wallet
 
     wallet.add_command(receive)
+    wallet.add_command(wallet_respond)
+    blauweknop.add_command(verifier)
     blauweknop.add_command(wallet)
 
 

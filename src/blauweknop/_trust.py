@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_TRUST_LIST_MAX_AGE",
     "KNOWN_ROLES",
     "TRUST_LIST_TYP",
+    "RequestPermission",
     "TrustList",
     "TrustedOrganisation",
     "build_trust_list",
@@ -88,6 +89,56 @@ def _numeric_date(value: Any, name: str) -> float:
     return out
 
 
+ClaimPath = tuple[str | int | None, ...]
+_MAX_PERMISSIONS = 64
+_MAX_PERMITTED_PATHS = 256
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestPermission:
+    """What a registered verifier may ask a wallet for (the entry's ``verifier.may_request``).
+
+    Attributes:
+        vct: the credential type (SD-JWT VC ``vct``; a W3C request maps to it by profile).
+        claims: claims path pointers (OpenID4VP section 7, SD-JWT form); each covers its subtree,
+            ``None`` stands for any array index.
+    """
+
+    vct: str
+    claims: tuple[ClaimPath, ...]
+
+
+def _parse_permissions(oid: str, member: Any) -> tuple[RequestPermission, ...]:
+    """The ``verifier`` member (specs/trust-list.md): ``{"may_request": [{vct, claims}]}``."""
+    items = member.get("may_request") if isinstance(member, Mapping) else None
+    if not isinstance(items, list) or len(items) > _MAX_PERMISSIONS:
+        raise MalformedError("trust_entry_invalid", f"{oid}: verifier.may_request must be a list")
+    out = []
+    for item in items:
+        vct = item.get("vct") if isinstance(item, Mapping) else None
+        paths = item.get("claims") if isinstance(item, Mapping) else None
+        if not isinstance(vct, str) or not vct or not isinstance(paths, list):
+            raise MalformedError(
+                "trust_entry_invalid", f"{oid}: verifier.may_request needs vct and claims"
+            )
+        if len(paths) > _MAX_PERMITTED_PATHS or not all(
+            isinstance(p, list)
+            and 0 < len(p) <= 16
+            and all(
+                (isinstance(x, str) and x)
+                or x is None
+                or (isinstance(x, int) and not isinstance(x, bool) and x >= 0)
+                for x in p
+            )
+            for p in paths
+        ):
+            raise MalformedError(
+                "trust_entry_invalid", f"{oid}: verifier claims must be claims path pointers"
+            )
+        out.append(RequestPermission(vct=vct, claims=tuple(tuple(p) for p in paths)))
+    return tuple(out)
+
+
 @dataclass(frozen=True, kw_only=True)
 class TrustedOrganisation:
     """One registered organisation.
@@ -98,6 +149,7 @@ class TrustedOrganisation:
         roles: e.g. ``{"creditor"}``, ``{"municipality", "creditor"}``.
         keys: public keys by ``kid`` (the JWK's own ``kid`` and its RFC 7638 thumbprint).
         valid_from / valid_until: Unix times of the registration window, if limited.
+        may_request: for the ``verifier`` role, what it may ask wallets for (OpenID4VP).
         x509_roots / x509_revoked: the trust list's pinned X.509 roots and revoked
             certificate thumbprints, for keys carried in ``x5c`` (:meth:`resolve_x5c`).
     """
@@ -109,6 +161,7 @@ class TrustedOrganisation:
     valid_from: float | None = None
     valid_until: float | None = None
     entry: Mapping[str, Any] = field(repr=False, default_factory=dict)
+    may_request: tuple[RequestPermission, ...] = ()
     x509_roots: tuple[x509.Certificate, ...] = field(default=(), repr=False)
     x509_revoked: frozenset[str] = field(default=frozenset(), repr=False)
 
@@ -184,6 +237,11 @@ def parse_entry(entry: Mapping[str, Any]) -> TrustedOrganisation:
         keys[key.kid] = key
         if isinstance(jwk.get("kid"), str) and jwk["kid"]:
             keys[jwk["kid"]] = key
+    may_request: tuple[RequestPermission, ...] = ()
+    if "verifier" in entry:
+        if "verifier" not in roles:
+            raise MalformedError("trust_entry_invalid", f"{oid}: verifier member without the role")
+        may_request = _parse_permissions(oid, entry["verifier"])
     return TrustedOrganisation(
         id=oid,
         name=name,
@@ -192,6 +250,7 @@ def parse_entry(entry: Mapping[str, Any]) -> TrustedOrganisation:
         valid_from=_timestamp(entry.get("valid_from"), f"{oid}.valid_from"),
         valid_until=_timestamp(entry.get("valid_until"), f"{oid}.valid_until"),
         entry=dict(entry),
+        may_request=may_request,
     )
 
 

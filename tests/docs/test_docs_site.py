@@ -48,6 +48,7 @@ def test_api_reference_covers_the_public_facades() -> None:
         ("api/debt.md", "blauweknop.debt"),
         ("api/files.md", "blauweknop.files"),
         ("api/oid4vci.md", "blauweknop.oid4vci"),
+        ("api/oid4vp.md", "blauweknop.oid4vp"),
         ("api/rodeknop_vc.md", "rodeknop_vc"),
     ):
         assert f"::: {module}\n" in (ROOT / "docs" / page).read_text("utf-8"), page

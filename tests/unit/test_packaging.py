@@ -19,18 +19,8 @@ import rodeknop_vc
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
 #: Distributions the library imports at run time (the wheel's Requires-Dist without an extra).
-RUNTIME_IMPORTS = {
-    "cryptography",
-    "pyld",
-    "click",
-    "rich",
-    "jsonschema",
-    "tzdata",
-    "httpx",
-    "starlette",
-    "uvicorn",
-    "segno",
-}
+RUNTIME_IMPORTS = {"cryptography", "pyld", "click", "rich", "jsonschema", "tzdata", "jwcrypto"}
+RUNTIME_IMPORTS |= {"httpx", "starlette", "uvicorn", "segno"}  # the protocol services
 
 
 def test_version_comes_from_the_package_metadata() -> None:
@@ -58,18 +48,18 @@ def test_changelog_names_this_version_and_an_unreleased_section() -> None:
 
 
 def test_test_only_libraries_are_not_runtime_dependencies() -> None:
-    """jwcrypto and cbor2 cross-check our JWS and CBOR in the tests; the library does not
-    import them, so they are in the ``test`` extra only."""
+    """cbor2 cross-checks our CBOR in the tests; the library does not import it, so it is in
+    the ``test`` extra only (jwcrypto became a runtime dependency for OpenID4VP's JWE)."""
     runtime = {re.split(r"[<>=!~ ;\[]", d)[0].lower() for d in PYPROJECT["project"]["dependencies"]}
     assert runtime == RUNTIME_IMPORTS
     test_extra = {
         re.split(r"[<>=!~ ;\[]", d)[0].lower()
         for d in PYPROJECT["project"]["optional-dependencies"]["test"]
     }
-    assert {"jwcrypto", "cbor2"} <= test_extra
+    assert {"cbor2"} <= test_extra
     for path in [*(ROOT / "src").rglob("*.py"), *(ROOT / "cli").rglob("*.py")]:
         code = path.read_text("utf-8")
-        assert not re.search(r"^\s*(import|from)\s+(jwcrypto|cbor2)\b", code, re.MULTILINE), path
+        assert not re.search(r"^\s*(import|from)\s+(cbor2)\b", code, re.MULTILINE), path
 
 
 @pytest.mark.slow

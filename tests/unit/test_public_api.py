@@ -100,6 +100,18 @@ EXPECTED_ALL: dict[str, list[str]] = {
         "parse_offer_link",
         "receive_offer",
     ],
+    "blauweknop.oid4vp": [
+        "Consent",
+        "Decision",
+        "ReceivedRequest",
+        "RequestHandle",
+        "ResponseOutcome",
+        "Session",
+        "SessionStore",
+        "VerifierService",
+        "WalletResponder",
+        "verifier_app",
+    ],
     "blauweknop.formats": [
         "CredentialFormat",
         "FORMATS",
