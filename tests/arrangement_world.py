@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scheme import PILOT_NOW, Scheme
+from scheme import PILOT, PILOT_NOW, Scheme
 
 from blauweknop import Issuer, StatusCache, TrustList, Verifier, Wallet
 from blauweknop.arrangement import ArrangementCoordinator, statements_request
@@ -63,8 +63,15 @@ class World:
         return request, vp
 
 
-def build_world(root: Path, *, fmt: str = "sd-jwt") -> World:
-    """Build the world below ``root``; the pilot credentials are issued in ``fmt``."""
+def build_world(
+    root: Path,
+    *,
+    fmt: str = "sd-jwt",
+    slots: tuple[str, ...] = ("gem", "cjib", "duo"),
+    valid_days: dict[str, int] | None = None,
+) -> World:
+    """Build the world below ``root``; the pilot credentials of ``slots`` are issued in
+    ``fmt`` (``valid_days`` by slot, default the type's)."""
     root.mkdir(parents=True, exist_ok=True)
     wallet = Wallet.create(root / "wallet", passphrase="arrangement tests", scrypt_n=2**10)
     scheme = Scheme.build(root / "scheme", status_cache=False)
@@ -78,10 +85,16 @@ def build_world(root: Path, *, fmt: str = "sd-jwt") -> World:
     )
     token = scheme.trust_list([*scheme.trusted, coordinator])
     trust = scheme.verified_trust(token)
-    from scheme import PILOT
-
     for org in PILOT:
-        issued = scheme.issuers[org.slot].issue(org.model(), holder_jwk=holder, format=fmt, now=NOW)
+        if org.slot not in slots:
+            continue
+        issued = scheme.issuers[org.slot].issue(
+            org.model(),
+            holder_jwk=holder,
+            format=fmt,
+            now=NOW,
+            valid_days=(valid_days or {}).get(org.slot),
+        )
         wallet.add(issued.text, trust_list=trust, now=NOW)
     cache = StatusCache(root / "status-cache", trust_list=trust)
     world = World(root, scheme, coordinator, trust, cache, wallet)

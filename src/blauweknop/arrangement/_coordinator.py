@@ -507,11 +507,13 @@ class ArrangementCoordinator:
         old = proposal.arrangement.supersedes
         if old is not None:
             try:
-                self.issuer.register.get(old)
-            except StorageError as e:
+                record = self.issuer.register.get(old)
+            except (PolicyError, StorageError) as e:
                 raise PolicyError(
                     "unknown_arrangement", f"{old} is not an arrangement of this coordinator"
                 ) from e
+            if record.type != PAYMENT_ARRANGEMENT_VCT:
+                raise PolicyError("unknown_arrangement", f"{old} is not an arrangement")
         issued = self.issuer.issue(
             proposal.arrangement,
             holder_jwk=proposal.holder_jwk,
