@@ -898,3 +898,12 @@ def _register_reconcile() -> None:
 
 
 _register_reconcile()
+
+
+def _register_programmes() -> None:
+    from ._arrangement import arrangement
+
+    blauweknop.add_command(arrangement)
+
+
+_register_programmes()

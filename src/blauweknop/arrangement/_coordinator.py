@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -385,7 +385,7 @@ class ArrangementCoordinator:
         ```
     """
 
-    def __init__(self, issuer: Issuer, verifier: Verifier) -> None:
+    def __init__(self, issuer: Issuer, verifier: Verifier | None = None) -> None:
         self.issuer = issuer
         self.verifier = verifier
 
@@ -401,6 +401,8 @@ class ArrangementCoordinator:
         """Verify the ``vp_token`` fully (signatures, trust and roles, holder binding, validity,
         status; fail closed) and read it: the covered debts, the one subject, the one holder
         key, and the window of a Rode Knop declaration if one was presented."""
+        if self.verifier is None:
+            raise PolicyError("policy_violation", "this coordinator was given no verifier")
         result = self.verifier.verify(
             vp_token, nonce=nonce, audience=audience, request=request, now=now
         )
@@ -500,10 +502,12 @@ class ArrangementCoordinator:
         format: str = "sd-jwt",  # noqa: A002 (as Issuer.issue)
         now: float | None = None,
         valid_days: int | None = None,
+        write: Callable[[str], None] | None = None,
     ) -> IssuedCredential:
-        """Issue the arrangement to the citizen's holder key. When it ``supersedes`` an
-        earlier arrangement of this coordinator, that one is revoked (status list) once the
-        new one is issued; an unknown earlier id is refused before anything is issued."""
+        """Issue the arrangement to the citizen's holder key (``write`` as in
+        :meth:`Issuer.issue`). When it ``supersedes`` an earlier arrangement of this
+        coordinator, that one is revoked (status list) once the new one is issued; an unknown
+        earlier id is refused before anything is issued."""
         old = proposal.arrangement.supersedes
         if old is not None:
             try:
@@ -520,6 +524,7 @@ class ArrangementCoordinator:
             format=format,
             now=now,
             valid_days=valid_days,
+            write=write,
         )
         if old is not None:
             self.issuer.revoke(
