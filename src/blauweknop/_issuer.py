@@ -38,6 +38,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -68,6 +69,7 @@ __all__ = [
 ]
 
 _TZ = ZoneInfo("Europe/Amsterdam")
+_PC4 = re.compile(r"[1-9][0-9]{3}")
 _CONFIG_VERSION = 1
 #: Seconds a writer waits for another one to finish before ``home_locked``.
 DEFAULT_LOCK_TIMEOUT = 5.0
@@ -266,7 +268,10 @@ class Issuer(IssuerLifecycle):
 
     @staticmethod
     def _secret(h: Path) -> bytes:
-        p = h / "register.secret"
+        return Issuer._secret_file(h / "register.secret")
+
+    @staticmethod
+    def _secret_file(p: Path) -> bytes:
         try:
             if p.stat().st_mode & 0o077:
                 raise StorageError(
@@ -337,6 +342,7 @@ class Issuer(IssuerLifecycle):
         batch_row_key: str | None = None,
         write: Callable[[str], None] | None = None,
         credential_id: str | None = None,
+        area: str | None = None,
     ) -> IssuedCredential:
         """Issue ``data`` (a validated :class:`DebtStatement` or
         :class:`~rodeknop_vc.PaymentIncapacityDeclaration`) to the holder key.
@@ -352,13 +358,32 @@ class Issuer(IssuerLifecycle):
         it again with the same id and status index and confirms it once ``write`` succeeds
         (use :func:`blauweknop._files.credential_writer` for a 0600 file). A confirmed
         credential is ``credential_exists``. Takes the home's write lock (``home_locked``).
+
+        ``area``: the subject's four-digit postcode area (PC4), recorded in the register for
+        the area report (specs/area-report.md), never in the credential.
         """
         now_i = int(time.time() if now is None else now)
+        if area is not None and not _PC4.fullmatch(area):
+            raise InvalidDataError("invalid_data", "area: four digits, e.g. 5611", field="area")
         holder, nbf, exp = self._prepare(data, holder_jwk, format, now_i, valid_days)
         with self._writing():
-            return self._issue_locked(
+            issued = self._issue_locked(
                 data, holder, format, now_i, nbf, exp, batch_row_key, write, credential_id
             )
+            if area is not None:
+                self._record_area(issued.credential_id, data.to_claims(), area)
+            return issued
+
+    def _record_area(self, cid: str, claims: Mapping[str, Any], pc4: str) -> None:
+        from ._register._areas import link_value, signal_from_claims
+
+        band, arrears = signal_from_claims(dict(claims))
+        bsn = (claims.get("subject") or {}).get("bsn")
+        link_file = self.home / "area-link.key"
+        link = None
+        if bsn and link_file.exists():
+            link = link_value(bsn, self._secret_file(link_file))
+        self.register.record_area(cid, pc4=pc4, amount_band=band, in_arrears=arrears, link=link)
 
     def check_issuable(
         self,
