@@ -1,0 +1,89 @@
+"""Issue 17: ``blauweknop area report|combine|chart`` and ``blauweknop issue --area`` as a
+municipality's monitor and the issuers would run them (in-process with click's runner)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from area_world import AFTER, PERIOD, build_area_world
+from blauweknop_cli.main import blauweknop
+from click.testing import CliRunner
+
+
+def test_report_combine_and_chart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the commands read the clock: the period must have ended and the trust list be fresh
+    monkeypatch.setattr(time, "time", lambda: AFTER)
+    w = build_area_world(tmp_path / "w", 60)
+    root = w.scheme.root
+    (tmp_path / "pp.key").write_text("ab" * 32 + "\n")
+    runner = CliRunner()
+    outs = []
+    for slot in ("cjib", "duo"):
+        r = runner.invoke(
+            blauweknop,
+            [
+                "area",
+                "report",
+                "--home",
+                str(root / slot),
+                "--period",
+                PERIOD,
+                "--out",
+                str(tmp_path / f"{slot}.jwt"),
+                "--extract-out",
+                str(tmp_path / f"{slot}-extract.jwt"),
+            ],
+        )
+        assert r.exit_code == 0, r.output
+        assert "PC4" in r.output
+        outs.append(str(tmp_path / f"{slot}-extract.jwt"))
+    r = runner.invoke(
+        blauweknop,
+        [
+            "area",
+            "combine",
+            *outs,
+            "--key-file",
+            str(tmp_path / "pp.key"),
+            "--trust-list",
+            str(root / "trust.jwt"),
+            "--anchor",
+            str(root / "anchor.pub.jwk"),
+            "--out",
+            str(tmp_path / "combined.json"),
+            "--json",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    combined = json.loads(r.output)
+    assert combined["ok"] and "arrears_2plus" in combined["measures"]
+    r = runner.invoke(
+        blauweknop,
+        ["area", "chart", str(tmp_path / "combined.json"), "--out", str(tmp_path / "c")],
+    )
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "c.png").stat().st_size > 1000
+    # a signed report, altered by one byte, is refused (exit 1)
+    token = (tmp_path / "cjib.jwt").read_text().strip()
+    h, p, s = token.split(".")
+    bad = f"{h}.{p[:-2]}{'A' if p[-2] != 'A' else 'B'}{p[-1]}.{s}"
+    (tmp_path / "bad.jwt").write_text(bad)
+    r = runner.invoke(
+        blauweknop,
+        [
+            "area",
+            "chart",
+            str(tmp_path / "bad.jwt"),
+            "--out",
+            str(tmp_path / "b"),
+            "--trust-list",
+            str(root / "trust.jwt"),
+            "--anchor",
+            str(root / "anchor.pub.jwk"),
+        ],
+    )
+    assert r.exit_code == 1, r.output
+    assert not (tmp_path / "b.png").exists()
