@@ -150,6 +150,7 @@ class Issuer(IssuerLifecycle):
         extra: Mapping[str, Any] | None = None,
         key: Key | None = None,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        clock: Callable[[], float] = time.time,
     ) -> Issuer:
         """Create a new issuer home: a signing key, the register and ``trust-entry.json``.
 
@@ -204,6 +205,7 @@ class Issuer(IssuerLifecycle):
             bsn_key=cls._secret(h),
             status_base_uri=config["status_base_uri"],
             fence=h / "register.fence",
+            clock=clock,
         )
         issuer = cls(h, config, key, register, lock_timeout=lock_timeout)
         issuer._write_trust_entry()
@@ -218,9 +220,12 @@ class Issuer(IssuerLifecycle):
         *,
         signer: Signer | None = None,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        clock: Callable[[], float] = time.time,
     ) -> Issuer:
         """Open an existing issuer home. ``signer`` replaces the key file (e.g. an HSM).
-        ``lock_timeout``: seconds a write waits for another writer before ``home_locked``."""
+        ``lock_timeout``: seconds a write waits for another writer before ``home_locked``.
+        ``clock``: the register's time source (its ``issued_at`` and audit times; the area
+        report's snapshots read them), e.g. a fixed day for a demo."""
         h = Path(home)
         try:
             raw = (h / "config.json").read_bytes()
@@ -244,6 +249,7 @@ class Issuer(IssuerLifecycle):
             bsn_key=cls._secret(h),
             status_base_uri=config["status_base_uri"],
             fence=h / "register.fence",
+            clock=clock,
         )
         return cls(h, config, signer, register, lock_timeout=lock_timeout)
 
