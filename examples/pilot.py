@@ -129,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         [i.trust_entry() for i in (eindhoven, cjib, duo, brr)], anchor, valid_days=30, now=now
     )
     trust = TrustList.verify(trust_jwt, anchor.public(), now=now)
+    (work / "trust.jwt").write_text(trust_jwt)
+    (work / "anchor.pub.jwk").write_text(json.dumps(anchor.public_jwk()))
     print(
         f"trust list: {', '.join(o.name for o in trust.organisations.values())}"
         " (signed by the scheme authority)"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 
@@ -33,9 +34,25 @@ from ._common import (
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-def _trust(trust_list: str, anchor: str) -> TrustList:
+def _at(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        d = dt.datetime.fromisoformat(value)
+    except ValueError:
+        fail("bad_usage", f"--at {value!r} is not an RFC 3339 date-time")
+        raise
+    if d.tzinfo is None:
+        fail("bad_usage", "--at needs a UTC offset, e.g. 2026-12-01T12:00:00Z")
+    return d.timestamp()
+
+
+_AT = click.option("--at", "at", help="Verify as of this RFC 3339 time instead of now.")
+
+
+def _trust(trust_list: str, anchor: str, now: float | None) -> TrustList:
     key = Key.from_jwk(read_json_object(anchor, "anchor key")).public()
-    return TrustList.verify(read_bytes(trust_list, "trust list"), key)
+    return TrustList.verify(read_bytes(trust_list, "trust list"), key, now=now)
 
 
 def _table(report: CombinedReport) -> list[str]:
@@ -115,6 +132,7 @@ def report(
 @click.option("--k", "k", type=click.IntRange(2), default=10, show_default=True)
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Combined JSON.")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@_AT
 @JSON_OPTION
 @handle_errors(rejections=True)
 def combine_cmd(
@@ -125,10 +143,12 @@ def combine_cmd(
     k: int,
     out: str,
     force: bool,
+    at: str | None,
     as_json: bool,
 ) -> None:
     """Pseudonymise the issuers' extracts and combine them per PC4 area."""
-    trust = _trust(trust_list, anchor)
+    now = _at(at)
+    trust = _trust(trust_list, anchor, now)
     try:
         key = bytes.fromhex(read_bytes(key_file, "key file").decode("ascii").strip())
     except (UnicodeDecodeError, ValueError):
@@ -136,7 +156,7 @@ def combine_cmd(
         raise
     pp = Pseudonymiser(key)
     done_extracts = [
-        pp.apply(read_bytes(e, "extract").decode("ascii").strip(), trust) for e in extracts
+        pp.apply(read_bytes(e, "extract").decode("ascii").strip(), trust, now=now) for e in extracts
     ]
     combined = combine(done_extracts, k=k)
     write_output(out, json.dumps(combined.to_json(), indent=2) + "\n", force=force)
@@ -155,10 +175,16 @@ combine_cmd.name = "combine"
 @click.option("--out", required=True, help="Base name: writes OUT.png and OUT.svg.")
 @click.option("--trust-list", type=click.Path(dir_okay=False), help="For a signed report.")
 @click.option("--anchor", type=click.Path(dir_okay=False), help="For a signed report.")
+@_AT
 @JSON_OPTION
 @handle_errors(rejections=True)
 def chart(
-    figures: str, out: str, trust_list: str | None, anchor: str | None, as_json: bool
+    figures: str,
+    out: str,
+    trust_list: str | None,
+    anchor: str | None,
+    at: str | None,
+    as_json: bool,
 ) -> None:
     """Draw combined figures (JSON) or a signed report (verified first) as PNG and SVG."""
     raw = read_bytes(figures, "figures")
@@ -168,6 +194,7 @@ def chart(
     else:
         if not (trust_list and anchor):
             fail("bad_usage", "a signed report needs --trust-list and --anchor")
-        figs = verify_area_report(text, _trust(str(trust_list), str(anchor)))
+        now = _at(at)
+        figs = verify_area_report(text, _trust(str(trust_list), str(anchor), now), now=now)
     paths = render_chart(figs, out)
     done(as_json, f"wrote {paths[0]} and {paths[1]}", files=[str(p) for p in paths])
