@@ -426,7 +426,7 @@ def test_migration_from_version_1_keeps_data(db: Path) -> None:
             "VALUES ('old', 0, 'issuer', 'reserved', NULL, 'pending')"
         )
     with Register.open(db, status_base_uri=BASE) as reg:
-        assert reg.schema_version == 2
+        assert reg.schema_version == SCHEMA_VERSION
         assert reg.get("old").idx == 5
         assert reg.confirm("old").state == "valid"
         assert {reg.reserve(f"n{i}", "T", "sd-jwt").idx for i in range(7)}.isdisjoint({5})
