@@ -6,6 +6,7 @@ distinct people over keyed pseudonyms. Ground truth comes from the fictional pop
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 import random
@@ -341,3 +342,37 @@ def test_the_chart_is_written_as_png_and_svg(world: AreaWorld, tmp_path: Path) -
     png, svg = render_chart(combined, tmp_path / "areas")
     assert png.read_bytes().startswith(b"\x89PNG")
     assert b"<svg" in svg.read_bytes()
+
+
+def test_a_batch_row_records_its_pc4_and_a_bad_one_is_rejected(tmp_path: Path) -> None:
+    import csv
+    import shutil
+
+    from scheme import GEMEENTE_EINDHOVEN
+
+    from rodeknop_vc import issue_batch, read_batch
+
+    src = Path("examples/data/batch")
+    shutil.copytree(src / "holders", tmp_path / "holders")
+    with (src / "admissions.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))[:2]
+    rows[0]["pc4"], rows[1]["pc4"] = "5612", "561"
+    today = dt.date.today()  # issue_batch reads the real clock: a window around today
+    for r in rows:
+        r["trajectory_start"] = r["valid_from"] = str(today)
+        r["valid_until"] = str(today + dt.timedelta(days=119))
+        r["application_date"] = r["admission_decision_date"] = str(today)
+    with (tmp_path / "rows.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    gem = GEMEENTE_EINDHOVEN.init(tmp_path / "gem")
+    gem.register._clock = lambda: PILOT_NOW  # type: ignore[attr-defined]
+    good, rejected = read_batch(tmp_path / "rows.csv", gem, now=PILOT_NOW)
+    assert [r.field for r in rejected] == ["pc4"]
+    assert [r.area for r in good] == ["5612"]
+    issued, _, failed = issue_batch(gem, good, tmp_path / "out")
+    assert issued and not failed
+    (row,) = gem.register.area_snapshot(int(AFTER))
+    assert (row["credential_id"], row["pc4"]) == (good[0].key, "5612")
+    assert "5612" not in (tmp_path / "out" / f"{good[0].key}.sd-jwt").read_text()

@@ -56,10 +56,11 @@ def insert_area(
     link: str | None,
     now: int,
 ) -> None:
-    """Record one credential's area signal (once; a second record for it is refused)."""
+    """Record one credential's area signal (once: a repeat, e.g. a resumed issuance, changes
+    nothing)."""
     c.execute(
         "INSERT INTO area_signals (credential_id, pc4, amount_band, in_arrears, link,"
-        " recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+        " recorded_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (credential_id) DO NOTHING",
         (
             credential_id,
             pc4,

@@ -460,7 +460,8 @@ class Register(RegisterReader):
         link: str | None = None,
     ) -> None:
         """Record the subject's PC4 area (and a statement's amount band and arrears flag) for
-        a credential of the register; never part of the credential. Once per credential."""
+        a credential of the register; never part of the credential. Once per credential: a
+        repeat (a resumed issuance) changes nothing."""
         with self._tx("recording an area signal") as c:
             if (
                 c.execute(
