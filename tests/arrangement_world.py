@@ -85,6 +85,7 @@ def build_world(
     )
     token = scheme.trust_list([*scheme.trusted, coordinator])
     trust = scheme.verified_trust(token)
+    (root / "trust.jwt").write_text(token)  # with the coordinator (the scheme's has none)
     for org in PILOT:
         if org.slot not in slots:
             continue
