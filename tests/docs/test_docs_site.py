@@ -45,6 +45,8 @@ def test_every_docs_page_is_in_the_nav() -> None:
 def test_api_reference_covers_the_public_facades() -> None:
     for page, module in (
         ("api/blauweknop.md", "blauweknop"),
+        ("api/arrangement.md", "blauweknop.arrangement"),
+        ("api/area.md", "blauweknop.area"),
         ("api/debt.md", "blauweknop.debt"),
         ("api/files.md", "blauweknop.files"),
         ("api/rodeknop_vc.md", "rodeknop_vc"),
@@ -91,7 +93,7 @@ def _text(html: str) -> str:
 
 def _api_pages(site: Path) -> list[Path]:
     pages = sorted((site / "api").glob("*/index.html"))
-    assert len(pages) == 4, pages
+    assert len(pages) == 6, pages
     return pages
 
 
