@@ -19,7 +19,7 @@ from .._issuer import Issuer
 from .._jws import parse_compact, sign_compact
 from .._profile import DEBT_STATEMENT_VCT, RODE_KNOP_VCT
 from .._trust import TrustList
-from ._tables import BANDS, MEASURES, TOTAL, Table, add_noise, suppress, totals_row
+from ._tables import MEASURES, TOTAL, Table, add_noise, suppress, totals_row
 
 __all__ = [
     "AREA_REPORT_TYP",
@@ -275,5 +275,4 @@ def verify_area_report(
                 raise MalformedError(
                     "area_report_malformed", f"area {pc4}.{m}: a published count below k"
                 )
-    _ = BANDS
     return report
