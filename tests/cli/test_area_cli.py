@@ -87,3 +87,34 @@ def test_report_combine_and_chart(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     )
     assert r.exit_code == 1, r.output
     assert not (tmp_path / "b.png").exists()
+
+
+def test_issue_with_area_records_it_in_the_register_only(tmp_path: Path) -> None:
+    from blauweknop import Issuer, Key
+
+    home = tmp_path / "cjib"
+    Issuer.init(
+        home,
+        issuer_id="urn:oin:00000001003214345000",
+        name="CJIB",
+        status_base_uri="https://status.cjib.example/bk",
+    )
+    (tmp_path / "holder.pub.jwk").write_text(json.dumps(Key.generate().public_jwk()))
+    base = [
+        "issue",
+        "--home",
+        str(home),
+        "--holder-key",
+        str(tmp_path / "holder.pub.jwk"),
+        "--data",
+        "examples/data/debt-statement.json",
+    ]
+    runner = CliRunner()
+    bad = runner.invoke(blauweknop, [*base, "--out", str(tmp_path / "bad.txt"), "--area", "56"])
+    assert bad.exit_code == 2 and "area" in bad.output
+    assert not (tmp_path / "bad.txt").exists()
+    ok = runner.invoke(blauweknop, [*base, "--out", str(tmp_path / "c.txt"), "--area", "5611"])
+    assert ok.exit_code == 0, ok.output
+    (row,) = Issuer.open(home).register.area_snapshot(2**40)
+    assert (row["pc4"], row["amount_band"], row["in_arrears"]) == ("5611", "lt_1000", 1)
+    assert "5611" not in (tmp_path / "c.txt").read_text()
