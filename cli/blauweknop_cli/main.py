@@ -432,7 +432,7 @@ def _issue_one(
 @click.option(
     "--area",
     help="The subject's four-digit postcode area (PC4), kept in the register for the area "
-    "report, never in the credential (specs/area-report.md).",
+    "report, never in the credential.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors()

@@ -62,9 +62,60 @@ def test_report_combine_and_chart(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert combined["ok"] and "arrears_2plus" in combined["measures"]
     r = runner.invoke(
         blauweknop,
-        ["area", "chart", str(tmp_path / "combined.json"), "--out", str(tmp_path / "c")],
+        ["area", "chart", str(tmp_path / "combined.json"), "--out", str(tmp_path / "c"), "--json"],
     )
     assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["files"] == [str(tmp_path / "c.png"), str(tmp_path / "c.svg")]
+    # --json errors: a period that is no month, a key file that is no key
+    r = runner.invoke(
+        blauweknop,
+        [
+            "area",
+            "report",
+            "--home",
+            str(root / "cjib"),
+            "--period",
+            "2026-13",
+            "--out",
+            str(tmp_path / "x.jwt"),
+            "--json",
+        ],
+    )
+    assert r.exit_code == 2 and json.loads(r.output)["code"] == "invalid_data"
+    r = runner.invoke(
+        blauweknop,
+        [
+            "area",
+            "report",
+            "--home",
+            str(root / "cjib"),
+            "--period",
+            PERIOD,
+            "--out",
+            str(tmp_path / "y.jwt"),
+            "--json",
+        ],
+    )
+    assert r.exit_code == 0 and json.loads(r.output)["period"] == PERIOD
+    (tmp_path / "bad.key").write_text("not hex\n")
+    r = runner.invoke(
+        blauweknop,
+        [
+            "area",
+            "combine",
+            *outs,
+            "--key-file",
+            str(tmp_path / "bad.key"),
+            "--trust-list",
+            str(root / "trust.jwt"),
+            "--anchor",
+            str(root / "anchor.pub.jwk"),
+            "--out",
+            str(tmp_path / "c2.json"),
+            "--json",
+        ],
+    )
+    assert r.exit_code == 2 and json.loads(r.output)["code"] == "invalid_data"
     assert (tmp_path / "c.png").stat().st_size > 1000
     # a signed report, altered by one byte, is refused (exit 1)
     token = (tmp_path / "cjib.jwt").read_text().strip()
