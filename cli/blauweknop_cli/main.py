@@ -402,6 +402,7 @@ def _issue_one(
     force: bool,
     model: Any,
     as_json: bool,
+    area: str | None = None,
 ) -> None:
     iss = Issuer.open(home)
     holder = read_json_object(holder_key, "holder key")
@@ -409,7 +410,7 @@ def _issue_one(
     obj = model.from_claims(data)
     # Written (0600) before the register confirms it; a failed write can simply be retried.
     write = credential_writer(out, overwrite=force)
-    cred = iss.issue(obj, holder_jwk=holder, format=fmt, write=write)
+    cred = iss.issue(obj, holder_jwk=holder, format=fmt, write=write, area=area)
     uris = _status_uris(cred)
     until = dt.datetime.fromtimestamp(cred.valid_until, dt.UTC).date().isoformat()
     done(
@@ -458,13 +459,25 @@ def _issue_one(
     "--out", required=True, type=click.Path(dir_okay=False), help="Credential file to write."
 )
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@click.option(
+    "--area",
+    help="The subject's four-digit postcode area (PC4), kept in the register for the area "
+    "report, never in the credential.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors()
 def issue(
-    home: str, holder_key: str, data_file: str, fmt: str, out: str, force: bool, as_json: bool
+    home: str,
+    holder_key: str,
+    data_file: str,
+    fmt: str,
+    out: str,
+    force: bool,
+    area: str | None,
+    as_json: bool,
 ) -> None:
     """Issue a signed debt statement to a citizen's holder key."""
-    _issue_one(home, holder_key, data_file, fmt, out, force, DebtStatement, as_json)
+    _issue_one(home, holder_key, data_file, fmt, out, force, DebtStatement, as_json, area)
 
 
 def _lifecycle(action: str) -> Any:
@@ -955,3 +968,12 @@ def _register_oid4vci() -> None:
 
 
 _register_oid4vci()
+def _register_programmes() -> None:
+    from ._area import area
+    from ._arrangement import arrangement
+
+    blauweknop.add_command(arrangement)
+    blauweknop.add_command(area)
+
+
+_register_programmes()

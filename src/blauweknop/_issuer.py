@@ -41,6 +41,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -74,6 +75,7 @@ __all__ = [
 ]
 
 _TZ = ZoneInfo("Europe/Amsterdam")
+_PC4 = re.compile(r"[1-9][0-9]{3}")
 _CONFIG_VERSION = 1
 _CERTIFICATE_FILE = "certificate.pem"
 #: Seconds a writer waits for another one to finish before ``home_locked``.
@@ -155,6 +157,7 @@ class Issuer(IssuerLifecycle):
         extra: Mapping[str, Any] | None = None,
         key: Key | None = None,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        clock: Callable[[], float] = time.time,
     ) -> Issuer:
         """Create a new issuer home: a signing key, the register and ``trust-entry.json``.
 
@@ -210,6 +213,7 @@ class Issuer(IssuerLifecycle):
             bsn_key=cls._secret(h),
             status_base_uri=config["status_base_uri"],
             fence=h / "register.fence",
+            clock=clock,
         )
         issuer = cls(h, config, key, register, lock_timeout=lock_timeout)
         issuer._write_trust_entry()
@@ -224,9 +228,12 @@ class Issuer(IssuerLifecycle):
         *,
         signer: Signer | None = None,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        clock: Callable[[], float] = time.time,
     ) -> Issuer:
         """Open an existing issuer home. ``signer`` replaces the key file (e.g. an HSM).
-        ``lock_timeout``: seconds a write waits for another writer before ``home_locked``."""
+        ``lock_timeout``: seconds a write waits for another writer before ``home_locked``.
+        ``clock``: the register's time source (its ``issued_at`` and audit times; the area
+        report's snapshots read them), e.g. a fixed day for a demo."""
         h = Path(home)
         try:
             raw = (h / "config.json").read_bytes()
@@ -252,6 +259,7 @@ class Issuer(IssuerLifecycle):
             bsn_key=cls._secret(h),
             status_base_uri=config["status_base_uri"],
             fence=h / "register.fence",
+            clock=clock,
         )
         return cls(h, config, signer, register, lock_timeout=lock_timeout)
 
@@ -276,7 +284,10 @@ class Issuer(IssuerLifecycle):
 
     @staticmethod
     def _secret(h: Path) -> bytes:
-        p = h / "register.secret"
+        return Issuer._secret_file(h / "register.secret")
+
+    @staticmethod
+    def _secret_file(p: Path) -> bytes:
         try:
             if p.stat().st_mode & 0o077:
                 raise StorageError(
@@ -366,6 +377,7 @@ class Issuer(IssuerLifecycle):
         batch_row_key: str | None = None,
         write: Callable[[str], None] | None = None,
         credential_id: str | None = None,
+        area: str | None = None,
     ) -> IssuedCredential:
         """Issue ``data`` (a validated :class:`DebtStatement` or
         :class:`~rodeknop_vc.PaymentIncapacityDeclaration`) to the holder key.
@@ -381,13 +393,32 @@ class Issuer(IssuerLifecycle):
         it again with the same id and status index and confirms it once ``write`` succeeds
         (use :func:`blauweknop._files.credential_writer` for a 0600 file). A confirmed
         credential is ``credential_exists``. Takes the home's write lock (``home_locked``).
+
+        ``area``: the subject's four-digit postcode area (PC4), recorded in the register for
+        the area report (specs/area-report.md), never in the credential.
         """
         now_i = int(time.time() if now is None else now)
+        if area is not None and not _PC4.fullmatch(area):
+            raise InvalidDataError("invalid_data", "area: four digits, e.g. 5611", field="area")
         holder, nbf, exp = self._prepare(data, holder_jwk, format, now_i, valid_days)
         with self._writing():
-            return self._issue_locked(
+            issued = self._issue_locked(
                 data, holder, format, now_i, nbf, exp, batch_row_key, write, credential_id
             )
+            if area is not None:
+                self._record_area(issued.credential_id, data.to_claims(), area)
+            return issued
+
+    def _record_area(self, cid: str, claims: Mapping[str, Any], pc4: str) -> None:
+        from ._register._areas import link_value, signal_from_claims
+
+        band, arrears = signal_from_claims(dict(claims))
+        bsn = (claims.get("subject") or {}).get("bsn")
+        link_file = self.home / "area-link.key"
+        link = None
+        if bsn and link_file.exists():
+            link = link_value(bsn, self._secret_file(link_file))
+        self.register.record_area(cid, pc4=pc4, amount_band=band, in_arrears=arrears, link=link)
 
     def check_issuable(
         self,

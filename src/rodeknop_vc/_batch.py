@@ -74,6 +74,7 @@ OPTIONAL_COLUMNS = (
     "admission_decision_date",
     "trajectory_phase",
     "extends_declaration_id",
+    "pc4",
 )
 MAX_ROWS = 100_000
 #: A holder key file is one public JWK (a few hundred bytes); anything bigger is refused
@@ -111,6 +112,8 @@ class BatchRow:
     line: int
     declaration: PaymentIncapacityDeclaration
     holder_jwk: dict[str, Any]
+    #: The subject's four-digit postcode area, kept in the register only (``pc4`` column).
+    area: str | None = None
 
     @property
     def key(self) -> str:
@@ -397,7 +400,12 @@ def _check_row(
             "declaration_id: must not contain '/' (it names the output file)",
             field="declaration_id",
         )
-    return BatchRow(line=line, declaration=decl, holder_jwk=holder)
+    area = rec.get("pc4") or None
+    if area is not None and not (
+        len(area) == 4 and area.isascii() and area.isdigit() and area[0] != "0"
+    ):
+        raise InvalidDataError("invalid_data", "pc4: four digits, e.g. 5611", field="pc4")
+    return BatchRow(line=line, declaration=decl, holder_jwk=holder, area=area)
 
 
 def issue_batch(
@@ -483,6 +491,7 @@ def _issue_rows(
                 format=format,
                 batch_row_key=row.key,
                 write=credential_writer(target, overwrite=True),
+                area=row.area,
             )
         except BlauweKnopError as e:
             fail(row, getattr(e, "field", None), e.code, e.message)

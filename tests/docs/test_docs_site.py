@@ -45,6 +45,8 @@ def test_every_docs_page_is_in_the_nav() -> None:
 def test_api_reference_covers_the_public_facades() -> None:
     for page, module in (
         ("api/blauweknop.md", "blauweknop"),
+        ("api/arrangement.md", "blauweknop.arrangement"),
+        ("api/area.md", "blauweknop.area"),
         ("api/debt.md", "blauweknop.debt"),
         ("api/files.md", "blauweknop.files"),
         ("api/oid4vci.md", "blauweknop.oid4vci"),
@@ -93,7 +95,7 @@ def _text(html: str) -> str:
 
 def _api_pages(site: Path) -> list[Path]:
     pages = sorted((site / "api").glob("*/index.html"))
-    assert len(pages) == 5, pages
+    assert len(pages) == 8, pages
     return pages
 
 

@@ -1365,6 +1365,8 @@ def test_all_eight_requests_exist() -> None:
             "rode-knop-check-public-creditor",
             "outstanding-totals",
             "hold-and-totals",
+            "arrangement-statements",
+            "arrangement-cjib",
         )
         for sfx in ("", "-di")
     )

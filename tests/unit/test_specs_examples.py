@@ -405,6 +405,7 @@ def _check_query(query: dict[str, Any], name: str) -> list[tuple[Any, ...]]:
                     (
                         "urn:blauweknop:debt-statement:1",
                         "urn:rodeknop:payment-incapacity-declaration:1",
+                        "urn:blauweknop:payment-arrangement:1",
                     ),
                 )
                 if w3c_type_iris([p.w3c_type])[0] in wanted  # type_values are expanded IRIs

@@ -115,6 +115,24 @@ class IssuerRegister(Protocol):
         """Bring a restored (older) register back into service, in one transaction."""
         ...
 
+    def record_area(
+        self,
+        credential_id: str,
+        *,
+        pc4: str,
+        amount_band: str | None = None,
+        in_arrears: bool | None = None,
+        link: str | None = None,
+    ) -> None:
+        """Record a credential's area signal once (specs/area-report.md); a repeat changes
+        nothing; ``PolicyError("credential_unknown")`` for an unknown credential."""
+        ...
+
+    def area_snapshot(self, at: int) -> builtins.list[dict[str, object]]:
+        """Every credential with an area signal as it stood at ``at``: issued and recorded
+        by then, with its state at that moment (from the audit trail)."""
+        ...
+
     def close(self) -> None:
         """Release the register (idempotent)."""
         ...

@@ -165,6 +165,22 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             event_at        INTEGER
         )""",
         "CREATE INDEX oid4vci_dpop_jtis_by_expiry ON oid4vci_dpop_jtis (expires_at)",
+    # 3 -> 4: area signals for prevention (specs/area-report.md): per credential the
+    # subject's four-digit postcode area, a coarse amount band and an arrears flag, and the
+    # keyed link value for the pseudonymisation party. Never in a credential.
+    (
+        """CREATE TABLE area_signals (
+            credential_id TEXT    PRIMARY KEY REFERENCES credentials (credential_id),
+            pc4           TEXT    NOT NULL
+                          CHECK (length(pc4) = 4 AND pc4 GLOB '[1-9][0-9][0-9][0-9]'),
+            amount_band   TEXT    CHECK (amount_band IS NULL OR amount_band IN
+                          ('none', 'lt_1000', '1000_5000', '5000_20000', 'ge_20000')),
+            in_arrears    INTEGER CHECK (in_arrears IS NULL OR in_arrears IN (0, 1)),
+            link          TEXT,
+            recorded_at   INTEGER NOT NULL
+        )""",
+        """CREATE TRIGGER area_signals_fixed BEFORE UPDATE ON area_signals
+           BEGIN SELECT RAISE(ABORT, 'area signals are recorded once'); END""",
     ),
 )
 #: Schema version this code writes (``PRAGMA user_version``).

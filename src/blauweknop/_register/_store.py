@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .._errors import InvalidDataError, PolicyError, StorageError
 from .._status import StatusList
+from ._areas import area_rows, insert_area
 from ._bsn import key_check
 from ._fence import rolled_back, write_fence_file
 from ._protocol import IssuerRegister
@@ -447,6 +448,35 @@ class Register(RegisterReader):
         return self._transition(
             credential_id, "valid", ("suspended",), reason, actor, verb="resume"
         )
+
+    # -- area signals (specs/area-report.md) ----------------------------------------------------
+    def record_area(
+        self,
+        credential_id: str,
+        *,
+        pc4: str,
+        amount_band: str | None = None,
+        in_arrears: bool | None = None,
+        link: str | None = None,
+    ) -> None:
+        """Record the subject's PC4 area (and a statement's amount band and arrears flag) for
+        a credential of the register; never part of the credential. Once per credential: a
+        repeat (a resumed issuance) changes nothing."""
+        with self._tx("recording an area signal") as c:
+            if (
+                c.execute(
+                    "SELECT 1 FROM credentials WHERE credential_id = ?", (credential_id,)
+                ).fetchone()
+                is None
+            ):
+                raise PolicyError("credential_unknown", f"no credential {credential_id!r}")
+            insert_area(c, credential_id, pc4, amount_band, in_arrears, link, int(self._clock()))
+
+    def area_snapshot(self, at: int) -> list[dict[str, object]]:
+        """Every credential with an area signal as it stood at ``at`` (Unix time): issued
+        and recorded by then, with its state at that moment from the audit trail."""
+        with self._read("reading area signals") as c:
+            return area_rows(c, at)
 
     def _transition(
         self,

@@ -300,6 +300,22 @@ def _disclosable(doc: Mapping[str, Any], pointers: Sequence[str]) -> list[list[s
     return out
 
 
+def _disclosure_unit(
+    profile: CredentialProfile, path: Sequence[str | int | None]
+) -> Sequence[str | int | None]:
+    """The shortest prefix of ``path`` (below ``credentialSubject``) that is selectively
+    disclosable while everything below it on the path is marked ``never``; else ``path``."""
+    if len(path) < 2 or path[0] != "credentialSubject":
+        return path
+    claim = tuple(path[1:])
+    for i in range(1, len(claim)):
+        if profile.sd_rule(claim[:i]) in ("always", "allowed") and all(
+            profile.sd_rule(claim[:j]) == "never" for j in range(i + 1, len(claim) + 1)
+        ):
+            return ("credentialSubject", *claim[:i])
+    return path
+
+
 def present_di(
     doc: Mapping[str, Any],
     paths: Sequence[Sequence[str | int | None]],
@@ -465,9 +481,13 @@ class W3cDiFormat:
         now: float,
         limits: Limits,
     ) -> Any:
-        """A derived proof in a holder-signed presentation."""
+        """A derived proof in a holder-signed presentation. A claim marked ``sd: never``
+        inside a selectively disclosable object is disclosed with its whole object, as in
+        SD-JWT, where that object is one disclosure (e.g. an arrangement's creditor line)."""
+        profile = get_profile(record.vct)
+        units = [_disclosure_unit(profile, p) for p in paths]
         return present_di(
-            record.claims, paths, holder_key=holder_key, nonce=nonce, audience=audience, now=now
+            record.claims, units, holder_key=holder_key, nonce=nonce, audience=audience, now=now
         )
 
     def verify(
