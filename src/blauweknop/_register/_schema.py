@@ -165,6 +165,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             event_at        INTEGER
         )""",
         "CREATE INDEX oid4vci_dpop_jtis_by_expiry ON oid4vci_dpop_jtis (expires_at)",
+    ),
     # 3 -> 4: area signals for prevention (specs/area-report.md): per credential the
     # subject's four-digit postcode area, a coarse amount band and an arrears flag, and the
     # keyed link value for the pseudonymisation party. Never in a credential.
