@@ -968,6 +968,8 @@ def _register_oid4vci() -> None:
 
 
 _register_oid4vci()
+
+
 def _register_programmes() -> None:
     from ._area import area
     from ._arrangement import arrangement
