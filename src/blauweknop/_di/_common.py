@@ -20,7 +20,7 @@ from .._codec import check_depth
 from .._errors import ContextError, MalformedError, SignatureError
 from .._keys import Key, Signer
 from .._limits import DEFAULT_LIMITS, Limits
-from ._jsonld import expand, to_quads
+from ._jsonld import document_quads
 from ._loader import OfflineLoader
 from ._rdfc import CanonicalDataset, canonicalize
 
@@ -150,8 +150,7 @@ def canonical_dataset(
     document: Mapping[str, Any], loader: OfflineLoader, limits: Limits, hash_name: str
 ) -> CanonicalDataset:
     """Expand (with the safety checks), deserialize to RDF and canonicalize (RDFC-1.0)."""
-    expanded = expand(document, loader, limits)
-    quads = to_quads(expanded, loader, limits=limits)
+    quads = document_quads(document, loader, limits)
     return canonicalize(quads, hash_name=hash_name, limits=limits)
 
 

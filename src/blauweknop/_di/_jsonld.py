@@ -39,10 +39,18 @@ from pyld.identifier_issuer import IdentifierIssuer
 from .._codec import check_depth
 from .._errors import BlauweKnopError, ContextError, MalformedError
 from .._limits import DEFAULT_LIMITS, Limits
+from . import _compiled
 from ._loader import OfflineLoader
 from ._rdfc import Quad, quads_from_pyld
 
-__all__ = ["check_compact_form", "check_contexts", "compact", "expand", "to_quads"]
+__all__ = [
+    "check_compact_form",
+    "check_contexts",
+    "compact",
+    "document_quads",
+    "expand",
+    "to_quads",
+]
 
 # pyld freezes processed contexts; its frozen mapping type (no direct dependency on it here)
 _FROZEN: type = type(jsonld.freeze({}))
@@ -334,6 +342,39 @@ def to_quads(
     return quads_from_pyld(dataset, rename=rename)
 
 
+def try_compiled(
+    document: Mapping[str, Any],
+    loader: OfflineLoader,
+    *,
+    rename: Callable[[str], str] | None = None,
+    skolem: Any = None,
+) -> _compiled.Walk | None:
+    """The compiled walk of an already :func:`check_contexts`-checked ``document``, or
+    ``None`` when the compiled path is off or declines (then the caller takes pyld's)."""
+    if not _compiled.enabled():
+        return None
+    try:
+        return _compiled.compile_document(document, loader, rename=rename, skolem=skolem)
+    except _compiled.Decline:
+        return None
+
+
+def document_quads(
+    document: Mapping[str, Any],
+    loader: OfflineLoader,
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    rename: Callable[[str], str] | None = None,
+) -> list[Quad]:
+    """``to_quads(expand(document))`` with the same checks and errors, on the compiled path
+    (:mod:`._compiled`) when the document is in its subset, else through pyld."""
+    check_contexts(document, loader, limits)
+    walk = try_compiled(document, loader, rename=rename)
+    if walk is not None:
+        return walk.quads
+    return to_quads(expand(document, loader, limits), loader, rename=rename, limits=limits)
+
+
 def compact(expanded: list[Any], context: Any, loader: OfflineLoader) -> dict[str, Any]:
     """JSON-LD 1.1 Compaction of ``expanded`` with ``context`` (a checked ``@context`` value).
 
@@ -393,6 +434,18 @@ def check_compact_form(
     if expected_context is not None and document.get("@context") != expected_context:
         raise MalformedError("not_compact_form", f"@context must be exactly {expected_context!r}")
     _refuse_keywords(document)
+    check_contexts(document, loader, limits)
+    walk = try_compiled(document, loader)
+    verdicts = _compiled.verdicts(loader)
+    # Compaction depends only on the skeleton: a verdict pyld gave once holds. Any failure
+    # is left to the pyld path below, so the errors stay exactly the same.
+    if (
+        walk is not None
+        and verdicts.get(("form", walk.skeleton)) is True
+        and walk.literals_native
+        and walk.values == len(set(walk.quads))
+    ):
+        return
     expanded = expand(document, loader, limits)
     values = _check_literals_and_count(expanded)
     compacted = compact(copy.deepcopy(expanded), document["@context"], loader)
@@ -404,6 +457,8 @@ def check_compact_form(
             "the document is not in the compact form of its @context (full IRIs as keys, "
             "@value objects, aliases, arrays where one value is meant)",
         )
+    if walk is not None:
+        verdicts.put(("form", walk.skeleton), True)
     statements = len(set(to_quads(expanded, loader, limits=limits)))
     if values != statements:
         raise MalformedError(

@@ -1,0 +1,826 @@
+"""A compiled JSON-LD to RDF path for documents in our own bundled contexts.
+
+pyld's expansion and toRdf are general and slow: most of a Data Integrity proof's time. For
+the documents this library issues and verifies (VC 2.0 credentials and presentations in the
+bundled, pinned contexts) this module walks the compact JSON once and produces exactly the
+quads pyld produces (JSON-LD 1.1 Expansion 5.1.2 followed by Deserialize JSON-LD to RDF 8.1,
+with pyld's blank node labels and quad order), or it *declines* and the caller takes the pyld
+path. It never guesses: anything outside the modelled subset declines.
+
+Modelled: one ``@context`` at the top (allow-listed URLs only, checked before as on the pyld
+path); terms the active context defines as absolute IRIs; type-scoped (non-propagating) and
+property-scoped contexts; ``@type: @id`` / ``@vocab`` / datatype coercion; ``@set`` and
+``@graph`` containers; ``id`` / ``type`` aliases; node objects, arrays, strings, booleans and
+numbers (JSON-LD's canonical literal rules, taken from pyld's own helpers). Declined: any
+other keyword key (``@graph``, ``@value``, ``@list``, ``@included``, ...), embedded
+``@context``, compact or absolute IRIs as keys, terms whose IRI is not defined by an allowed
+context (:meth:`OfflineLoader.is_defined`), relative or malformed IRIs, blank node types,
+``@language`` / ``@direction`` (term or default), ``@vocab``, ``@base``, ``@list`` /
+``@index`` / ``@language`` / ``@id`` / ``@type`` containers, ``@json``, reverse terms, two keys
+expanding to one IRI in one node, nested arrays, non-finite numbers, nulls.
+
+Context processing itself is pyld's (:meth:`_jsonld._Processor._process_context`, with the
+loader's pins and allow-list): each active context reached is wrapped once in a
+:class:`_State` that memoises the term look-ups and the transitions (type-scoped,
+property-scoped, revert), so a document costs dictionary look-ups, not context processing.
+The states live per loader (a tampered test loader never shares them with the production
+one).
+
+Besides the quads, a walk reports what :func:`_jsonld.check_compact_form` and the
+``ecdsa-sd-2023`` grouping need: the number of values (each property value and each type is
+one statement), whether every literal is in the native JSON form of its datatype, and a
+*skeleton*: the document with literal values replaced by their JSON type and IRI references
+that no context term could compact replaced by a placeholder. JSON-LD compaction of a
+document in this subset depends only on its skeleton (term selection looks at containers,
+datatypes and at IRIs only where a term or prefix could match them), so a compaction verdict
+found once by pyld holds for every document with the same skeleton (:class:`VerdictCache`).
+
+Example:
+    >>> from blauweknop._di._loader import OfflineLoader
+    >>> doc = {"@context": ["https://www.w3.org/ns/credentials/v2"],
+    ...        "type": "VerifiableCredential", "issuer": "urn:example:issuer"}
+    >>> walk = compile_document(doc, OfflineLoader())
+    >>> [q[1] for q in walk.quads]
+    ['<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>', '<https://www.w3.org/2018/credentials#issuer>']
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pyld import jsonld
+from pyld.jsonld import _canonicalize_double, _is_absolute_iri, _is_double, _is_integer
+
+from .._errors import BlauweKnopError
+from ._loader import OfflineLoader
+from ._rdfc import Quad, literal
+
+__all__ = [
+    "Decline",
+    "VerdictCache",
+    "Walk",
+    "compile_document",
+    "disabled",
+    "enabled",
+    "set_enabled",
+    "verdicts",
+]
+
+_XSD: Final = "http://www.w3.org/2001/XMLSchema#"
+_XSD_BOOLEAN: Final = _XSD + "boolean"
+_XSD_DOUBLE: Final = _XSD + "double"
+_XSD_INTEGER: Final = _XSD + "integer"
+_XSD_STRING: Final = _XSD + "string"
+_RDF_TYPE: Final = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+_BAD_IRI: Final = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+_KEYWORD_LIKE: Final = re.compile(r"^@[a-zA-Z]+$")
+_STATE_KEYS_DECLINED: Final = ("@language", "@direction", "@vocab", "@base")
+_MAX_IRI_MEMO: Final = 4096
+
+_switch = threading.local()
+_default_enabled = True
+
+
+def enabled() -> bool:
+    """Whether the compiled path is used (default yes; tests and benchmarks switch it off)."""
+    return bool(getattr(_switch, "on", _default_enabled))
+
+
+def set_enabled(on: bool) -> None:
+    """Switch the compiled path on or off for this thread."""
+    _switch.on = on
+
+
+class disabled:
+    """``with disabled(): ...`` runs the block on the pyld path only (this thread)."""
+
+    def __enter__(self) -> None:
+        self._was = enabled()
+        set_enabled(False)
+
+    def __exit__(self, *exc: object) -> None:
+        set_enabled(self._was)
+
+
+class Decline(Exception):
+    """The document is outside the compiled subset: take the pyld path."""
+
+
+def _decline(why: str = "") -> Decline:
+    return Decline(why)
+
+
+def _iri_term(value: str) -> str:
+    if _BAD_IRI.search(value) or not _is_absolute_iri(value):
+        raise _decline("iri")
+    return "<" + value + ">"
+
+
+def _check_blank(value: str) -> None:
+    if len(value) < 3 or " " in value or _BAD_IRI.search(value):
+        raise _decline("blank node label")
+
+
+@dataclass(slots=True)
+class _TermInfo:
+    iri: str  # absolute IRI, or "@id" / "@type"
+    term_state: _State  # active context for the value (property-scoped context applied)
+    graph: bool  # @graph container
+    set_container: bool  # a container (only @set / @graph are modelled): arrays stay arrays
+
+
+@dataclass(slots=True)
+class _ValueInfo:
+    coerce: str | None  # "@id", "@vocab", a datatype IRI, or None
+    list_container: bool
+
+
+class _Compiler:
+    """Per-loader pyld processor and the states reached so far."""
+
+    def __init__(self, loader: OfflineLoader) -> None:
+        from ._jsonld import _Processor
+
+        self.loader = loader
+        self.dropped: list[str | None] = []
+        self.proc = _Processor(loader, self.dropped)
+        self.options = loader.jsonld_options()
+        self.tops: dict[tuple[str, ...], _State] = {}
+        self.states: dict[int, _State] = {}
+        self.defined: dict[str, bool] = {}
+        self.lock = threading.RLock()
+        self.prefix_iris: tuple[str, ...] = ()
+        self.verdicts = VerdictCache()
+
+    def state(self, ctx: Any) -> _State:
+        st = self.states.get(id(ctx))
+        if st is None or st.ctx is not ctx:
+            st = _State(self, ctx)
+            self.states[id(ctx)] = st
+            self._note_prefixes(ctx)
+        return st
+
+    def _note_prefixes(self, ctx: Any) -> None:
+        # every term IRI of every state: an IRI starting with one of them might be compacted
+        # (to a term or a compact IRI), so it is not opaque in a skeleton
+        iris = set(self.prefix_iris)
+        for m in ctx["mappings"].values():
+            if m and isinstance(m.get("@id"), str) and not m["@id"].startswith("@"):
+                iris.add(m["@id"])
+        self.prefix_iris = tuple(sorted(iris))
+
+    def process(self, active: Any, local: Any, **flags: Any) -> Any:
+        with self.loader.lock:
+            try:
+                result = self.proc._process_context(active, local, self.options, **flags)
+            except jsonld.JsonLdError as e:
+                raise _decline("context processing") from e
+        if self.dropped:
+            self.dropped.clear()
+            raise _decline("dropped")
+        return result
+
+    def top(self, context: Any) -> _State:
+        key = tuple(context) if isinstance(context, list) else (context,)
+        st = self.tops.get(key)
+        if st is None:
+            with self.loader.lock:
+                initial = self.proc._get_initial_context(self.options)
+            st = self.state(self.process(initial, context))
+            self.tops[key] = st
+        return st
+
+    def is_defined(self, iri: str) -> bool:
+        got = self.defined.get(iri)
+        if got is None:
+            got = self.loader.is_defined(iri)
+            if len(self.defined) < _MAX_IRI_MEMO:
+                self.defined[iri] = got
+        return got
+
+    def opaque(self, iri: str) -> bool:
+        """No term IRI is a prefix of ``iri``: compaction leaves it as it is."""
+        return not iri.startswith(self.prefix_iris) if self.prefix_iris else True
+
+
+class _State:
+    """One pyld active context with memoised look-ups and transitions."""
+
+    def __init__(self, comp: _Compiler, ctx: Any) -> None:
+        self.comp = comp
+        self.ctx = ctx
+        self.mappings = ctx["mappings"]
+        self.usable = not any(k in ctx for k in _STATE_KEYS_DECLINED)
+        prev = ctx.get("previousContext")
+        self.prev_ctx = prev
+        self._prev: _State | None = None
+        self._keys: dict[str, str | None] = {}
+        self._terms: dict[str, _TermInfo] = {}
+        self._values: dict[str, _ValueInfo] = {}
+        self._types: dict[tuple[str, ...], tuple[_State, tuple[str, ...]]] = {}
+        self._scoped: dict[tuple[str, bool], _State] = {}
+        self._ids: dict[str, str] = {}
+        self._vocab: dict[str, str] = {}
+
+    @property
+    def prev(self) -> _State | None:
+        if self.prev_ctx is None:
+            return None
+        if self._prev is None:
+            self._prev = self.comp.state(self.prev_ctx)
+        return self._prev
+
+    def key(self, key: str) -> str | None:
+        """``key`` expanded with vocab=true (None: not a term)."""
+        try:
+            return self._keys[key]
+        except KeyError:
+            pass
+        with self.comp.loader.lock:
+            got = self.comp.proc._expand_iri(self.ctx, key, vocab=True)
+        result = got if isinstance(got, str) else None
+        self._keys[key] = result
+        return result
+
+    def term(self, key: str) -> _TermInfo:
+        info = self._terms.get(key)
+        if info is not None:
+            return info
+        if not self.usable or key not in self.mappings:
+            raise _decline("not a term")
+        m = self.mappings[key]
+        if m is None or m.get("reverse") or "@index" in m or "@nest" in m:
+            raise _decline("term")
+        iri = m.get("@id")
+        if not isinstance(iri, str):
+            raise _decline("term iri")
+        if iri.startswith("@"):
+            if iri not in ("@id", "@type"):
+                raise _decline("keyword alias")
+        else:
+            _iri_term(iri)
+            if iri.startswith("_:") or not self.comp.is_defined(iri):
+                raise _decline("undefined")
+        container = m.get("@container") or []
+        if isinstance(container, str):
+            container = [container]
+        if any(c not in ("@set", "@graph") for c in container):
+            raise _decline("container")
+        local = m.get("@context")
+        term_state = self
+        if local is not None:
+            term_state = self.comp.state(
+                self.comp.process(self.ctx, local, propagate=True, override_protected=True)
+            )
+        info = _TermInfo(iri, term_state, "@graph" in container, bool(container))
+        self._terms[key] = info
+        return info
+
+    def value_info(self, key: str) -> _ValueInfo:
+        """How a scalar under ``key`` expands here (``_expand_value`` on this context)."""
+        info = self._values.get(key)
+        if info is not None:
+            return info
+        if not self.usable:
+            raise _decline("state")
+        get = jsonld.JsonLdProcessor.get_context_value
+        if get(self.ctx, key, "@language") is not None:
+            raise _decline("language")
+        if get(self.ctx, key, "@direction") is not None:
+            raise _decline("direction")
+        coerce = get(self.ctx, key, "@type")
+        if coerce is not None:
+            if not isinstance(coerce, str) or coerce in ("@none", "@json"):
+                raise _decline("coercion")
+            if coerce not in ("@id", "@vocab"):
+                _iri_term(coerce)
+                if not self.comp.is_defined(coerce):
+                    raise _decline("datatype")
+        container = get(self.ctx, key, "@container") or []
+        info = _ValueInfo(coerce, "@list" in container)
+        self._values[key] = info
+        return info
+
+    def scoped(self, key: str, revert: bool) -> _State:
+        """The context a node object under ``key`` is expanded in (``_expand`` steps for an
+        object: revert a non-propagated context, then apply the property-scoped one)."""
+        got = self._scoped.get((key, revert))
+        if got is not None:
+            return got
+        active: _State = self
+        if revert and self.prev is not None:
+            active = self.prev
+        local = jsonld.JsonLdProcessor.get_context_value(self.ctx, key, "@context") if key else None
+        if local is not None:
+            active = self.comp.state(self.comp.process(active.ctx, local, override_protected=True))
+        self._scoped[(key, revert)] = active
+        return active
+
+    def typed(self, types: tuple[str, ...]) -> tuple[_State, tuple[str, ...]]:
+        """Apply the type-scoped contexts of ``types`` (sorted, as pyld does); also return
+        the expanded type IRIs (expanded in this context, before the scoped ones)."""
+        got = self._types.get(types)
+        if got is not None:
+            return got
+        if not self.usable:
+            raise _decline("state")
+        active = self
+        iris = []
+        for t in types:
+            iri = self.vocab_iri(t)
+            if iri.startswith("_:") or not self.comp.is_defined(iri):
+                raise _decline("type")
+            iris.append(iri)
+        for t in sorted(types):
+            local = jsonld.JsonLdProcessor.get_context_value(self.ctx, t, "@context")
+            if local is not None and local is not False:
+                active = self.comp.state(self.comp.process(active.ctx, local, propagate=False))
+        got = (active, tuple(iris))
+        self._types[types] = got
+        return got
+
+    def vocab_iri(self, value: str) -> str:
+        got = self._vocab.get(value)
+        if got is None:
+            if _KEYWORD_LIKE.match(value):
+                raise _decline("keyword-like")
+            with self.comp.loader.lock:
+                r = self.comp.proc._expand_iri(self.ctx, value, vocab=True, base=None)
+            if not isinstance(r, str) or r.startswith("@"):
+                raise _decline("vocab iri")
+            _iri_term(r)
+            got = r
+            if len(self._vocab) < _MAX_IRI_MEMO:
+                self._vocab[value] = got
+        return got
+
+    def id_iri(self, value: str) -> str:
+        """``value`` expanded as a node identifier (base null): absolute IRI or blank node."""
+        got = self._ids.get(value)
+        if got is None:
+            if _KEYWORD_LIKE.match(value) or value.startswith("@"):
+                raise _decline("keyword-like id")
+            with self.comp.loader.lock:
+                r = self.comp.proc._expand_iri(self.ctx, value, base=None)
+            if not isinstance(r, str):
+                raise _decline("id")
+            if r.startswith("_:"):
+                _check_blank(r)
+            else:
+                _iri_term(r)
+            got = r
+            if len(self._ids) < _MAX_IRI_MEMO:
+                self._ids[value] = got
+        return got
+
+
+_COMPILERS: weakref.WeakKeyDictionary[OfflineLoader, _Compiler] = weakref.WeakKeyDictionary()
+_COMPILERS_LOCK = threading.Lock()
+
+
+def verdicts(loader: OfflineLoader) -> VerdictCache:
+    """The compaction verdicts found for ``loader``'s contexts."""
+    return _compiler(loader).verdicts
+
+
+def _compiler(loader: OfflineLoader) -> _Compiler:
+    with _COMPILERS_LOCK:
+        comp = _COMPILERS.get(loader)
+        if comp is None:
+            comp = _Compiler(loader)
+            _COMPILERS[loader] = comp
+        return comp
+
+
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """What one compiled walk found.
+
+    Attributes:
+        quads: exactly pyld's ``to_quads(expand(document))`` (labels and order included), or,
+            with a skolemizer, the deskolemized quads of the skolemized document.
+        values: number of JSON values (property values and types): each one RDF statement.
+        literals_native: every literal is in the native JSON form of its datatype
+            (:func:`_jsonld._literal_ok`).
+        skeleton: the document's compaction-relevant shape (see the module docstring).
+        sk_compact: with a skolemizer: pyld's compact form of the skolemized document.
+    """
+
+    quads: list[Quad]
+    values: int
+    literals_native: bool
+    skeleton: Any
+    sk_compact: Any = None
+
+
+class _Walker:
+    def __init__(
+        self,
+        comp: _Compiler,
+        rename: Callable[[str], str] | None,
+        skolem: Any,
+    ) -> None:
+        self.comp = comp
+        self.rename = rename
+        self.skolem = skolem
+        # graph name -> subject -> predicate term -> ([object terms], {dedup keys})
+        self.graphs: dict[str, dict[str, dict[str, tuple[list[str], set[Any]]]]] = {"@default": {}}
+        self.labels: dict[str | None, str] = {}
+        self.counter = 0
+        self.values = 0
+        self.native = True
+        self.sk_ids: dict[int, str] = {}
+        self.container_keys: set[tuple[int, str]] = set()
+
+    # -- blank nodes ---------------------------------------------------------------------
+    def issue(self, old: str | None) -> str:
+        if old is not None:
+            got = self.labels.get(old)
+            if got is not None:
+                return got
+        label = f"_:b{self.counter}"
+        self.counter += 1
+        if old is not None:
+            self.labels[old] = label
+        return label
+
+    # -- node map ------------------------------------------------------------------------
+    def add(self, graph: str, subject: str | None, pred: str | None, term: str, key: Any) -> None:
+        if subject is None or pred is None:
+            return
+        node = self.graphs[graph].setdefault(subject, {})
+        slot = node.get(pred)
+        if slot is None:
+            node[pred] = ([term], {key})
+        elif key not in slot[1]:
+            slot[1].add(key)
+            slot[0].append(term)
+
+    def subject_term(self, ident: str) -> str:
+        if ident.startswith("_:"):
+            return ident
+        term = "<" + ident + ">"
+        if self.rename is not None:
+            term = self.rename(term)
+        return term
+
+    # -- values ---------------------------------------------------------------------------
+    def scalar(self, st: _State, key: str, value: Any, graph: str, subject: str, pred: str) -> Any:
+        """A scalar under ``key`` (``_expand_value`` + ``_object_to_rdf``); returns its
+        skeleton."""
+        vi = st.value_info(key)
+        if vi.list_container:
+            raise _decline("list")
+        coerce = vi.coerce
+        if isinstance(value, str) and coerce in ("@id", "@vocab"):
+            ident = st.vocab_iri(value) if coerce == "@vocab" else st.id_iri(value)
+            if ident.startswith("_:"):
+                term = ident = "_:e" + ident[2:] if self.skolem is not None else self.issue(ident)
+                shape: Any = ("_",)
+            else:
+                term = self.subject_term(ident)
+                shape = ("r", value) if not self.comp.opaque(ident) else ("r",)
+            self.add(graph, subject, pred, term, ("id", term))
+            return shape
+        datatype = None if coerce in (None, "@id", "@vocab") else coerce
+        if isinstance(value, bool):
+            lexical, dt = ("true" if value else "false"), datatype or _XSD_BOOLEAN
+        elif isinstance(value, int | float):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise _decline("non-finite")
+            if _is_double(value):
+                lexical, dt = _canonicalize_double(value), datatype or _XSD_DOUBLE
+            elif datatype == _XSD_DOUBLE:
+                lexical, dt = _canonicalize_double(float(value)), _XSD_DOUBLE
+            elif _is_integer(value) and abs(value) >= 1e21:
+                lexical, dt = _canonicalize_double(value), datatype or _XSD_DOUBLE
+            else:
+                lexical, dt = str(int(value)), datatype or _XSD_INTEGER
+            if abs(value) >= 1e300:
+                raise _decline("huge number")
+        elif isinstance(value, str):
+            if datatype == _XSD_DOUBLE:
+                raise _decline("string typed as double")
+            lexical, dt = value, datatype or _XSD_STRING
+        else:
+            raise _decline("value")
+        if not _literal_native(value, datatype):
+            self.native = False
+        term = literal(lexical, dt)
+        self.add(graph, subject, pred, term, ("v", isinstance(value, bool), value, datatype))
+        return ("l", type(value).__name__, datatype is not None)
+
+    def node(
+        self,
+        st_in: _State,
+        key: str | None,
+        elem: dict[str, Any],
+        graph: str,
+        subject: str | None,
+        pred: str | None,
+        top: bool = False,
+    ) -> Any:
+        """A node object under ``key`` in context ``st_in`` (``_expand`` of an object, then
+        ``_create_node_map``); returns its skeleton."""
+        if "@context" in elem and not top:
+            raise _decline("embedded context")
+        if top:
+            st = st_in
+        else:
+            revert = True
+            if st_in.prev is not None and len(elem) <= 2:
+                for k in sorted(elem):
+                    e = st_in.key(k)
+                    if e == "@value":
+                        raise _decline("value object")
+                    if e == "@id" and len(elem) == 1:
+                        revert = False
+                        break
+            st = st_in.scoped(key or "", revert)
+        if not st.usable:
+            raise _decline("state")
+        # find @id and @type keys
+        id_value: str | None = None
+        type_key: str | None = None
+        types: tuple[str, ...] = ()
+        for k, v in elem.items():
+            if k == "@context":
+                continue
+            e = st.key(k)
+            if e == "@type":
+                if type_key is not None:
+                    raise _decline("two type keys")
+                type_key = k
+                vs = v if isinstance(v, list) else [v]
+                if not vs or not all(isinstance(t, str) for t in vs):
+                    raise _decline("type value")
+                types = tuple(vs)
+            elif e == "@id":
+                if id_value is not None or not isinstance(v, str):
+                    raise _decline("id")
+                id_value = v
+        active, type_iris = st.typed(types) if types else (st, ())
+        if id_value is not None:
+            ident = st_id = active.id_iri(id_value)
+        else:
+            ident = st_id = None
+        # skolemization (ecdsa-sd-2023): every node gets an identifier
+        if self.skolem is not None:
+            sk_label = self.sk_ids.get(id(elem))
+            if ident is None:
+                if sk_label is None:
+                    raise _decline("skolem")
+                ident = "_:" + sk_label
+            elif ident.startswith("_:"):
+                ident = "_:e" + ident[2:]
+        # top-level node objects with nothing but an identifier are dropped by expansion
+        props: list[tuple[str, str, _TermInfo, Any]] = []
+        seen: set[str] = set()
+        for k, v in elem.items():
+            if k == "@context" or k == type_key:
+                continue
+            if k.startswith("@"):
+                raise _decline("keyword key")
+            info = active.term(k)
+            if info.iri == "@id":
+                continue
+            if info.iri == "@type":  # pragma: no cover - found above
+                raise _decline("type")
+            if info.iri in seen or info.iri == _RDF_TYPE[1:-1]:
+                raise _decline("two keys for one IRI")
+            seen.add(info.iri)
+            if info.set_container:
+                self.container_keys.add((id(elem), k))
+            props.append((info.iri, k, info, v))
+        if top and not props and not types:
+            raise _decline("empty top-level node")
+        if ident is None:
+            ident = self.issue(None)
+        elif ident.startswith("_:") and self.skolem is None:
+            ident = self.issue(ident)
+        g = self.graphs[graph]
+        g.setdefault(ident, {})
+        sterm = self.subject_term(ident)
+        if subject is not None and pred is not None:
+            self.add(graph, subject, pred, sterm, ("id", sterm))
+        shape: list[Any] = []
+        if st_id is not None:
+            shape.append(("id", id_value if not self._opaque_id(st_id) else None))
+        if types:
+            self.values += len(types)
+            for t in type_iris:
+                tt = "<" + t + ">"
+                self.add(graph, ident, _RDF_TYPE, tt, ("t", t))
+            if jsonld.JsonLdProcessor.get_context_value(st.ctx, type_key, "@container"):
+                self.container_keys.add((id(elem), type_key))
+            shape.append((type_key, tuple(types) if isinstance(elem[type_key], list) else types[0]))
+        props.sort(key=lambda p: p[0])
+        for iri, k, info, v in props:
+            pterm = "<" + iri + ">"
+            shape.append((k, self.prop(active, k, info, v, graph, ident, pterm)))
+        return ("n", tuple(sorted(shape, key=lambda s: s[0])))
+
+    def _opaque_id(self, ident: str) -> bool:
+        return ident.startswith("_:") or self.comp.opaque(ident)
+
+    def prop(
+        self,
+        active: _State,
+        key: str,
+        info: _TermInfo,
+        value: Any,
+        graph: str,
+        subject: str,
+        pred: str,
+    ) -> Any:
+        items = value if isinstance(value, list) else [value]
+        tst = info.term_state
+        if tst.key(key) != info.iri or tst.value_info(key).list_container:
+            raise _decline("scoped redefinition")
+        shapes = []
+        for item in items:
+            self.values += 1
+            if isinstance(item, list):
+                raise _decline("nested array")
+            if item is None:
+                raise _decline("null")
+            if info.graph:
+                if self.skolem is not None:
+                    raise _decline("graph container with skolemization")
+                if not isinstance(item, dict) and not (
+                    isinstance(item, str) and tst.value_info(key).coerce in ("@id", "@vocab")
+                ):
+                    raise _decline("literal in a graph container")
+                wrapper = self.issue(None)
+                self.graphs[graph].setdefault(wrapper, {})
+                self.add(graph, subject, pred, wrapper, ("id", wrapper))
+                self.graphs.setdefault(wrapper, {})
+                if isinstance(item, dict):
+                    shapes.append(self.node(tst, key, item, wrapper, None, None))
+                else:
+                    shapes.append(self.scalar(tst, key, item, wrapper, None, None))  # type: ignore[arg-type]
+            elif isinstance(item, dict):
+                shapes.append(self.node(tst, key, item, graph, subject, pred))
+            else:
+                shapes.append(self.scalar(tst, key, item, graph, subject, pred))
+        if isinstance(value, list):
+            return ("a", tuple(shapes))
+        return shapes[0]
+
+    # -- output ---------------------------------------------------------------------------
+    def _subject_order(self, ident: str) -> str:
+        # pyld's node map holds the skolem IRIs, sorted as such
+        if self.skolem is not None and ident.startswith("_:"):
+            return str(self.skolem.prefix) + ident[2:]
+        return ident
+
+    def quads(self) -> list[Quad]:
+        out: list[Quad] = []
+        for name in sorted(self.graphs):
+            if name == "@default":
+                g = ""
+            elif name.startswith("_:"):
+                g = name
+            else:  # pragma: no cover - only blank graph names are made
+                raise _decline("graph name")
+            nodes = self.graphs[name]
+            for ident in sorted(nodes, key=self._subject_order):
+                s = self.subject_term(ident)
+                node = nodes[ident]
+                for pred in sorted(node, key=_pred_sort_key):
+                    for o in node[pred][0]:
+                        out.append((s, pred, o, g))
+        return out
+
+
+def _pred_sort_key(pred: str) -> str:
+    # pyld sorts a node's properties by expanded IRI, with "@type" (rdf:type) first
+    return "@type" if pred == _RDF_TYPE else pred[1:-1]
+
+
+def _literal_native(value: Any, datatype: str | None) -> bool:
+    """:func:`_jsonld._literal_ok` (duplicated to keep the import graph acyclic)."""
+    if datatype == _XSD_BOOLEAN:
+        return isinstance(value, bool)
+    if datatype == _XSD_INTEGER:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if datatype == _XSD_DOUBLE:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if datatype is None:
+        return not (isinstance(value, float) and value.is_integer() and abs(value) < 1e21)
+    return isinstance(value, str)
+
+
+def _skolem_labels(value: Any, out: dict[int, str], counter: list[int]) -> None:
+    """Number the node objects without ``id`` as ``_Skolem.skolemize`` does on pyld's
+    expanded form: children first (keys in sorted order), then the node itself."""
+    if isinstance(value, list):
+        for v in value:
+            _skolem_labels(v, out, counter)
+        return
+    if not isinstance(value, dict):
+        return
+    for k in sorted(value):
+        if k != "@context":
+            _skolem_labels(value[k], out, counter)
+    if "id" not in value:
+        out[id(value)] = f"g{counter[0]}"
+        counter[0] += 1
+
+
+def compile_document(
+    document: Mapping[str, Any],
+    loader: OfflineLoader,
+    *,
+    rename: Callable[[str], str] | None = None,
+    skolem: Any = None,
+) -> Walk:
+    """Walk ``document`` (already checked by :func:`_jsonld.check_contexts`) on the compiled
+    path. Raises :class:`Decline` when the document is outside the modelled subset.
+
+    ``rename`` maps IRI terms (``<...>``) as in :func:`_rdfc.quads_from_pyld`. ``skolem`` (a
+    ``_group._Skolem``) gives every node object without an identifier the blank node
+    ``_:g<n>`` that skolemization and deskolemization would, and ``_:x`` identifiers
+    ``_:ex``; :attr:`Walk.sk_compact` is then the compacted skolemized document.
+    """
+    if not isinstance(document, dict):
+        raise _decline("not an object")
+    context = document.get("@context")
+    if isinstance(context, list):
+        if not context or not all(isinstance(c, str) for c in context):
+            raise _decline("context")
+    elif not isinstance(context, str):
+        raise _decline("context")
+    comp = _compiler(loader)
+    with comp.lock:
+        top = comp.top(context)
+        w = _Walker(comp, rename, skolem)
+        if skolem is not None:
+            _skolem_labels(document, w.sk_ids, [0])
+        try:
+            shape = w.node(top, None, document, "@default", None, None, top=True)
+        except (BlauweKnopError, OverflowError, RecursionError) as e:
+            raise _decline("error") from e
+        skeleton = (tuple(context) if isinstance(context, list) else context, shape)
+        quads = w.quads()
+        sk_compact = _sk_compact(document, w, skolem) if skolem is not None else None
+    return Walk(quads, w.values, w.native, skeleton, sk_compact)
+
+
+def _sk_compact(document: Mapping[str, Any], w: _Walker, skolem: Any) -> Any:
+    """The skolemized document in compact form: ``id`` members added (``urn:bnid:``
+    identifiers for nodes without one, ``_:x`` rewritten), one-element arrays under
+    container-less terms written as their element (compaction's ``compactArrays``)."""
+    prefix = skolem.prefix
+
+    def conv(value: Any) -> Any:
+        if isinstance(value, list):
+            return [conv(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if k == "id" and isinstance(v, str) and v.startswith("_:"):
+                out[k] = prefix + "e" + v[2:]
+            elif k == "@context":
+                out[k] = v
+            else:
+                cv = conv(v)
+                if isinstance(cv, list) and len(cv) == 1 and (id(value), k) not in w.container_keys:
+                    cv = cv[0]
+                out[k] = cv
+        label = w.sk_ids.get(id(value))
+        if label is not None:
+            out = {"id": prefix + label, **out}
+        return out
+
+    return conv(document)
+
+
+class VerdictCache:
+    """Bounded memo ``skeleton -> verdict`` (see the module docstring), per loader."""
+
+    def __init__(self, maxsize: int = 1024) -> None:
+        self.maxsize = maxsize
+        self._data: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            return self._data.get(key)
+
+    def put(self, key: Any, verdict: Any) -> None:
+        with self._lock:
+            self._data[key] = verdict
+            while len(self._data) > self.maxsize:
+                del self._data[next(iter(self._data))]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
