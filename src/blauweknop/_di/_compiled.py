@@ -225,6 +225,7 @@ class _State:
         self._values: dict[str, _ValueInfo] = {}
         self._types: dict[tuple[str, ...], tuple[_State, tuple[str, ...]]] = {}
         self._scoped: dict[tuple[str, bool], _State] = {}
+        self._embedded: dict[tuple[str, ...], _State] = {}
         self._ids: dict[str, str] = {}
         self._vocab: dict[str, str] = {}
 
@@ -321,6 +322,20 @@ class _State:
             active = self.comp.state(self.comp.process(active.ctx, local, override_protected=True))
         self._scoped[(key, revert)] = active
         return active
+
+    def embedded(self, local: Any) -> _State:
+        """The context after a node's own ``@context`` (URLs only)."""
+        if isinstance(local, str):
+            key: tuple[str, ...] = (local,)
+        elif isinstance(local, list) and local and all(isinstance(c, str) for c in local):
+            key = tuple(local)
+        else:
+            raise _decline("embedded context")
+        got = self._embedded.get(key)
+        if got is None:
+            got = self.comp.state(self.comp.process(self.ctx, local))
+            self._embedded[key] = got
+        return got
 
     def typed(self, types: tuple[str, ...]) -> tuple[_State, tuple[str, ...]]:
         """Apply the type-scoped contexts of ``types`` (sorted, as pyld does); also return
@@ -528,8 +543,6 @@ class _Walker:
     ) -> Any:
         """A node object under ``key`` in context ``st_in`` (``_expand`` of an object, then
         ``_create_node_map``); returns its skeleton."""
-        if "@context" in elem and not top:
-            raise _decline("embedded context")
         if top:
             st = st_in
         else:
@@ -543,6 +556,10 @@ class _Walker:
                         revert = False
                         break
             st = st_in.scoped(key or "", revert)
+            local = elem.get("@context")
+            if local is not None:
+                # an embedded context (allow-listed URLs, checked by check_contexts)
+                st = st.embedded(local)
         if not st.usable:
             raise _decline("state")
         # find @id and @type keys
@@ -610,6 +627,11 @@ class _Walker:
         if subject is not None and pred is not None:
             self.add(graph, subject, pred, sterm, ("id", sterm))
         shape: list[Any] = []
+        if not top and "@context" in elem:
+            ctx_value = elem["@context"]
+            shape.append(
+                ("@context", tuple(ctx_value) if isinstance(ctx_value, list) else ctx_value)
+            )
         if st_id is not None:
             shape.append(("id", id_value if not self._opaque_id(st_id) else None))
         if types:
@@ -641,8 +663,15 @@ class _Walker:
     ) -> Any:
         items = value if isinstance(value, list) else [value]
         tst = info.term_state
-        if tst.key(key) != info.iri or tst.value_info(key).list_container:
-            raise _decline("scoped redefinition")
+        if key in tst.mappings:
+            if tst.key(key) != info.iri:
+                raise _decline("scoped redefinition")
+        elif ":" in key or key.startswith("@"):  # pragma: no cover - keys are terms
+            raise _decline("key")
+        # (a scoped "@context": null leaves the key undefined for its own value: scalars
+        # under it are then plain literals, as in pyld)
+        if tst.value_info(key).list_container:
+            raise _decline("list")
         shapes = []
         for item in items:
             self.values += 1
@@ -792,7 +821,10 @@ def _sk_compact(document: Mapping[str, Any], w: _Walker, skolem: Any) -> Any:
                 out[k] = v
             else:
                 cv = conv(v)
-                if isinstance(cv, list) and len(cv) == 1 and (id(value), k) not in w.container_keys:
+                if (id(value), k) in w.container_keys:
+                    if not isinstance(cv, list):
+                        cv = [cv]
+                elif isinstance(cv, list) and len(cv) == 1:
                     cv = cv[0]
                 out[k] = cv
         label = w.sk_ids.get(id(value))
