@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from pyld import jsonld
-from pyld.jsonld import _canonicalize_double, _is_absolute_iri, _is_double, _is_integer
+from pyld.jsonld import _canonicalize_double, _is_absolute_iri
 
 from .._errors import BlauweKnopError
 from ._loader import OfflineLoader
@@ -78,6 +78,18 @@ _XSD_DOUBLE: Final = _XSD + "double"
 _XSD_INTEGER: Final = _XSD + "integer"
 _XSD_STRING: Final = _XSD + "string"
 _RDF_TYPE: Final = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+_RDF_TYPE_IRI: Final = _RDF_TYPE[1:-1]
+_MISSING: Final = object()
+_SHAPE_STR_PLAIN: Final = ("l", "str", False)
+_SHAPE_STR_TYPED: Final = ("l", "str", True)
+_SHAPE_BLANK: Final = ("_",)
+_SHAPE_REF: Final = ("r",)
+
+
+def _first(item: tuple[str, Any, Any, Any]) -> str:
+    return item[0]
+
+
 _BAD_IRI: Final = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 _KEYWORD_LIKE: Final = re.compile(r"^@[a-zA-Z]+$")
 _STATE_KEYS_DECLINED: Final = ("@language", "@direction", "@vocab", "@base")
@@ -133,6 +145,9 @@ class _TermInfo:
     term_state: _State  # active context for the value (property-scoped context applied)
     graph: bool  # @graph container
     set_container: bool  # a container (only @set / @graph are modelled): arrays stay arrays
+    pterm: str = ""  # "<iri>"
+    coerce: str | None = None  # for scalars: "@id", "@vocab", a datatype IRI or None
+    dt_term: str = ""  # "^^<datatype>" for a coerced datatype other than xsd:string
 
 
 @dataclass(slots=True)
@@ -280,6 +295,22 @@ class _State:
                 self.comp.process(self.ctx, local, propagate=True, override_protected=True)
             )
         info = _TermInfo(iri, term_state, "@graph" in container, bool(container))
+        if not iri.startswith("@"):
+            info.pterm = "<" + iri + ">"
+            # what ``_expand(term_ctx, key, value)`` looks up for the value
+            if key in term_state.mappings:
+                if term_state.key(key) != iri:
+                    raise _decline("scoped redefinition")
+            elif ":" in key or key.startswith("@"):  # pragma: no cover - keys are terms
+                raise _decline("key")
+            # (a scoped "@context": null leaves the key undefined for its own value: scalars
+            # under it are then plain literals, as in pyld)
+            vi = term_state.value_info(key)
+            if vi.list_container:
+                raise _decline("list")
+            info.coerce = vi.coerce
+            if vi.coerce not in (None, "@id", "@vocab", _XSD_STRING):
+                info.dt_term = "^^<" + vi.coerce + ">"
         self._terms[key] = info
         return info
 
@@ -466,10 +497,12 @@ class _Walker:
         return label
 
     # -- node map ------------------------------------------------------------------------
-    def add(self, graph: str, subject: str | None, pred: str | None, term: str, key: Any) -> None:
-        if subject is None or pred is None:
+    @staticmethod
+    def add(node: dict[str, Any] | None, pred: str, term: str, key: Any) -> None:
+        """Add an object to a node-map node, as pyld's ``add_value`` without duplicates
+        (``key`` has pyld's equality: ``1 == 1.0``, ``True != 1``)."""
+        if node is None:
             return
-        node = self.graphs[graph].setdefault(subject, {})
         slot = node.get(pred)
         if slot is None:
             node[pred] = ([term], {key})
@@ -486,50 +519,58 @@ class _Walker:
         return term
 
     # -- values ---------------------------------------------------------------------------
-    def scalar(self, st: _State, key: str, value: Any, graph: str, subject: str, pred: str) -> Any:
-        """A scalar under ``key`` (``_expand_value`` + ``_object_to_rdf``); returns its
+    def scalar(self, info: _TermInfo, value: Any, parent: dict[str, Any] | None) -> Any:
+        """A scalar under a term (``_expand_value`` + ``_object_to_rdf``); returns its
         skeleton."""
-        vi = st.value_info(key)
-        if vi.list_container:
-            raise _decline("list")
-        coerce = vi.coerce
-        if isinstance(value, str) and coerce in ("@id", "@vocab"):
-            ident = st.vocab_iri(value) if coerce == "@vocab" else st.id_iri(value)
-            if ident.startswith("_:"):
-                term = ident = "_:e" + ident[2:] if self.skolem is not None else self.issue(ident)
-                shape: Any = ("_",)
-            else:
-                term = self.subject_term(ident)
-                shape = ("r", value) if not self.comp.opaque(ident) else ("r",)
-            self.add(graph, subject, pred, term, ("id", term))
-            return shape
+        coerce = info.coerce
+        t = type(value)
+        if t is str:
+            if coerce is None or coerce == _XSD_STRING:
+                self.add(parent, info.pterm, literal(value), ("v", False, value, coerce))
+                return _SHAPE_STR_PLAIN if coerce is None else _SHAPE_STR_TYPED
+            if coerce == "@id" or coerce == "@vocab":
+                st = info.term_state
+                ident = st.vocab_iri(value) if coerce == "@vocab" else st.id_iri(value)
+                if ident.startswith("_:"):
+                    term = "_:e" + ident[2:] if self.skolem is not None else self.issue(ident)
+                    shape: Any = _SHAPE_BLANK
+                else:
+                    term = self.subject_term(ident)
+                    shape = ("r", value) if not self.comp.opaque(ident) else _SHAPE_REF
+                self.add(parent, info.pterm, term, ("id", term))
+                return shape
+            if coerce == _XSD_DOUBLE:
+                raise _decline("string typed as double")
+            if coerce in (_XSD_BOOLEAN, _XSD_INTEGER):
+                self.native = False
+            body = literal(value)
+            self.add(parent, info.pterm, body + info.dt_term, ("v", False, value, coerce))
+            return _SHAPE_STR_TYPED
         datatype = None if coerce in (None, "@id", "@vocab") else coerce
-        if isinstance(value, bool):
+        if t is bool:
             lexical, dt = ("true" if value else "false"), datatype or _XSD_BOOLEAN
-        elif isinstance(value, int | float):
-            if isinstance(value, float) and not math.isfinite(value):
+        elif t is int or t is float:
+            if t is float and not math.isfinite(value):
                 raise _decline("non-finite")
-            if _is_double(value):
+            if abs(value) >= 1e300:
+                raise _decline("huge number")
+            # pyld's _is_double / _is_integer, for the two exact JSON number types
+            integral = t is int or value.is_integer()
+            if not integral:
                 lexical, dt = _canonicalize_double(value), datatype or _XSD_DOUBLE
             elif datatype == _XSD_DOUBLE:
                 lexical, dt = _canonicalize_double(float(value)), _XSD_DOUBLE
-            elif _is_integer(value) and abs(value) >= 1e21:
+            elif abs(value) >= 1e21:
                 lexical, dt = _canonicalize_double(value), datatype or _XSD_DOUBLE
             else:
                 lexical, dt = str(int(value)), datatype or _XSD_INTEGER
-            if abs(value) >= 1e300:
-                raise _decline("huge number")
-        elif isinstance(value, str):
-            if datatype == _XSD_DOUBLE:
-                raise _decline("string typed as double")
-            lexical, dt = value, datatype or _XSD_STRING
         else:
             raise _decline("value")
         if not _literal_native(value, datatype):
             self.native = False
         term = literal(lexical, dt)
-        self.add(graph, subject, pred, term, ("v", isinstance(value, bool), value, datatype))
-        return ("l", type(value).__name__, datatype is not None)
+        self.add(parent, info.pterm, term, ("v", t is bool, value, datatype))
+        return ("l", t.__name__, datatype is not None)
 
     def node(
         self,
@@ -537,8 +578,8 @@ class _Walker:
         key: str | None,
         elem: dict[str, Any],
         graph: str,
-        subject: str | None,
-        pred: str | None,
+        parent: dict[str, Any] | None,
+        pterm: str,
         top: bool = False,
     ) -> Any:
         """A node object under ``key`` in context ``st_in`` (``_expand`` of an object, then
@@ -547,7 +588,7 @@ class _Walker:
             st = st_in
         else:
             revert = True
-            if st_in.prev is not None and len(elem) <= 2:
+            if st_in.prev is not None and len(elem) <= 2 and "@context" not in elem:
                 for k in sorted(elem):
                     e = st_in.key(k)
                     if e == "@value":
@@ -566,66 +607,72 @@ class _Walker:
         id_value: str | None = None
         type_key: str | None = None
         types: tuple[str, ...] = ()
+        keys = st._keys
         for k, v in elem.items():
-            if k == "@context":
-                continue
-            e = st.key(k)
+            e = keys.get(k, _MISSING)
+            if e is _MISSING:
+                e = st.key(k)
             if e == "@type":
                 if type_key is not None:
                     raise _decline("two type keys")
                 type_key = k
-                vs = v if isinstance(v, list) else [v]
-                if not vs or not all(isinstance(t, str) for t in vs):
-                    raise _decline("type value")
-                types = tuple(vs)
+                if type(v) is str:
+                    types = (v,)
+                else:
+                    if type(v) is not list or not v or not all(type(t) is str for t in v):
+                        raise _decline("type value")
+                    types = tuple(v)
             elif e == "@id":
-                if id_value is not None or not isinstance(v, str):
+                if id_value is not None or type(v) is not str:
                     raise _decline("id")
                 id_value = v
         active, type_iris = st.typed(types) if types else (st, ())
-        if id_value is not None:
-            ident = st_id = active.id_iri(id_value)
-        else:
-            ident = st_id = None
+        ident = st_id = active.id_iri(id_value) if id_value is not None else None
         # skolemization (ecdsa-sd-2023): every node gets an identifier
         if self.skolem is not None:
-            sk_label = self.sk_ids.get(id(elem))
             if ident is None:
+                sk_label = self.sk_ids.get(id(elem))
                 if sk_label is None:
                     raise _decline("skolem")
                 ident = "_:" + sk_label
             elif ident.startswith("_:"):
                 ident = "_:e" + ident[2:]
-        # top-level node objects with nothing but an identifier are dropped by expansion
         props: list[tuple[str, str, _TermInfo, Any]] = []
+        terms = active._terms
         seen: set[str] = set()
         for k, v in elem.items():
             if k == "@context" or k == type_key:
                 continue
-            if k.startswith("@"):
-                raise _decline("keyword key")
-            info = active.term(k)
-            if info.iri == "@id":
+            info = terms.get(k)
+            if info is None:
+                if k.startswith("@"):
+                    raise _decline("keyword key")
+                info = active.term(k)
+            iri = info.iri
+            if iri == "@id":
                 continue
-            if info.iri == "@type":  # pragma: no cover - found above
+            if iri == "@type":  # pragma: no cover - found above
                 raise _decline("type")
-            if info.iri in seen or info.iri == _RDF_TYPE[1:-1]:
+            if iri in seen or iri == _RDF_TYPE_IRI:
                 raise _decline("two keys for one IRI")
-            seen.add(info.iri)
+            seen.add(iri)
             if info.set_container:
                 self.container_keys.add((id(elem), k))
-            props.append((info.iri, k, info, v))
+            props.append((iri, k, info, v))
+        # top-level node objects with nothing but an identifier are dropped by expansion
         if top and not props and not types:
             raise _decline("empty top-level node")
         if ident is None:
             ident = self.issue(None)
-        elif ident.startswith("_:") and self.skolem is None:
+        elif self.skolem is None and ident.startswith("_:"):
             ident = self.issue(ident)
         g = self.graphs[graph]
-        g.setdefault(ident, {})
-        sterm = self.subject_term(ident)
-        if subject is not None and pred is not None:
-            self.add(graph, subject, pred, sterm, ("id", sterm))
+        me = g.get(ident)
+        if me is None:
+            me = g[ident] = {}
+        if parent is not None:
+            sterm = self.subject_term(ident)
+            self.add(parent, pterm, sterm, ("id", sterm))
         shape: list[Any] = []
         if not top and "@context" in elem:
             ctx_value = elem["@context"]
@@ -635,72 +682,64 @@ class _Walker:
         if st_id is not None:
             shape.append(("id", id_value if not self._opaque_id(st_id) else None))
         if types:
+            assert type_key is not None
             self.values += len(types)
             for t in type_iris:
                 tt = "<" + t + ">"
-                self.add(graph, ident, _RDF_TYPE, tt, ("t", t))
+                self.add(me, _RDF_TYPE, tt, ("t", t))
             if jsonld.JsonLdProcessor.get_context_value(st.ctx, type_key, "@container"):
                 self.container_keys.add((id(elem), type_key))
-            shape.append((type_key, tuple(types) if isinstance(elem[type_key], list) else types[0]))
-        props.sort(key=lambda p: p[0])
-        for iri, k, info, v in props:
-            pterm = "<" + iri + ">"
-            shape.append((k, self.prop(active, k, info, v, graph, ident, pterm)))
-        return ("n", tuple(sorted(shape, key=lambda s: s[0])))
+            shape.append((type_key, tuple(types) if type(elem[type_key]) is list else types[0]))
+        if len(props) > 1:
+            props.sort(key=_first)
+        for _iri, k, info, v in props:
+            shape.append((k, self.prop(info, k, v, graph, me)))
+        return ("n", tuple(shape))
 
     def _opaque_id(self, ident: str) -> bool:
         return ident.startswith("_:") or self.comp.opaque(ident)
 
-    def prop(
-        self,
-        active: _State,
-        key: str,
-        info: _TermInfo,
-        value: Any,
-        graph: str,
-        subject: str,
-        pred: str,
-    ) -> Any:
-        items = value if isinstance(value, list) else [value]
+    def prop(self, info: _TermInfo, key: str, value: Any, graph: str, me: dict[str, Any]) -> Any:
+        is_list = type(value) is list
+        items = value if is_list else (value,)
         tst = info.term_state
-        if key in tst.mappings:
-            if tst.key(key) != info.iri:
-                raise _decline("scoped redefinition")
-        elif ":" in key or key.startswith("@"):  # pragma: no cover - keys are terms
-            raise _decline("key")
-        # (a scoped "@context": null leaves the key undefined for its own value: scalars
-        # under it are then plain literals, as in pyld)
-        if tst.value_info(key).list_container:
-            raise _decline("list")
         shapes = []
+        self.values += len(items)
         for item in items:
-            self.values += 1
-            if isinstance(item, list):
-                raise _decline("nested array")
-            if item is None:
-                raise _decline("null")
-            if info.graph:
-                if self.skolem is not None:
-                    raise _decline("graph container with skolemization")
-                if not isinstance(item, dict) and not (
-                    isinstance(item, str) and tst.value_info(key).coerce in ("@id", "@vocab")
-                ):
-                    raise _decline("literal in a graph container")
-                wrapper = self.issue(None)
-                self.graphs[graph].setdefault(wrapper, {})
-                self.add(graph, subject, pred, wrapper, ("id", wrapper))
-                self.graphs.setdefault(wrapper, {})
-                if isinstance(item, dict):
-                    shapes.append(self.node(tst, key, item, wrapper, None, None))
+            t = type(item)
+            if t is dict:
+                if info.graph:
+                    shapes.append(self._graph_value(info, key, item, graph, me))
                 else:
-                    shapes.append(self.scalar(tst, key, item, wrapper, None, None))  # type: ignore[arg-type]
-            elif isinstance(item, dict):
-                shapes.append(self.node(tst, key, item, graph, subject, pred))
+                    shapes.append(self.node(tst, key, item, graph, me, info.pterm))
+            elif t is str or t is int or t is bool or t is float:
+                if info.graph:
+                    shapes.append(self._graph_value(info, key, item, graph, me))
+                else:
+                    shapes.append(self.scalar(info, item, me))
+            elif t is list:
+                raise _decline("nested array")
             else:
-                shapes.append(self.scalar(tst, key, item, graph, subject, pred))
-        if isinstance(value, list):
+                raise _decline("value")
+        if is_list:
             return ("a", tuple(shapes))
         return shapes[0]
+
+    def _graph_value(
+        self, info: _TermInfo, key: str, item: Any, graph: str, me: dict[str, Any]
+    ) -> Any:
+        """A value under an ``@graph`` container: a blank node naming a graph that holds it."""
+        if self.skolem is not None:
+            raise _decline("graph container with skolemization")
+        if type(item) is not dict and not (type(item) is str and info.coerce in ("@id", "@vocab")):
+            raise _decline("literal in a graph container")
+        wrapper = self.issue(None)
+        self.graphs[graph].setdefault(wrapper, {})
+        self.add(me, info.pterm, wrapper, ("id", wrapper))
+        self.graphs.setdefault(wrapper, {})
+        if type(item) is dict:
+            return self.node(info.term_state, key, item, wrapper, None, "")
+        return self.scalar(info, item, None)
 
     # -- output ---------------------------------------------------------------------------
     def _subject_order(self, ident: str) -> str:
@@ -793,7 +832,7 @@ def compile_document(
         if skolem is not None:
             _skolem_labels(document, w.sk_ids, [0])
         try:
-            shape = w.node(top, None, document, "@default", None, None, top=True)
+            shape = w.node(top, None, document, "@default", None, "", top=True)
         except (BlauweKnopError, OverflowError, RecursionError) as e:
             raise _decline("error") from e
         skeleton = (tuple(context) if isinstance(context, list) else context, shape)

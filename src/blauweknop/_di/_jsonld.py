@@ -27,10 +27,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from pyld import jsonld
@@ -359,6 +361,53 @@ def try_compiled(
         return None
 
 
+_reuse = threading.local()
+
+
+@contextlib.contextmanager
+def reusing_walks() -> Iterator[None]:
+    """Inside, :func:`checked_walk` remembers each document's checks and compiled walk: one
+    verification looks at the same (private, unchanging) document and proof configuration
+    several times (RDF for the hash, compact-form check)."""
+    outer = getattr(_reuse, "memo", None)
+    _reuse.memo = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _reuse.memo = outer
+
+
+def _memo_key(document: Mapping[str, Any], loader: OfflineLoader, limits: Limits) -> Any:
+    # A flat document of strings (a proof configuration) is keyed by its content, anything
+    # else by identity (the memo keeps it alive, and within a scope it is not changed).
+    items = []
+    for k, v in document.items():
+        if isinstance(v, str):
+            items.append((k, v))
+        elif isinstance(v, list) and all(isinstance(x, str) for x in v):
+            items.append((k, (*v,)))
+        else:
+            return (id(loader), id(limits), id(document))
+    return (id(loader), id(limits), tuple(sorted(items)))
+
+
+def checked_walk(
+    document: Mapping[str, Any], loader: OfflineLoader, limits: Limits = DEFAULT_LIMITS
+) -> _compiled.Walk | None:
+    """:func:`check_contexts` (raising as it does), then the compiled walk or ``None``."""
+    memo: dict[Any, Any] | None = getattr(_reuse, "memo", None)
+    if memo is not None:
+        key = _memo_key(document, loader, limits)
+        hit = memo.get(key)
+        if hit is not None:
+            return hit[1]  # type: ignore[no-any-return]
+    check_contexts(document, loader, limits)
+    walk = try_compiled(document, loader)
+    if memo is not None:
+        memo[key] = (document, walk, loader, limits)
+    return walk
+
+
 def document_quads(
     document: Mapping[str, Any],
     loader: OfflineLoader,
@@ -368,8 +417,11 @@ def document_quads(
 ) -> list[Quad]:
     """``to_quads(expand(document))`` with the same checks and errors, on the compiled path
     (:mod:`._compiled`) when the document is in its subset, else through pyld."""
-    check_contexts(document, loader, limits)
-    walk = try_compiled(document, loader, rename=rename)
+    if rename is None:
+        walk = checked_walk(document, loader, limits)
+    else:
+        check_contexts(document, loader, limits)
+        walk = try_compiled(document, loader, rename=rename)
     if walk is not None:
         return walk.quads
     return to_quads(expand(document, loader, limits), loader, rename=rename, limits=limits)
@@ -434,8 +486,7 @@ def check_compact_form(
     if expected_context is not None and document.get("@context") != expected_context:
         raise MalformedError("not_compact_form", f"@context must be exactly {expected_context!r}")
     _refuse_keywords(document)
-    check_contexts(document, loader, limits)
-    walk = try_compiled(document, loader)
+    walk = checked_walk(document, loader, limits)
     verdicts = _compiled.verdicts(loader)
     # Compaction depends only on the skeleton: a verdict pyld gave once holds. Any failure
     # is left to the pyld path below, so the errors stay exactly the same.
