@@ -478,3 +478,89 @@ def test_compiled_skolemized_compact_form_equals_pyld(case: tuple[str, dict[str,
 
     if _shape(theirs.strip(ref), ignore_context=True) == _shape(doc, ignore_context=True):
         assert walk.sk_compact == ref
+
+
+# -- the one-pass checks against the checks they replace ---------------------------------
+
+
+def _reference_check_contexts(document: Any, loader: OfflineLoader, limits: Any) -> None:
+    """check_contexts as it was (check_depth, then one walk raising at the first problem)."""
+    from blauweknop._codec import check_depth
+    from blauweknop._di._jsonld import _check_context_value, _refuse_repeated_values
+    from blauweknop._errors import ContextError, MalformedError
+
+    check_depth(document, limits.max_json_depth, "JSON-LD document")
+    if not isinstance(document, dict):
+        raise MalformedError("malformed_document", "a JSON-LD document must be a JSON object")
+    if "@context" not in document:
+        raise ContextError("context_not_allowed", "the document has no @context")
+    allowed = loader.allowed_urls()
+    stack: list[Any] = [document]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            for k, item in v.items():
+                if k == "@context":
+                    _check_context_value(item, allowed)
+                else:
+                    stack.append(item)
+        elif isinstance(v, list):
+            _refuse_repeated_values(v)
+            stack.extend(v)
+        elif v is None:
+            raise ContextError("data_loss", "null values are not allowed")
+
+
+def _reference_check_document(document: Any, limits: Any) -> None:
+    from blauweknop._codec import check_depth
+    from blauweknop._di._common import _all_keys
+    from blauweknop._errors import MalformedError
+
+    if not isinstance(document, dict):
+        raise MalformedError("malformed_document", "the document must be a JSON object")
+    check_depth(document, limits.max_json_depth, "document")
+    size = len(
+        json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    )
+    if size > limits.max_token_bytes:
+        raise MalformedError("too_large", "big")
+    if not all(isinstance(k, str) for k in _all_keys(document)):
+        raise MalformedError("malformed_document", "JSON object keys must be strings")
+
+
+trees = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-3, 3),
+        st.sampled_from(["a", "a", "https://www.w3.org/ns/credentials/v2"]),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(
+            st.one_of(st.sampled_from(["@context", "a", "b", "id"]), st.integers(0, 2)),
+            inner,
+            max_size=4,
+        ),
+    ),
+    max_leaves=30,
+)
+
+
+@SETTINGS
+@given(trees, st.integers(1, 6))
+def test_one_pass_checks_equal_the_checks_they_replace(tree: Any, depth: int) -> None:
+    from dataclasses import replace
+
+    from blauweknop._di._common import check_document
+    from blauweknop._limits import DEFAULT_LIMITS
+
+    limits = replace(DEFAULT_LIMITS, max_json_depth=depth)
+    for doc in (tree, {"@context": CONTEXTS[0], "x": tree}, {"@context": tree}):
+        got = _outcome(lambda d=doc: check_contexts(d, LOADER, limits))
+        ref = _outcome(lambda d=doc: _reference_check_contexts(d, LOADER, limits))
+        assert got == ref
+        if isinstance(doc, dict):
+            got_d = _outcome(lambda d=doc: check_document(d, limits))
+            ref_d = _outcome(lambda d=doc: _reference_check_document(d, limits))
+            assert got_d[:3] == ref_d[:3]

@@ -70,28 +70,49 @@ def check_contexts(document: Any, loader: OfflineLoader, limits: Limits = DEFAUL
 
     Also bounds the nesting depth (``Limits.max_json_depth``) before pyld recurses.
     """
-    check_depth(document, limits.max_json_depth, "JSON-LD document")
+    limit = limits.max_json_depth
     if not isinstance(document, dict):
+        check_depth(document, limit, "JSON-LD document")
         raise MalformedError("malformed_document", "a JSON-LD document must be a JSON object")
+    # One pass finds the first problem in the order of the checks below, and whether the
+    # document is too deep anywhere (``too_deep`` comes first, as check_depth's would).
+    first: BlauweKnopError | None = None
     if "@context" not in document:
-        raise ContextError("context_not_allowed", "the document has no @context")
+        first = ContextError("context_not_allowed", "the document has no @context")
     allowed = loader.allowed_urls()
-    stack: list[Any] = [document]
+    stack: list[tuple[Any, int, bool]] = [(document, 0, True)]
     while stack:
-        v = stack.pop()
+        v, depth, checked = stack.pop()
+        if depth > limit:
+            raise MalformedError("too_deep", f"JSON-LD document nests deeper than {limit}")
         if isinstance(v, dict):
             for k, item in v.items():
                 if k == "@context":
-                    _check_context_value(item, allowed)
+                    if checked and first is None:
+                        try:
+                            _check_context_value(item, allowed)
+                        except ContextError as e:
+                            first = e
+                    # visited for the depth check only
+                    stack.append((item, depth + 1, False))
                 else:
-                    stack.append(item)
+                    stack.append((item, depth + 1, checked))
+        elif not checked:
+            if isinstance(v, list):
+                stack.extend((item, depth + 1, False) for item in v)
         elif isinstance(v, list):
-            _refuse_repeated_values(v)
-            stack.extend(v)
-        elif v is None:
+            if first is None:
+                try:
+                    _refuse_repeated_values(v)
+                except ContextError as e:
+                    first = e
+            stack.extend((item, depth + 1, True) for item in v)
+        elif v is None and first is None:
             # JSON-LD drops nulls silently; the JSON a caller reads would then hold a member
             # the proof does not cover (VC-DATA-INTEGRITY 2.4.3).
-            raise ContextError("data_loss", "null values are not allowed")
+            first = ContextError("data_loss", "null values are not allowed")
+    if first is not None:
+        raise first
 
 
 def _refuse_repeated_values(items: list[Any]) -> None:
