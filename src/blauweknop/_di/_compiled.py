@@ -86,6 +86,16 @@ _SHAPE_BLANK: Final = ("_",)
 _SHAPE_REF: Final = ("r",)
 
 
+_MAX_MEMO: Final = 1024
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    """Memoise, up to a bound: keys come from documents (type lists, context lists), and a
+    stream of distinct ones must not grow memory (beyond the bound, work is just redone)."""
+    if len(memo) < _MAX_MEMO:
+        memo[key] = value
+
+
 def _first(item: tuple[str, Any, Any, Any]) -> str:
     return item[0]
 
@@ -177,8 +187,9 @@ class _Compiler:
         st = self.states.get(id(ctx))
         if st is None or st.ctx is not ctx:
             st = _State(self, ctx)
-            self.states[id(ctx)] = st
             self._note_prefixes(ctx)
+            if len(self.states) < _MAX_MEMO:
+                self.states[id(ctx)] = st  # (the state holds ctx: its id stays unique)
         return st
 
     def _note_prefixes(self, ctx: Any) -> None:
@@ -208,7 +219,7 @@ class _Compiler:
             with self.loader.lock:
                 initial = self.proc._get_initial_context(self.options)
             st = self.state(self.process(initial, context))
-            self.tops[key] = st
+            _remember(self.tops, key, st)
         return st
 
     def is_defined(self, iri: str) -> bool:
@@ -261,7 +272,7 @@ class _State:
         with self.comp.loader.lock:
             got = self.comp.proc._expand_iri(self.ctx, key, vocab=True)
         result = got if isinstance(got, str) else None
-        self._keys[key] = result
+        _remember(self._keys, key, result)
         return result
 
     def term(self, key: str) -> _TermInfo:
@@ -311,7 +322,7 @@ class _State:
             info.coerce = vi.coerce
             if vi.coerce not in (None, "@id", "@vocab", _XSD_STRING):
                 info.dt_term = "^^<" + vi.coerce + ">"
-        self._terms[key] = info
+        _remember(self._terms, key, info)
         return info
 
     def value_info(self, key: str) -> _ValueInfo:
@@ -336,7 +347,7 @@ class _State:
                     raise _decline("datatype")
         container = get(self.ctx, key, "@container") or []
         info = _ValueInfo(coerce, "@list" in container)
-        self._values[key] = info
+        _remember(self._values, key, info)
         return info
 
     def scoped(self, key: str, revert: bool) -> _State:
@@ -351,7 +362,7 @@ class _State:
         local = jsonld.JsonLdProcessor.get_context_value(self.ctx, key, "@context") if key else None
         if local is not None:
             active = self.comp.state(self.comp.process(active.ctx, local, override_protected=True))
-        self._scoped[(key, revert)] = active
+        _remember(self._scoped, (key, revert), active)
         return active
 
     def embedded(self, local: Any) -> _State:
@@ -365,7 +376,7 @@ class _State:
         got = self._embedded.get(key)
         if got is None:
             got = self.comp.state(self.comp.process(self.ctx, local))
-            self._embedded[key] = got
+            _remember(self._embedded, key, got)
         return got
 
     def typed(self, types: tuple[str, ...]) -> tuple[_State, tuple[str, ...]]:
@@ -388,7 +399,7 @@ class _State:
             if local is not None and local is not False:
                 active = self.comp.state(self.comp.process(active.ctx, local, propagate=False))
         got = (active, tuple(iris))
-        self._types[types] = got
+        _remember(self._types, types, got)
         return got
 
     def vocab_iri(self, value: str) -> str:
