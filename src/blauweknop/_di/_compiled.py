@@ -79,7 +79,6 @@ _XSD_INTEGER: Final = _XSD + "integer"
 _XSD_STRING: Final = _XSD + "string"
 _RDF_TYPE: Final = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 _RDF_TYPE_IRI: Final = _RDF_TYPE[1:-1]
-_MISSING: Final = object()
 _SHAPE_STR_PLAIN: Final = ("l", "str", False)
 _SHAPE_STR_TYPED: Final = ("l", "str", True)
 _SHAPE_BLANK: Final = ("_",)
@@ -319,9 +318,9 @@ class _State:
             vi = term_state.value_info(key)
             if vi.list_container:
                 raise _decline("list")
-            info.coerce = vi.coerce
-            if vi.coerce not in (None, "@id", "@vocab", _XSD_STRING):
-                info.dt_term = "^^<" + vi.coerce + ">"
+            coerce = info.coerce = vi.coerce
+            if coerce is not None and coerce not in ("@id", "@vocab", _XSD_STRING):
+                info.dt_term = "^^<" + coerce + ">"
         _remember(self._terms, key, info)
         return info
 
@@ -620,9 +619,7 @@ class _Walker:
         types: tuple[str, ...] = ()
         keys = st._keys
         for k, v in elem.items():
-            e = keys.get(k, _MISSING)
-            if e is _MISSING:
-                e = st.key(k)
+            e = keys[k] if k in keys else st.key(k)
             if e == "@type":
                 if type_key is not None:
                     raise _decline("two type keys")

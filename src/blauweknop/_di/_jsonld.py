@@ -401,7 +401,7 @@ def reusing_walks() -> Iterator[None]:
 def _memo_key(document: Mapping[str, Any], loader: OfflineLoader, limits: Limits) -> Any:
     # A flat document of strings (a proof configuration) is keyed by its content, anything
     # else by identity (the memo keeps it alive, and within a scope it is not changed).
-    items = []
+    items: list[tuple[str, Any]] = []
     for k, v in document.items():
         if isinstance(v, str):
             items.append((k, v))
