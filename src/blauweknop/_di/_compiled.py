@@ -59,6 +59,7 @@ from pyld.jsonld import _canonicalize_double, _is_absolute_iri
 
 from .._errors import BlauweKnopError
 from ._loader import OfflineLoader
+from ._pyld import _Processor
 from ._rdfc import Quad, literal
 
 __all__ = [
@@ -169,8 +170,6 @@ class _Compiler:
     """Per-loader pyld processor and the states reached so far."""
 
     def __init__(self, loader: OfflineLoader) -> None:
-        from ._jsonld import _Processor
-
         self.loader = loader
         self.dropped: list[str | None] = []
         self.proc = _Processor(loader, self.dropped)
