@@ -121,6 +121,7 @@ def _seeds() -> dict[str, dict[str, Any]]:
         ttl_ms=300_000,
         sign=bitstring_signer(ISSUER, ISSUER_ID),  # type: ignore[arg-type]
     )
+    SIGNED.update({"debt": debt, "rode knop": rode})
     return {
         "debt": _without(debt, "proof"),
         "debt proof config": _proof_config(debt),
@@ -133,6 +134,7 @@ def _seeds() -> dict[str, dict[str, Any]]:
     }
 
 
+SIGNED: dict[str, dict[str, Any]] = {}
 SEEDS = _seeds()
 SD_SEEDS = ("debt", "rode knop", "derived")
 
@@ -564,3 +566,37 @@ def test_one_pass_checks_equal_the_checks_they_replace(tree: Any, depth: int) ->
             got_d = _outcome(lambda d=doc: check_document(d, limits))
             ref_d = _outcome(lambda d=doc: _reference_check_document(d, limits))
             assert got_d[:3] == ref_d[:3]
+
+
+@SETTINGS
+@given(st.data())
+def test_derived_credentials_and_their_verification_are_the_same_on_both_paths(
+    data: st.DataObject,
+) -> None:
+    """End to end: ``derive_proof_sd`` gives the same credential (proof value included) and
+    ``verify_proof`` the same result, on the compiled and on the pyld path."""
+    from blauweknop._di import verify_proof
+
+    name = data.draw(st.sampled_from(sorted(SIGNED)))
+    signed = SIGNED[name]
+    paths = [p for p in _pointer_paths(_without(signed, "proof")) if p.startswith("/credential")]
+    pointers = data.draw(st.lists(st.sampled_from(paths), min_size=1, max_size=5, unique=True))
+
+    def derive() -> Any:
+        return derive_proof_sd(signed, pointers)
+
+    with disabled():
+        ref = _outcome(derive)
+    verdicts(LOADER).clear()
+    got = _outcome(derive)
+    assert got == ref
+    if ref[0] != "ok":
+        return
+    derived = ref[1]
+
+    def verify() -> Any:
+        return verify_proof(derived, resolve_key=lambda vm: ISSUER.public(), now=NOW)
+
+    with disabled():
+        vref = _outcome(verify)
+    assert _outcome(verify) == vref
