@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -269,6 +271,22 @@ def integrator(w: World, home: Path) -> dict[str, Callable[[], Any]]:
     }
 
 
+def cpu_median(fn: Callable[[], Any], min_calls: int, budget: float) -> float:
+    """Median thread CPU time of ``fn()`` (seconds), call by call."""
+    for _ in range(3):
+        fn()
+    samples: list[float] = []
+    deadline = time.perf_counter() + budget
+    clock = time.thread_time_ns
+    while len(samples) < min_calls or time.perf_counter() < deadline:
+        t0 = clock()
+        fn()
+        samples.append((clock() - t0) / 1e9)
+        if len(samples) >= 5000:
+            break
+    return statistics.median(samples)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
@@ -280,13 +298,26 @@ def main(argv: list[str] | None = None) -> int:
     budget = 0.25 if args.quick else 0.5
     w = World.create()
     node_runs: list[dict[str, Any]] = []
+    ratios: dict[str, list[float]] = {}
+    cpu_times: dict[str, list[float]] = {}
     modules = None if args.no_node else node_modules_for("di-node")
     with tempfile.TemporaryDirectory(prefix="bk-bench-jsonld-") as tmp:
         rows, node_cmd, _ = build(w, Path(tmp))
+        raw_fn = next(row.fn for row in rows if row.name == "raw ES256 verify")
         for r in range(rounds):
             for row in rows:
                 t = time_calls(row.fn, min_calls=20, budget=budget, warmup=5)
                 row.samples.append(t.median)
+                if row.name.startswith("Verifier."):
+                    # On a shared machine a call of milliseconds is preempted, one of 60 µs
+                    # rarely: wall-clock ratios then measure the load. The ratio target is
+                    # also taken in thread CPU time (what the call itself costs), paired
+                    # with raw verifies timed just before and after.
+                    before = cpu_median(raw_fn, 200, budget / 2)
+                    cpu = cpu_median(row.fn, 20, budget)
+                    after = cpu_median(raw_fn, 200, budget / 2)
+                    ratios.setdefault(row.name, []).append(2 * cpu / (before + after))
+                    cpu_times.setdefault(row.name, []).append(cpu)
             if modules is not None:
                 cmd = {**node_cmd, "budget_ms": 1500 if not args.quick else 600, "min_calls": 5}
                 try:
@@ -329,14 +360,16 @@ def main(argv: list[str] | None = None) -> int:
         "Verifier.verify DI VP + status + request",
         "Verifier.verify DI VP + request, no status",
     ):
-        ratio = by[name] / raw
+        ratio = min(ratios[name])  # the least disturbed round, as for the times
+        wall_ratio = by[name] / raw
         target = name.endswith("status + request")
         targets.append(
             (
                 f"{name}: x one raw ES256 verify" + (" (<= 25)" if target else " (context)"),
                 ratio,
                 ratio <= 25 if target else None,
-                f"{by[name] * 1e3:.2f} ms, raw verify {raw * 1e6:.0f} µs",
+                f"CPU {min(cpu_times[name]) * 1e3:.2f} ms (ratio in thread CPU time, paired); "
+                f"wall {by[name] * 1e3:.2f} ms = {wall_ratio:.1f}x raw verify {raw * 1e6:.0f} µs",
             )
         )
     print()
