@@ -87,6 +87,7 @@ _SHAPE_REF: Final = ("r",)
 
 
 _MAX_MEMO: Final = 1024
+_BUCKET: Final = 12
 
 
 def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
@@ -179,6 +180,8 @@ class _Compiler:
         self.defined: dict[str, bool] = {}
         self.lock = threading.RLock()
         self.prefix_iris: tuple[str, ...] = ()
+        self._buckets: dict[str, tuple[str, ...]] = {}
+        self._short: tuple[str, ...] = ()
         self.verdicts = VerdictCache()
 
     def state(self, ctx: Any) -> _State:
@@ -198,6 +201,13 @@ class _Compiler:
             if m and isinstance(m.get("@id"), str) and not m["@id"].startswith("@"):
                 iris.add(m["@id"])
         self.prefix_iris = tuple(sorted(iris))
+        # bucketed by their first characters: a prefix of an IRI shares them
+        buckets: dict[str, list[str]] = {}
+        for i in self.prefix_iris:
+            if len(i) >= _BUCKET:
+                buckets.setdefault(i[:_BUCKET], []).append(i)
+        self._buckets = {k: tuple(v) for k, v in buckets.items()}
+        self._short = tuple(i for i in self.prefix_iris if len(i) < _BUCKET)
 
     def process(self, active: Any, local: Any, **flags: Any) -> Any:
         with self.loader.lock:
@@ -230,7 +240,10 @@ class _Compiler:
 
     def opaque(self, iri: str) -> bool:
         """No term IRI is a prefix of ``iri``: compaction leaves it as it is."""
-        return not iri.startswith(self.prefix_iris) if self.prefix_iris else True
+        if self._short and iri.startswith(self._short):
+            return False
+        bucket = self._buckets.get(iri[:_BUCKET])
+        return bucket is None or not iri.startswith(bucket)
 
 
 class _State:
@@ -597,7 +610,7 @@ class _Walker:
             st = st_in
         else:
             revert = True
-            if st_in.prev is not None and len(elem) <= 2 and "@context" not in elem:
+            if st_in.prev_ctx is not None and len(elem) <= 2 and "@context" not in elem:
                 for k in sorted(elem):
                     e = st_in.key(k)
                     if e == "@value":
