@@ -112,7 +112,7 @@ HOSTILE: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
         None,
     ),
     "blank type": (_set([CS, "type"], "_:t"), None),
-    "huge number": (_set([CS, "totals", "outstanding"], 10**400), None),
+    "huge number": (_set([CS, "totals", "outstanding"], 10**400), "jsonld_invalid"),
 }
 
 
@@ -223,3 +223,20 @@ def test_a_tampered_bundle_is_refused_alike_and_shares_nothing(tmp_path: Path) -
     assert result[:3] == ("error", "ContextError", "context_pin_mismatch")
     assert _compiler(evil) is not _compiler(good)
     assert not _compiler(evil).tops
+
+
+def test_a_number_beyond_a_double_is_a_library_error_not_an_overflow() -> None:
+    """Found here: pyld formats integers of 1e21 and more as doubles, and a 400-digit JSON
+    integer made ``OverflowError`` escape ``verify_proof`` (not a library error)."""
+    from blauweknop import ContextError
+
+    signed = add_proof(_doc(), KEY, cryptosuite="ecdsa-rdfc-2019", verification_method=VM)
+    signed["credentialSubject"]["totals"]["outstanding"] = 10**400
+    for off in (False, True):
+        with pytest.raises(ContextError) as e:
+            if off:
+                with disabled():
+                    verify_proof(signed, resolve_key=lambda vm: KEY.public())
+            else:
+                verify_proof(signed, resolve_key=lambda vm: KEY.public())
+        assert e.value.code == "jsonld_invalid"

@@ -178,7 +178,9 @@ def _run(
         raise _map_pyld_error(e) from e
     except BlauweKnopError:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError, OverflowError) as e:
+        # (OverflowError: pyld writes a number beyond a double's range, e.g. a 400-digit
+        # JSON integer, with float formatting)
         raise ContextError("jsonld_invalid", f"JSON-LD processing failed: {e}") from e
     if dropped:
         raise ContextError(
