@@ -78,6 +78,7 @@ _XSD_BOOLEAN: Final = _XSD + "boolean"
 _XSD_DOUBLE: Final = _XSD + "double"
 _XSD_INTEGER: Final = _XSD + "integer"
 _XSD_STRING: Final = _XSD + "string"
+_RDF_LANGSTRING: Final = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 _RDF_TYPE: Final = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 _RDF_TYPE_IRI: Final = _RDF_TYPE[1:-1]
 _SHAPE_STR_PLAIN: Final = ("l", "str", False)
@@ -263,6 +264,7 @@ class _State:
         self._types: dict[tuple[str, ...], tuple[_State, tuple[str, ...]]] = {}
         self._scoped: dict[tuple[str, bool], _State] = {}
         self._embedded: dict[tuple[str, ...], _State] = {}
+        self._type_containers: dict[str, bool] = {}
         self._ids: dict[str, str] = {}
         self._vocab: dict[str, str] = {}
 
@@ -353,6 +355,8 @@ class _State:
             if not isinstance(coerce, str) or coerce in ("@none", "@json"):
                 raise _decline("coercion")
             if coerce not in ("@id", "@vocab"):
+                if coerce == _RDF_LANGSTRING:
+                    raise _decline("langString without a language")
                 _iri_term(coerce)
                 if not self.comp.is_defined(coerce):
                     raise _decline("datatype")
@@ -375,6 +379,14 @@ class _State:
             active = self.comp.state(self.comp.process(active.ctx, local, override_protected=True))
         _remember(self._scoped, (key, revert), active)
         return active
+
+    def type_container(self, key: str) -> bool:
+        """Whether the ``@type`` alias ``key`` has a container (compaction keeps arrays)."""
+        got = self._type_containers.get(key)
+        if got is None:
+            got = bool(jsonld.JsonLdProcessor.get_context_value(self.ctx, key, "@container"))
+            _remember(self._type_containers, key, got)
+        return got
 
     def embedded(self, local: Any) -> _State:
         """The context after a node's own ``@context`` (URLs only)."""
@@ -590,7 +602,8 @@ class _Walker:
             raise _decline("value")
         if not _literal_native(value, datatype):
             self.native = False
-        term = literal(lexical, dt)
+        # lexical forms of numbers and booleans need no escaping; dt is a checked IRI
+        term = '"' + lexical + '"' if dt == _XSD_STRING else '"' + lexical + '"^^<' + dt + ">"
         self.add(parent, info.pterm, term, ("v", t is bool, value, datatype))
         return ("l", t.__name__, datatype is not None)
 
@@ -707,7 +720,7 @@ class _Walker:
             for t in type_iris:
                 tt = "<" + t + ">"
                 self.add(me, _RDF_TYPE, tt, ("t", t))
-            if jsonld.JsonLdProcessor.get_context_value(st.ctx, type_key, "@container"):
+            if st.type_container(type_key):
                 self.container_keys.add((id(elem), type_key))
             shape.append((type_key, tuple(types) if type(elem[type_key]) is list else types[0]))
         if len(props) > 1:
