@@ -935,6 +935,16 @@ def run_wallet_bench(console: Console) -> str | None:
     return out
 
 
+def run_jsonld_bench(console: Console, quick: bool) -> None:
+    """bench_jsonld.py: the compiled JSON-LD path vs pyld and Digital Bazaar (issue 18)."""
+    console.print("[bold]Compiled JSON-LD benchmark[/bold] (bench_jsonld.py)")
+    args = [sys.executable, str(ROOT / "benchmarks" / "bench_jsonld.py")] + (
+        ["--quick"] if quick else []
+    )
+    p = subprocess.run(args, capture_output=True, text=True, check=False, cwd=ROOT)
+    console.print(p.stdout if p.returncode == 0 else f"bench_jsonld.py failed:\n{p.stderr[-2000:]}")
+
+
 def profile_report(ops: Sequence[Op], console: Console, calls: int) -> None:
     """cProfile of each operation, grouped by where the time goes."""
     import cProfile
@@ -992,6 +1002,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-node", action="store_true", help="skip the Node.js peers")
     ap.add_argument("--no-batch", action="store_true", help="skip batch throughput")
     ap.add_argument("--no-wallet", action="store_true", help="skip bench_wallet.py")
+    ap.add_argument("--no-jsonld", action="store_true", help="skip bench_jsonld.py")
     ap.add_argument("--no-readme", action="store_true", help="do not update benchmarks/README.md")
     ap.add_argument("--profile", action="store_true", help="also print a cProfile breakdown")
     ap.add_argument("--json", type=Path, help="write the raw results here")
@@ -1056,6 +1067,8 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[bold]Batch verification[/bold] of {n:,} SD-JWT VC presentations")
         batch = batch_throughput(w, n, console)
     wallet = None if args.no_wallet else run_wallet_bench(console)
+    if not args.no_jsonld:
+        run_jsonld_bench(console, args.quick)
     ts = targets(ops, batch)
     console.print(targets_table(ts))
     command = (

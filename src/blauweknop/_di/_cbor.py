@@ -22,6 +22,8 @@ from .._errors import MalformedError
 __all__ = ["decode", "encode"]
 
 _MAX_DEPTH = 4
+#: argument size in bytes -> the least argument that needs it (preferred serialization)
+_SHORTEST_MIN = {1: 24, 2: 0x100, 4: 0x10000, 8: 0x100000000}
 
 
 def _fail(why: str) -> MalformedError:
@@ -90,7 +92,11 @@ def decode(data: bytes) -> Any:
     def item(depth: int) -> Any:
         if depth > _MAX_DEPTH:
             raise _fail("nested too deeply")
-        first = read(1)[0]
+        nonlocal pos
+        if pos >= n:
+            raise _fail("truncated")
+        first = data[pos]
+        pos += 1
         major, info = first >> 5, first & 0x1F
         if major in (1, 6, 7):
             raise _fail(
@@ -102,8 +108,8 @@ def decode(data: bytes) -> Any:
         elif info <= 27:
             size = 1 << (info - 24)
             arg = int.from_bytes(read(size), "big")
-            # preferred serialization: the shortest head that holds arg
-            if len(_head(0, arg)) != 1 + size:
+            # preferred serialization: the shortest head that holds arg (as _head writes)
+            if arg < _SHORTEST_MIN[size]:
                 raise _fail("non-shortest integer or length encoding")
         else:
             raise _fail("indefinite lengths and reserved values are not allowed")

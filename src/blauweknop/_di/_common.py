@@ -16,11 +16,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from .._codec import check_depth
 from .._errors import ContextError, MalformedError, SignatureError
 from .._keys import Key, Signer
 from .._limits import DEFAULT_LIMITS, Limits
-from ._jsonld import expand, to_quads
+from ._jsonld import document_quads
 from ._loader import OfflineLoader
 from ._rdfc import CanonicalDataset, canonicalize
 
@@ -150,8 +149,7 @@ def canonical_dataset(
     document: Mapping[str, Any], loader: OfflineLoader, limits: Limits, hash_name: str
 ) -> CanonicalDataset:
     """Expand (with the safety checks), deserialize to RDF and canonicalize (RDFC-1.0)."""
-    expanded = expand(document, loader, limits)
-    quads = to_quads(expanded, loader, limits=limits)
+    quads = document_quads(document, loader, limits)
     return canonicalize(quads, hash_name=hash_name, limits=limits)
 
 
@@ -205,7 +203,7 @@ def check_document(document: Any, limits: Limits, max_bytes: int | None = None) 
     ``Limits.max_token_bytes``) long when serialised."""
     if not isinstance(document, Mapping):
         raise MalformedError("malformed_document", "the document must be a JSON object")
-    check_depth(document, limits.max_json_depth, "document")
+    string_keys = _scan(document, limits.max_json_depth)
     limit = limits.max_token_bytes if max_bytes is None else max_bytes
     try:
         size = len(
@@ -217,7 +215,7 @@ def check_document(document: Any, limits: Limits, max_bytes: int | None = None) 
         raise MalformedError("malformed_document", f"the document is not plain JSON: {e}") from e
     if size > limit:
         raise MalformedError("too_large", f"the document is larger than {limit} bytes")
-    if not all(isinstance(k, str) for k in _all_keys(document)):
+    if not string_keys:
         raise MalformedError("malformed_document", "JSON object keys must be strings")
 
 
@@ -231,6 +229,29 @@ def check_new_document(document: Any) -> None:
             "proof_set_not_supported",
             "the document already has a proof; proof sets are not supported",
         )
+
+
+def _scan(document: Mapping[str, Any], limit: int) -> bool:
+    """One pass for :func:`check_document`: ``too_deep`` as ``check_depth(document, limit,
+    "document")`` raises it; returns whether every key of every object is a string."""
+    string_keys = True
+    stack: list[tuple[Any, int]] = [(document, 0)]
+    while stack:
+        v, depth = stack.pop()
+        if depth > limit:
+            raise MalformedError("too_deep", f"document nests deeper than {limit}")
+        if isinstance(v, dict):
+            for k, item in v.items():
+                if string_keys and not isinstance(k, str):
+                    string_keys = False
+                stack.append((item, depth + 1))
+        elif isinstance(v, Mapping):
+            # not a dict: check_depth does not descend, the key check does
+            if string_keys and not all(isinstance(k, str) for k in _all_keys(v)):
+                string_keys = False
+        elif isinstance(v, list):
+            stack.extend((item, depth + 1) for item in v)
+    return string_keys
 
 
 def _all_keys(value: Any) -> list[Any]:

@@ -27,10 +27,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from pyld import jsonld
@@ -39,13 +41,20 @@ from pyld.identifier_issuer import IdentifierIssuer
 from .._codec import check_depth
 from .._errors import BlauweKnopError, ContextError, MalformedError
 from .._limits import DEFAULT_LIMITS, Limits
+from . import _compiled
 from ._loader import OfflineLoader
+from ._pyld import _Processor
 from ._rdfc import Quad, quads_from_pyld
 
-__all__ = ["check_compact_form", "check_contexts", "compact", "expand", "to_quads"]
+__all__ = [
+    "check_compact_form",
+    "check_contexts",
+    "compact",
+    "document_quads",
+    "expand",
+    "to_quads",
+]
 
-# pyld freezes processed contexts; its frozen mapping type (no direct dependency on it here)
-_FROZEN: type = type(jsonld.freeze({}))
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 _DROPPED_KEYWORDS = frozenset({"@index", "@direction"})
 
@@ -60,28 +69,49 @@ def check_contexts(document: Any, loader: OfflineLoader, limits: Limits = DEFAUL
 
     Also bounds the nesting depth (``Limits.max_json_depth``) before pyld recurses.
     """
-    check_depth(document, limits.max_json_depth, "JSON-LD document")
+    limit = limits.max_json_depth
     if not isinstance(document, dict):
+        check_depth(document, limit, "JSON-LD document")
         raise MalformedError("malformed_document", "a JSON-LD document must be a JSON object")
+    # One pass finds the first problem in the order of the checks below, and whether the
+    # document is too deep anywhere (``too_deep`` comes first, as check_depth's would).
+    first: BlauweKnopError | None = None
     if "@context" not in document:
-        raise ContextError("context_not_allowed", "the document has no @context")
+        first = ContextError("context_not_allowed", "the document has no @context")
     allowed = loader.allowed_urls()
-    stack: list[Any] = [document]
+    stack: list[tuple[Any, int, bool]] = [(document, 0, True)]
     while stack:
-        v = stack.pop()
+        v, depth, checked = stack.pop()
+        if depth > limit:
+            raise MalformedError("too_deep", f"JSON-LD document nests deeper than {limit}")
         if isinstance(v, dict):
             for k, item in v.items():
                 if k == "@context":
-                    _check_context_value(item, allowed)
+                    if checked and first is None:
+                        try:
+                            _check_context_value(item, allowed)
+                        except ContextError as e:
+                            first = e
+                    # visited for the depth check only
+                    stack.append((item, depth + 1, False))
                 else:
-                    stack.append(item)
+                    stack.append((item, depth + 1, checked))
+        elif not checked:
+            if isinstance(v, list):
+                stack.extend((item, depth + 1, False) for item in v)
         elif isinstance(v, list):
-            _refuse_repeated_values(v)
-            stack.extend(v)
-        elif v is None:
+            if first is None:
+                try:
+                    _refuse_repeated_values(v)
+                except ContextError as e:
+                    first = e
+            stack.extend((item, depth + 1, True) for item in v)
+        elif v is None and first is None:
             # JSON-LD drops nulls silently; the JSON a caller reads would then hold a member
             # the proof does not cover (VC-DATA-INTEGRITY 2.4.3).
-            raise ContextError("data_loss", "null values are not allowed")
+            first = ContextError("data_loss", "null values are not allowed")
+    if first is not None:
+        raise first
 
 
 def _refuse_repeated_values(items: list[Any]) -> None:
@@ -132,74 +162,6 @@ def _map_pyld_error(e: jsonld.JsonLdError) -> BlauweKnopError:
     return ContextError("jsonld_invalid", f"JSON-LD processing failed: {e.type}")
 
 
-class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
-    """pyld's processor with a per-loader memo of processed contexts.
-
-    pyld caches a processed context per *active context identity*, but builds a fresh
-    identity every time a type-scoped (non-propagating) context is applied, so the VC and
-    proof contexts are reprocessed on every node. Context processing is a pure function of
-    the (frozen) active context, the local context and the flags, so results are memoised
-    here when the active context is frozen and the local context is a URL, a list of URLs,
-    or an object the loader itself served (ids pinned alive by the loader).
-    """
-
-    def __init__(self, loader: OfflineLoader, dropped: list[str | None]) -> None:
-        super().__init__(on_property_dropped=dropped.append)
-        self._loader = loader
-        self.deadline = float("inf")
-
-    def _create_node_map(self, *args: Any, **kwargs: Any) -> Any:
-        # pyld adds every value with a linear search for duplicates: quadratic in the values
-        # of one property (a 200 KB presentation took a minute). It recurses per value, so
-        # a deadline checked here bounds that work (Limits.canonicalization_seconds).
-        if time.monotonic() > self.deadline:
-            raise ContextError("canonicalization_limit", "RDF conversion exceeded its time limit")
-        return super()._create_node_map(*args, **kwargs)
-
-    def _memo_key(self, local_ctx: Any) -> Any:
-        if isinstance(local_ctx, str):
-            return local_ctx
-        if isinstance(local_ctx, list) and all(isinstance(c, str) for c in local_ctx):
-            return tuple(local_ctx)
-        if isinstance(local_ctx, (dict, _FROZEN)) and id(local_ctx) in self._loader.stable_ids:
-            return ("obj", id(local_ctx))
-        return None
-
-    def _process_context(
-        self,
-        active_ctx: Any,
-        local_ctx: Any,
-        options: Any,
-        override_protected: bool = False,
-        propagate: bool = True,
-        validate_scoped: bool = True,
-        cycles: Any = None,
-    ) -> Any:
-        frozen = isinstance(active_ctx, _FROZEN)  # cached contexts are frozen, others mutable
-        uid = active_ctx.get("_uuid") if frozen else None
-        lkey = self._memo_key(local_ctx) if uid is not None and not cycles else None
-        if lkey is None:
-            return super()._process_context(
-                active_ctx,
-                local_ctx,
-                options,
-                override_protected,
-                propagate,
-                validate_scoped,
-                cycles,
-            )
-        key = (uid, lkey, override_protected, propagate, validate_scoped)
-        memo = self._loader.context_memo
-        hit = memo.get(key)
-        if hit is not None and (hit[0] is local_ctx or isinstance(local_ctx, (str, list))):
-            return hit[1]
-        result = super()._process_context(
-            active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
-        )
-        memo[key] = (local_ctx, result)
-        return result
-
-
 def _run(
     loader: OfflineLoader,
     fn: Callable[[jsonld.JsonLdProcessor, dict[str, Any]], Any],
@@ -216,7 +178,9 @@ def _run(
         raise _map_pyld_error(e) from e
     except BlauweKnopError:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError, OverflowError) as e:
+        # (OverflowError: pyld writes a number beyond a double's range, e.g. a 400-digit
+        # JSON integer, with float formatting)
         raise ContextError("jsonld_invalid", f"JSON-LD processing failed: {e}") from e
     if dropped:
         raise ContextError(
@@ -334,6 +298,89 @@ def to_quads(
     return quads_from_pyld(dataset, rename=rename)
 
 
+def try_compiled(
+    document: Mapping[str, Any],
+    loader: OfflineLoader,
+    *,
+    rename: Callable[[str], str] | None = None,
+    skolem: Any = None,
+) -> _compiled.Walk | None:
+    """The compiled walk of an already :func:`check_contexts`-checked ``document``, or
+    ``None`` when the compiled path is off or declines (then the caller takes pyld's)."""
+    if not _compiled.enabled():
+        return None
+    try:
+        return _compiled.compile_document(document, loader, rename=rename, skolem=skolem)
+    except _compiled.Decline:
+        return None
+
+
+_reuse = threading.local()
+
+
+@contextlib.contextmanager
+def reusing_walks() -> Iterator[None]:
+    """Inside, :func:`checked_walk` remembers each document's checks and compiled walk: one
+    verification looks at the same (private, unchanging) document and proof configuration
+    several times (RDF for the hash, compact-form check)."""
+    outer = getattr(_reuse, "memo", None)
+    _reuse.memo = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _reuse.memo = outer
+
+
+def _memo_key(document: Mapping[str, Any], loader: OfflineLoader, limits: Limits) -> Any:
+    # A flat document of strings (a proof configuration) is keyed by its content, anything
+    # else by identity (the memo keeps it alive, and within a scope it is not changed).
+    items: list[tuple[str, Any]] = []
+    for k, v in document.items():
+        if isinstance(v, str):
+            items.append((k, v))
+        elif isinstance(v, list) and all(isinstance(x, str) for x in v):
+            items.append((k, (*v,)))
+        else:
+            return (id(loader), id(limits), id(document))
+    return (id(loader), id(limits), tuple(sorted(items)))
+
+
+def checked_walk(
+    document: Mapping[str, Any], loader: OfflineLoader, limits: Limits = DEFAULT_LIMITS
+) -> _compiled.Walk | None:
+    """:func:`check_contexts` (raising as it does), then the compiled walk or ``None``."""
+    memo: dict[Any, Any] | None = getattr(_reuse, "memo", None)
+    if memo is not None:
+        key = _memo_key(document, loader, limits)
+        hit = memo.get(key)
+        if hit is not None:
+            return hit[1]  # type: ignore[no-any-return]
+    check_contexts(document, loader, limits)
+    walk = try_compiled(document, loader)
+    if memo is not None:
+        memo[key] = (document, walk, loader, limits)
+    return walk
+
+
+def document_quads(
+    document: Mapping[str, Any],
+    loader: OfflineLoader,
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    rename: Callable[[str], str] | None = None,
+) -> list[Quad]:
+    """``to_quads(expand(document))`` with the same checks and errors, on the compiled path
+    (:mod:`._compiled`) when the document is in its subset, else through pyld."""
+    if rename is None:
+        walk = checked_walk(document, loader, limits)
+    else:
+        check_contexts(document, loader, limits)
+        walk = try_compiled(document, loader, rename=rename)
+    if walk is not None:
+        return walk.quads
+    return to_quads(expand(document, loader, limits), loader, rename=rename, limits=limits)
+
+
 def compact(expanded: list[Any], context: Any, loader: OfflineLoader) -> dict[str, Any]:
     """JSON-LD 1.1 Compaction of ``expanded`` with ``context`` (a checked ``@context`` value).
 
@@ -393,6 +440,17 @@ def check_compact_form(
     if expected_context is not None and document.get("@context") != expected_context:
         raise MalformedError("not_compact_form", f"@context must be exactly {expected_context!r}")
     _refuse_keywords(document)
+    walk = checked_walk(document, loader, limits)
+    verdicts = _compiled.verdicts(loader)
+    # Compaction depends only on the skeleton: a verdict pyld gave once holds. Any failure
+    # is left to the pyld path below, so the errors stay exactly the same.
+    if (
+        walk is not None
+        and verdicts.get(("form", walk.skeleton)) is True
+        and walk.literals_native
+        and walk.values == len(set(walk.quads))
+    ):
+        return
     expanded = expand(document, loader, limits)
     values = _check_literals_and_count(expanded)
     compacted = compact(copy.deepcopy(expanded), document["@context"], loader)
@@ -404,6 +462,8 @@ def check_compact_form(
             "the document is not in the compact form of its @context (full IRIs as keys, "
             "@value objects, aliases, arrays where one value is meant)",
         )
+    if walk is not None:
+        verdicts.put(("form", walk.skeleton), True)
     statements = len(set(to_quads(expanded, loader, limits=limits)))
     if values != statements:
         raise MalformedError(

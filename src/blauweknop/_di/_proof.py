@@ -34,7 +34,7 @@ from ._common import (
     to_timestamp,
     unsecured,
 )
-from ._jsonld import check_compact_form
+from ._jsonld import check_compact_form, reusing_walks
 from ._loader import OfflineLoader, default_loader
 from ._multibase import base58btc_encode, multibase_decode
 from ._sd import verify_sd
@@ -317,7 +317,12 @@ def verify_proof(
     )
 
 
-def _verify(
+def _verify(document: Mapping[str, Any], **kwargs: Any) -> VerifiedProof:
+    with reusing_walks():
+        return _verify_in_scope(document, **kwargs)
+
+
+def _verify_in_scope(
     document: Mapping[str, Any],
     *,
     resolve_key: KeyResolver,

@@ -281,6 +281,7 @@ class _State:
         max_work: int | None,
     ) -> None:
         self.hash_name = hash_name
+        self._hash = hashlib.sha384 if hash_name == "sha384" else hashlib.sha256
         self.deadline = started + limits.canonicalization_seconds
         self.bnode_quads: dict[str, list[Quad]] = {}
         for q in quads:
@@ -301,7 +302,7 @@ class _State:
         )
 
     def digest(self, data: str) -> str:
-        return hashlib.new(self.hash_name, data.encode("utf-8")).hexdigest()
+        return self._hash(data.encode("utf-8")).hexdigest()
 
     def spend(self) -> None:
         self.work_left -= 1
@@ -320,13 +321,16 @@ class _State:
             return cached
         lines = []
         for s, p, o, g in self.bnode_quads[bnode]:
-            if s.startswith("_:"):
+            if s[:2] == "_:":
                 s = "_:a" if s == bnode else "_:z"
-            if o.startswith("_:"):
+            if o[:2] == "_:":
                 o = "_:a" if o == bnode else "_:z"
-            if g.startswith("_:"):
-                g = "_:a" if g == bnode else "_:z"
-            lines.append(serialize_quad((s, p, o, g)))
+            if g:
+                if g[:2] == "_:":
+                    g = "_:a" if g == bnode else "_:z"
+                lines.append(f"{s} {p} {o} {g} .\n")
+            else:
+                lines.append(f"{s} {p} {o} .\n")
         lines.sort()
         h = self.digest("".join(lines))
         self.first_degree[bnode] = h

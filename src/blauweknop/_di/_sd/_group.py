@@ -25,8 +25,9 @@ from typing import Any
 from ..._codec import b64u_encode
 from ..._errors import DisclosureError, MalformedError
 from ..._limits import Limits
+from .. import _compiled
 from .._common import json_copy
-from .._jsonld import compact, expand, to_quads
+from .._jsonld import check_contexts, compact, document_quads, expand, to_quads, try_compiled
 from .._loader import OfflineLoader
 from .._pointers import select_json_ld
 from .._rdfc import CanonicalDataset, Quad, canonicalize, relabel, serialize_quad
@@ -127,19 +128,19 @@ def canonicalize_and_group(
     limits: Limits,
 ) -> _Grouped:
     """VC-DI-ECDSA 3.4.16 canonicalizeAndGroup with the HMAC label map factory."""
-    expanded = expand(document, loader, limits)
     sk = _Skolem()
-    sk_expanded = sk.skolemize(expanded)
-    sk_compact = compact(sk_expanded, document["@context"], loader)
-    # Pointers are evaluated on the skolemized compact form but the reveal document is cut
-    # from the original: both must have the same shape, or the proof would not fit it.
-    if _shape(sk.strip(sk_compact), ignore_context=True) != _shape(document, ignore_context=True):
-        raise MalformedError(
-            "not_compact_form",
-            "the document is not in the compact form of its own @context (full IRIs as keys, "
-            "aliases, values compaction would merge); selective disclosure needs that form",
-        )
-    quads = to_quads(sk_expanded, loader, rename=sk.deskolemize)
+    check_contexts(document, loader, limits)
+    walk = try_compiled(document, loader, skolem=sk)
+    verdicts = _compiled.verdicts(loader)
+    if walk is not None and verdicts.get(("group", walk.skeleton)) is True:
+        # the compiled walk gives the skolemized quads and compact form directly; the shape
+        # check below depends only on the skeleton, and pyld passed it for this skeleton
+        sk_compact = walk.sk_compact
+        quads = walk.quads
+    else:
+        sk_compact, quads = _skolemize_pyld(document, sk, loader, limits)
+        if walk is not None:
+            verdicts.put(("group", walk.skeleton), True)
     canonical = canonicalize(quads, limits=limits)
     hmac_of = _hmac_labels(hmac_key, canonical)
     label_map = {old: hmac_of[c14n] for old, c14n in canonical.issued.items()}
@@ -151,9 +152,7 @@ def canonicalize_and_group(
         deskolemized: list[Quad] = []
         selection = select_json_ld(pointers, sk_compact)
         if selection is not None:
-            deskolemized = to_quads(
-                expand(selection, loader, limits), loader, rename=sk.deskolemize
-            )
+            deskolemized = document_quads(selection, loader, limits, rename=sk.deskolemize)
             try:
                 selected = {serialize_quad(relabel(q, bnode_map)) for q in deskolemized}
             except KeyError as e:
@@ -164,6 +163,25 @@ def canonicalize_and_group(
         non_matching = {i: nq for i, nq in enumerate(nquads) if nq not in selected}
         out[name] = _Group(matching, non_matching, deskolemized)
     return _Grouped(canonical, nquads, label_map, out)
+
+
+def _skolemize_pyld(
+    document: Mapping[str, Any], sk: _Skolem, loader: OfflineLoader, limits: Limits
+) -> tuple[Any, list[Quad]]:
+    """VC-DI-ECDSA 3.4.7 skolemization through pyld: the skolemized compact form and the
+    deskolemized quads; refuses documents not in the compact form of their context."""
+    expanded = expand(document, loader, limits)
+    sk_expanded = sk.skolemize(expanded)
+    sk_compact = compact(sk_expanded, document["@context"], loader)
+    # Pointers are evaluated on the skolemized compact form but the reveal document is cut
+    # from the original: both must have the same shape, or the proof would not fit it.
+    if _shape(sk.strip(sk_compact), ignore_context=True) != _shape(document, ignore_context=True):
+        raise MalformedError(
+            "not_compact_form",
+            "the document is not in the compact form of its own @context (full IRIs as keys, "
+            "aliases, values compaction would merge); selective disclosure needs that form",
+        )
+    return sk_compact, to_quads(sk_expanded, loader, rename=sk.deskolemize)
 
 
 def hash_mandatory(mandatory: Mapping[int, str] | Sequence[str]) -> bytes:

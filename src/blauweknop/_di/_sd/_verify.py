@@ -31,7 +31,7 @@ from ..._errors import DisclosureError
 from ..._keys import Key
 from ..._limits import Limits
 from .._common import proof_config_hash
-from .._jsonld import expand, to_quads
+from .._jsonld import document_quads
 from .._loader import OfflineLoader
 from .._rdfc import canonicalize
 from ._base import base_transform
@@ -66,8 +66,7 @@ def create_verify_data(
     """VC-DI-ECDSA 3.5.9 createVerifyData; ``document`` is without ``proof``."""
     derived = parse_derived_proof_value(proof["proofValue"], limits)
     proof_hash = proof_config_hash(proof, document["@context"], loader, limits)
-    expanded = expand(document, loader, limits)
-    canonical = canonicalize(to_quads(expanded, loader), limits=limits)
+    canonical = canonicalize(document_quads(document, loader, limits), limits=limits)
     if set(derived.label_map) != set(canonical.issued.values()):
         raise DisclosureError(
             "label_map_mismatch", "the label map does not fit the disclosed document's blank nodes"
