@@ -100,14 +100,15 @@ class Disk:
         os.utime(path, ns=(stamp, stamp))
 
 
-def outcome(fn: Callable[[], Any], root: Path) -> tuple[Any, ...]:
+def outcome(root: Path, fn: Callable[..., Any], *args: Any, **kw: Any) -> tuple[Any, ...]:
     try:
-        return ("ok", fn())
+        result = fn(*args, **kw)
+        return ("ok", getattr(result, "data", result))
     except BlauweKnopError as e:
         return ("error", e.code, e.message.replace(str(root), "<dir>"))
 
 
-@functools.lru_cache(maxsize=None)  # ECDSA signs at random: both disks get the same bytes
+@functools.cache  # ECDSA signs at random: both disks get the same bytes
 def _token(iat_step: int, ttl: int, revoked: frozenset[int], other: bool) -> bytes:
     sl = StatusList(16, 1)
     for i in revoked:
@@ -135,12 +136,7 @@ def _run_ietf(disk: Disk, steps: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]
             data = _token(iat_step, ttl, revoked, other)
             published.append(data)
             admit = list_admission(keys_for=lambda _iss: [KEY, OTHER], now=NOW + 400)
-            out.append(
-                outcome(
-                    lambda: disk.store.put(URI, data, fetched_at=NOW, admit=admit).data,
-                    disk.root,
-                )
-            )
+            out.append(outcome(disk.root, disk.store.put, URI, data, fetched_at=NOW, admit=admit))
         elif step[0] == "tamper":
             _, how, in_place = step
             path = disk.root / name
@@ -167,10 +163,13 @@ def _run_ietf(disk: Disk, steps: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]
             now = NOW + 100 * base + offset
             out.append(
                 outcome(
-                    lambda: disk.store.check_token_status(
-                        URI, idx, issuer_key=keys[which], expected_issuer=ISS, now=now
-                    ),
                     disk.root,
+                    disk.store.check_token_status,
+                    URI,
+                    idx,
+                    issuer_key=keys[which],
+                    expected_issuer=ISS,
+                    now=now,
                 )
             )
     return out
@@ -252,10 +251,7 @@ def _run_w3c(disk: Disk, steps: list[tuple[Any, ...]], memo: bool) -> list[tuple
                 keys_for=lambda _iss: [], verifier_for=lambda _iss: _verify_at(NOW), now=NOW + 400
             )
             out.append(
-                outcome(
-                    lambda: disk.store.put(W3C_URI, data, fetched_at=NOW, admit=admit).data,
-                    disk.root,
-                )
+                outcome(disk.root, disk.store.put, W3C_URI, data, fetched_at=NOW, admit=admit)
             )
         elif step[0] == "tamper":
             _, how, in_place = step
@@ -275,14 +271,13 @@ def _run_w3c(disk: Disk, steps: list[tuple[Any, ...]], memo: bool) -> list[tuple
             )
             out.append(
                 outcome(
-                    lambda: disk.store.check_bitstring_status(
-                        entry,
-                        verify=_verify_at(now),
-                        expected_issuer=ISS,
-                        now=now,
-                        verified_as=MEMO if memo else None,
-                    ),
                     disk.root,
+                    disk.store.check_bitstring_status,
+                    entry,
+                    verify=_verify_at(now),
+                    expected_issuer=ISS,
+                    now=now,
+                    verified_as=MEMO if memo else None,
                 )
             )
     return out
