@@ -38,9 +38,10 @@ from ._keys import Key
 from ._limits import DEFAULT_LIMITS, Limits
 from ._overview import CreditorLine, Overview, PauseWindow, check_calendar_dates
 from ._profile import get_profile
+from ._sdjwt import SDJWT
 from ._trust import TrustList
 from ._wallet_store import DEFAULT_SCRYPT_N, WalletStore
-from .formats import StatusSource, WalletRecord, format_for, format_of
+from .formats import SD_JWT_VC, StatusSource, WalletRecord, format_for, format_of
 from .formats._checks import status_known
 
 #: Pause windows and "today" are counted in Dutch days.
@@ -51,6 +52,8 @@ __all__ = ["ImportResult", "Overview", "StoredCredential", "Wallet"]
 _CRED = "credential"
 _KEY = "holder_key"
 _META = "meta"
+#: Parsed SD-JWT VCs a wallet keeps while open (each parsed again only when evicted).
+_PARSED_KEPT = 64
 #: A statement whose balance is older than this is marked stale in the overview.
 STALE_AFTER_DAYS = 30
 
@@ -125,6 +128,10 @@ class Wallet:
     def __init__(self, store: WalletStore, *, limits: Limits = DEFAULT_LIMITS) -> None:
         self._store = store
         self.limits = limits
+        # Derived forms kept while the wallet is open (dropped by close()): holder keys by
+        # kid, and each stored SD-JWT VC parsed once (keyed by its exact stored text).
+        self._keys: dict[str, Key] = {}
+        self._parsed: dict[str, tuple[str, SDJWT]] = {}
 
     # -- lifecycle --------------------------------------------------------------------
     @classmethod
@@ -184,6 +191,8 @@ class Wallet:
 
     def close(self) -> None:
         """Release the lock and forget the keys in memory."""
+        self._keys.clear()
+        self._parsed.clear()
         self._store.close()
 
     def __enter__(self) -> Wallet:
@@ -210,10 +219,15 @@ class Wallet:
     def holder_key(self, kid: str | None = None) -> Key:
         """The holder's private key (the active one unless ``kid``)."""
         kid = kid or self._meta()["active_holder_kid"]
+        key = self._keys.get(kid)
+        if key is not None and self._store.has(_KEY, kid):
+            return key
         jwk = self._store.get(_KEY, kid)
         if jwk is None:
             raise StorageError("storage_corrupt", f"holder key {kid} missing")
-        return Key.from_jwk(jwk)
+        key = Key.from_jwk(jwk)
+        self._keys[kid] = key  # a holder key never changes under its kid (its thumbprint)
+        return key
 
     def holder_jwk(self) -> dict[str, str]:
         """The active holder key's public JWK, to hand to an issuer."""
@@ -536,21 +550,41 @@ class Wallet:
                     )
                 hkey = self.holder_key(rec.holder_kid)
                 paths = list(d.disclose_paths)
-                pres = format_for(rec.format).present(
-                    rec,
-                    paths,
-                    holder_key=hkey,
-                    nonce=nonce,
-                    audience=audience,
-                    now=now,
-                    limits=self.limits,
-                )
+                parsed = self._parsed_sd_jwt(d.credential_id, rec)
+                if parsed is not None:  # what SD_JWT_VC.present does, on the kept parse
+                    pres: Any = parsed.present(
+                        paths, holder_key=hkey, nonce=nonce, audience=audience, iat=int(now)
+                    )
+                else:
+                    pres = format_for(rec.format).present(
+                        rec,
+                        paths,
+                        holder_key=hkey,
+                        nonce=nonce,
+                        audience=audience,
+                        now=now,
+                        limits=self.limits,
+                    )
                 vp_token.setdefault(qid, []).append(pres)
                 used.append((d.credential_id, rec))
         with self._store.transaction():
             for cid, rec in used:
                 self._put(cid, rec.replace(presented=rec.presented + 1))
         return vp_token
+
+    def _parsed_sd_jwt(self, cid: str, rec: WalletRecord) -> SDJWT | None:
+        """The stored SD-JWT VC ``cid`` parsed (its disclosures decoded) once and kept while
+        its stored text stays the same; ``None`` for other formats."""
+        if rec.format != SD_JWT_VC.id or rec.text is None:
+            return None
+        hit = self._parsed.get(cid)
+        if hit is not None and hit[0] == rec.text:
+            return hit[1]
+        parsed = SDJWT.parse(rec.text, limits=self.limits)
+        if len(self._parsed) >= _PARSED_KEPT:
+            self._parsed.pop(next(iter(self._parsed)))
+        self._parsed[cid] = (rec.text, parsed)
+        return parsed
 
 
 def _domain_claims(rec: WalletRecord) -> Mapping[str, Any]:

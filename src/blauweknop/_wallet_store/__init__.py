@@ -324,6 +324,18 @@ class WalletStore:
         text = self._view().get(kind, {}).get(record_id)
         return None if text is None else decode_value(text)
 
+    def has(self, kind: str, record_id: str) -> bool:
+        """Whether a record is stored under ``(kind, record_id)`` (nothing is decoded).
+
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> store = WalletStore.create(tmp.name, key=bytes(32))
+        >>> store.has("credential", "c1")
+        False
+        >>> store.close(); tmp.cleanup()
+        """
+        return record_id in self._view().get(kind, {})
+
     def delete(self, kind: str, record_id: str) -> None:
         """Remove a record; ``StorageError("record_not_found")`` if there is none.
 
