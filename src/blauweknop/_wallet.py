@@ -567,9 +567,11 @@ class Wallet:
                     )
                 vp_token.setdefault(qid, []).append(pres)
                 used.append((d.credential_id, rec))
-        with self._store.transaction():
-            for cid, rec in used:
-                self._put(cid, rec.replace(presented=rec.presented + 1))
+        # Counted before the vp_token leaves: the count picks the next unused copy of a
+        # single-use batch. One synced journal entry, not a rewrite of the wallet file.
+        self._store.append(
+            [(_CRED, cid, rec.replace(presented=rec.presented + 1).to_json()) for cid, rec in used]
+        )
         return vp_token
 
     def _parsed_sd_jwt(self, cid: str, rec: WalletRecord) -> SDJWT | None:

@@ -1,8 +1,21 @@
 """The citizen wallet's encrypted store: credentials and holder keys, encrypted at rest.
 
-A wallet is a directory holding one file::
+A wallet is a directory holding::
 
-    wallet.bkw    the whole wallet state, encrypted (the only file with secrets in it)
+    wallet.bkw      the whole wallet state, encrypted
+    wallet.journal  small changes made since wallet.bkw was written, encrypted (see
+                    :mod:`._journal`; :meth:`WalletStore.append`)
+
+**What each fsync protects.** A full write (:meth:`WalletStore.put`, ``delete``, a
+:meth:`~WalletStore.transaction`, creation, a passphrase change) is one
+:func:`~blauweknop._files.atomic_write`: the fsync of the temporary file makes the new state's
+bytes durable before the rename can expose them (else a crash could leave a renamed but empty
+or partial file), and the fsync of the directory makes the rename itself durable (else a crash
+could bring back the previous state after the call returned). An appended change
+(:meth:`WalletStore.append`, what a presentation uses to count itself) costs one
+``fdatasync`` of the journal: its entry and the journal's new length are durable before the
+call returns (so a copy of a single-use batch is never presented twice after a crash), plus,
+once, an fsync of the directory when the journal file is created.
 
 A private package, split by job (issue 13): :mod:`._envelope` (envelope encryption and the
 key-derivation bounds), :mod:`._format` (the file layout, the state's plaintext, reading the
@@ -58,7 +71,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -102,6 +115,7 @@ from ._format import (
     read_wallet_file,
     remove_stale_temp_files,
 )
+from ._journal import Journal, append_entry, read_journal
 from ._lock import acquire_lock as _acquire_lock
 from ._lock import is_locked_directory, make_directory, release_lock
 
@@ -146,6 +160,7 @@ class WalletStore:
         "_directory",
         "_generation",
         "_header",
+        "_journal",
         "_key_section",
         "_lock",
         "_pending",
@@ -165,6 +180,7 @@ class WalletStore:
         self._generation = 0
         self._records: Records = {}
         self._pending: Records | None = None
+        self._journal = Journal(0)
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
@@ -278,7 +294,10 @@ class WalletStore:
         header, dek = unwrap_dek(key_section, secret, raw_key=raw_key)
         aesgcm = AESGCM(dek)
         generation, plaintext = open_data(aesgcm, header.wallet_id, data_section)
-        self._records = parse_state(plaintext)
+        records = parse_state(plaintext)
+        # the changes appended since this generation was written (see _journal)
+        self._journal = read_journal(self._directory, aesgcm, header.wallet_id, generation, records)
+        self._records = records
         self._header = header
         self._wallet_id = header.wallet_id
         self._dek_key, self._dek = dek, aesgcm
@@ -323,6 +342,40 @@ class WalletStore:
         """
         text = self._view().get(kind, {}).get(record_id)
         return None if text is None else decode_value(text)
+
+    def append(self, changes: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
+        """Store a few records like :meth:`put`, durably, with one synced entry appended to
+        the wallet's journal (:mod:`._journal`) instead of a rewrite of the wallet file:
+        one ``fdatasync`` instead of two fsyncs and the encryption of every record. When
+        the journal is full (it is folded into the wallet file then), or inside a
+        :meth:`transaction`, this is an ordinary write.
+
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> with WalletStore.create(tmp.name, key=bytes(32)) as store:
+        ...     store.append([("credential", "c1", {"presented": 1})])
+        >>> with WalletStore.open(tmp.name, key=bytes(32)) as store:
+        ...     store.get("credential", "c1")
+        {'presented': 1}
+        >>> tmp.cleanup()
+        """
+        texts = []
+        for kind, record_id, value in changes:
+            check_name(kind, "kind")
+            check_name(record_id, "record_id")
+            texts.append((kind, record_id, encode_value(value)))
+        if not texts:
+            return
+        self._check_open()
+        if self._pending is None:
+            self._check_unchanged()
+            if append_entry(self._directory, self._journal, self._dek, self._wallet_id, texts):
+                for kind, record_id, text in texts:  # on disk now: the state follows
+                    self._records.setdefault(kind, {})[record_id] = text
+                return
+        with self._change() as records:  # in a transaction, or the journal is full
+            for kind, record_id, text in texts:
+                records.setdefault(kind, {})[record_id] = text
 
     def has(self, kind: str, record_id: str) -> bool:
         """Whether a record is stored under ``(kind, record_id)`` (nothing is decoded).
@@ -525,6 +578,7 @@ class WalletStore:
         data_section = seal_data(self._dek, self._wallet_id, gen, encode_state(records))
         self._write_file(self._key_section + data_section)
         self._records, self._data_section, self._generation = records, data_section, gen
+        self._journal = Journal(gen)  # the file holds everything; older entries are stale
 
     def _check_unchanged(self) -> None:
         """Refuse to write when the wallet is no longer what this handle last read or wrote.
