@@ -17,11 +17,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -132,6 +133,13 @@ class Wallet:
         # kid, and each stored SD-JWT VC parsed once (keyed by its exact stored text).
         self._keys: dict[str, Key] = {}
         self._parsed: dict[str, tuple[str, SDJWT]] = {}
+        # Each stored record decoded once (keyed by its stored text object) with what import
+        # and planning derive from it; and the import index (see _Index). Both are checked
+        # against the store's change counter, so a write that bypasses them is noticed.
+        self._derived: dict[str, _Derived] = {}
+        self._index: _Index | None = None
+        self._indexed = True  # False: the plain scans (the reference the tests compare with)
+        self._bulk = False  # inside add_many's one transaction: no savepoint per credential
 
     # -- lifecycle --------------------------------------------------------------------
     @classmethod
@@ -193,6 +201,8 @@ class Wallet:
         """Release the lock and forget the keys in memory."""
         self._keys.clear()
         self._parsed.clear()
+        self._derived.clear()
+        self._index = None
         self._store.close()
 
     def __enter__(self) -> Wallet:
@@ -286,18 +296,34 @@ class Wallet:
         # A signed "2026-02-30" fits the schema's pattern but is no date: the wallet refuses it
         # itself, so that nothing stored can make overview() or a later add() fail.
         check_calendar_dates(get_profile(vct).schema, _domain_claims(record))
-        for cid, existing in self._records():
-            if existing.fingerprint == record.fingerprint:
-                return ImportResult(credential=self._view(cid, existing, now), duplicate=True)
+        index = self._current_index() if self._indexed else None
+        if index is not None:
+            dup = index.duplicate(record.fingerprint)
+            if dup is not None:
+                obj = self._store.get(_CRED, dup)  # a fresh copy for the caller
+                assert obj is not None
+                existing = WalletRecord.from_json(obj)
+                return ImportResult(credential=self._view(dup, existing, now), duplicate=True)
+        else:
+            for cid, existing in self._records():
+                if existing.fingerprint == record.fingerprint:
+                    return ImportResult(credential=self._view(cid, existing, now), duplicate=True)
         cid = secrets.token_hex(8)
         superseded: list[str] = []
-        with self._store.transaction():
+        with self._store.transaction() if not self._bulk else contextlib.nullcontext():
             # The type's supersede rule (its profile): a newer credential of the type from
             # the same issuer replaces older ones.
             moment = get_profile(vct).supersede_key
             if moment is not None:
                 newer_exists = False
-                for oid, other in self._records():
+                # with the index: only the records the rule can still touch (not superseded,
+                # same type and issuer, a readable moment), in the order of the full scan
+                others = (
+                    [(oid, self._derive(oid).record) for oid in index.live(vct, record.issuer)]
+                    if index is not None
+                    else self._records()
+                )
+                for oid, other in others:
                     if other.vct != vct or other.issuer != record.issuer:
                         continue
                     if other.state == "superseded":
@@ -318,6 +344,34 @@ class Wallet:
                     record = record.replace(state="superseded")
             self._put(cid, record)
         return ImportResult(credential=self._view(cid, record, now), superseded=tuple(superseded))
+
+    def add_many(
+        self,
+        credentials: Iterable[str | Mapping[str, Any]],
+        *,
+        trust_list: TrustList,
+        status: StatusSource | None = None,
+        now: float | None = None,
+    ) -> list[ImportResult]:
+        """:meth:`add` for many credentials, all or nothing, with one write of the wallet.
+
+        Each credential is checked exactly as :meth:`add` checks it, in order (a later one
+        may supersede or duplicate an earlier one); the first refusal raises and stores
+        nothing. Import time grows linearly with the number of credentials: duplicates and
+        superseded statements are found through an index, not by reading every record.
+        """
+        now = time.time() if now is None else now
+        results: list[ImportResult] = []
+        with self._store.transaction():
+            self._bulk = True
+            try:
+                for credential in credentials:
+                    results.append(
+                        self.add(credential, trust_list=trust_list, status=status, now=now)
+                    )
+            finally:
+                self._bulk = False
+        return results
 
     def _check_status(
         self, record: WalletRecord, trust_list: TrustList, status: StatusSource, now: float
@@ -359,7 +413,38 @@ class Wallet:
         return [(cid, WalletRecord.from_json(obj)) for cid, obj in self._store.items(_CRED)]
 
     def _put(self, cid: str, record: WalletRecord) -> None:
+        index, before = self._index, self._store.changes
         self._store.put(_CRED, cid, record.to_json())
+        if index is not None and index.changes == before:
+            index.remove(cid)
+            index.add(cid, record)
+            index.changes = self._store.changes
+        else:
+            self._index = None
+
+    def _derive(self, cid: str) -> _Derived:
+        """The record ``cid`` decoded once per stored text, with its derived forms."""
+        text = self._store.texts(_CRED)[cid]
+        hit = self._derived.get(cid)
+        if hit is not None and hit.text is text:
+            return hit
+        obj = self._store.get(_CRED, cid)
+        assert obj is not None  # its text is there
+        rec = WalletRecord.from_json(obj)
+        derived = _Derived(text=text, record=rec)
+        self._derived[cid] = derived
+        return derived
+
+    def _current_index(self) -> _Index:
+        """The import index, rebuilt (one pass over the records) when the store changed in a
+        way it did not follow."""
+        index = self._index
+        if index is None or index.changes != self._store.changes:
+            index = _Index(self._store.changes)
+            for cid in sorted(self._store.texts(_CRED)):
+                index.add(cid, self._derive(cid).record)
+            self._index = index
+        return index
 
     def _view(self, cid: str, rec: WalletRecord, now: float) -> StoredCredential:
         state = rec.state
@@ -390,9 +475,16 @@ class Wallet:
 
     def remove(self, credential_id: str) -> None:
         """Delete a credential from the wallet."""
-        if self._store.get(_CRED, credential_id) is None:
+        if not self._store.has(_CRED, credential_id):
             raise PolicyError("credential_missing", f"no credential {credential_id}")
+        index, before = self._index, self._store.changes
         self._store.delete(_CRED, credential_id)
+        self._derived.pop(credential_id, None)
+        if index is not None and index.changes == before:
+            index.remove(credential_id)
+            index.changes = self._store.changes
+        else:
+            self._index = None
 
     def overview(
         self,
@@ -474,17 +566,23 @@ class Wallet:
         credential (unlinkability batches) share a group; the least-presented usable copy
         stands for the group, so a verifier never sees the same copy twice while fresh
         copies remain, and never two copies of one credential in one response."""
-        best: dict[
-            tuple[Any, ...], tuple[tuple[Any, ...], str, WalletRecord, StoredCredential]
-        ] = {}
-        for cid, rec in self._records():
-            view = self._view(cid, rec, now)
-            rank = (not view.usable, rec.presented, -(rec.iat or 0), cid)
-            key = (rec.format, _group_key(rec))
+        best: dict[tuple[Any, ...], tuple[tuple[Any, ...], str, WalletRecord, bool]] = {}
+        if self._indexed:
+            texts = self._store.texts(_CRED)
+            for stale in [c for c in self._derived if c not in texts]:
+                del self._derived[stale]
+            records = [(cid, self._derive(cid)) for cid in sorted(texts)]
+        else:
+            records = [(cid, _Derived(text="", record=rec)) for cid, rec in self._records()]
+        for cid, derived in records:
+            rec = derived.record
+            usable = _usable(rec, now)
+            rank = (not usable, rec.presented, -(rec.iat or 0), cid)
+            key = derived.group
             if key not in best or rank < best[key][0]:
-                best[key] = (rank, cid, rec, view)
+                best[key] = (rank, cid, rec, usable)
         out = []
-        for _, cid, rec, view in best.values():
+        for _, cid, rec, usable in best.values():
             types, claims = format_for(rec.format).candidate(rec)
             disclosable = frozenset(rec.disclosable)
             out.append(
@@ -494,7 +592,7 @@ class Wallet:
                     types=types,
                     claims=claims,
                     disclosable=disclosable,
-                    usable=view.usable,
+                    usable=usable,
                     issued_at=int(rec.iat or 0),
                 )
             )
@@ -587,6 +685,68 @@ class Wallet:
             self._parsed.pop(next(iter(self._parsed)))
         self._parsed[cid] = (rec.text, parsed)
         return parsed
+
+
+def _usable(rec: WalletRecord, now: float) -> bool:
+    """``StoredCredential.usable`` of the record's view at ``now`` (see ``Wallet._view``)."""
+    if rec.state != "active":
+        return False
+    if rec.exp is not None and now >= rec.exp:
+        return False
+    return not (rec.nbf is not None and now < rec.nbf)
+
+
+class _Derived:
+    """One stored record, decoded, and its planning group (worked out when first asked)."""
+
+    __slots__ = ("_group", "record", "text")
+
+    def __init__(self, *, text: str, record: WalletRecord) -> None:
+        self.text = text
+        self.record = record
+        self._group: tuple[Any, ...] | None = None
+
+    @property
+    def group(self) -> tuple[Any, ...]:
+        if self._group is None:
+            self._group = (self.record.format, _group_key(self.record))
+        return self._group
+
+
+class _Index:
+    """What ``Wallet.add`` looks up instead of scanning every record: the record with each
+    fingerprint (duplicates), and per (type, issuer) the records the supersede rule can
+    still touch (not superseded, with a readable moment). Valid while the store's change
+    counter equals ``changes``."""
+
+    def __init__(self, changes: int) -> None:
+        self.changes = changes
+        self._by_fingerprint: dict[str, set[str]] = {}
+        self._live: dict[tuple[str, str], set[str]] = {}
+        self._keys: dict[str, tuple[str, str, str]] = {}  # cid -> (fingerprint, vct, issuer)
+
+    def duplicate(self, fingerprint: str) -> str | None:
+        """The stored record with this fingerprint (the lowest id, as the ordered scan)."""
+        cids = self._by_fingerprint.get(fingerprint)
+        return min(cids) if cids else None
+
+    def add(self, cid: str, rec: WalletRecord) -> None:
+        self._by_fingerprint.setdefault(rec.fingerprint, set()).add(cid)
+        self._keys[cid] = (rec.fingerprint, rec.vct, rec.issuer)
+        moment = get_profile(rec.vct).supersede_key if rec.state != "superseded" else None
+        if moment is not None and moment(_domain_claims(rec)) is not None:
+            self._live.setdefault((rec.vct, rec.issuer), set()).add(cid)
+
+    def remove(self, cid: str) -> None:
+        keys = self._keys.pop(cid, None)
+        if keys is None:
+            return
+        fingerprint, vct, issuer = keys
+        self._by_fingerprint.get(fingerprint, set()).discard(cid)
+        self._live.get((vct, issuer), set()).discard(cid)
+
+    def live(self, vct: str, issuer: str) -> list[str]:
+        return sorted(self._live.get((vct, issuer), ()))
 
 
 def _domain_claims(rec: WalletRecord) -> Mapping[str, Any]:

@@ -73,7 +73,7 @@ import contextlib
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -154,6 +154,7 @@ class WalletStore:
     """
 
     __slots__ = (
+        "_changes",
         "_data_section",
         "_dek",
         "_dek_key",
@@ -181,6 +182,7 @@ class WalletStore:
         self._records: Records = {}
         self._pending: Records | None = None
         self._journal = Journal(0)
+        self._changes = 0  # bumped by every change of the visible state (see `changes`)
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
@@ -370,12 +372,35 @@ class WalletStore:
         if self._pending is None:
             self._check_unchanged()
             if append_entry(self._directory, self._journal, self._dek, self._wallet_id, texts):
+                self._changes += 1
                 for kind, record_id, text in texts:  # on disk now: the state follows
                     self._records.setdefault(kind, {})[record_id] = text
                 return
         with self._change() as records:  # in a transaction, or the journal is full
             for kind, record_id, text in texts:
                 records.setdefault(kind, {})[record_id] = text
+
+    @property
+    def changes(self) -> int:
+        """A counter that moves whenever the records this handle sees change (a write, a
+        staged change, a rolled-back transaction): what a cache of derived data compares.
+
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> store = WalletStore.create(tmp.name, key=bytes(32))
+        >>> before = store.changes
+        >>> store.put("credential", "c1", {"n": 1})
+        >>> store.changes != before
+        True
+        >>> store.close(); tmp.cleanup()
+        """
+        return self._changes
+
+    def texts(self, kind: str) -> Mapping[str, str]:
+        """The records of ``kind`` as their stored JSON texts, by id, without decoding them
+        (a read-only view; a changed record gets a new text object). For caches of derived
+        data keyed by the text; everyone else uses :meth:`items`."""
+        return MappingProxyType(self._view().get(kind, {}))
 
     def has(self, kind: str, record_id: str) -> bool:
         """Whether a record is stored under ``(kind, record_id)`` (nothing is decoded).
@@ -454,6 +479,7 @@ class WalletStore:
                 yield self
             except BaseException:
                 self._pending = savepoint
+                self._changes += 1  # the state seen inside went back
                 raise
             return
         self._pending = clone(self._records)
@@ -461,6 +487,7 @@ class WalletStore:
             yield self
         except BaseException:
             self._pending = None
+            self._changes += 1
             raise
         pending, self._pending = self._pending, None
         self._check_open()  # closed inside the block: nothing to commit to
@@ -562,6 +589,7 @@ class WalletStore:
     def _change(self) -> Iterator[Records]:
         """Yield a mutable copy of the state; commit it (or stage it in the transaction)."""
         self._check_open()
+        self._changes += 1
         if self._pending is not None:
             # in a transaction: edit the staged copy in place (callers validate first)
             yield self._pending
