@@ -571,7 +571,13 @@ class Wallet:
             texts = self._store.texts(_CRED)
             for stale in [c for c in self._derived if c not in texts]:
                 del self._derived[stale]
-            records = [(cid, self._derive(cid)) for cid in sorted(texts)]
+            kept_all = self._derived
+            records = []
+            for cid in sorted(texts):
+                hit = kept_all.get(cid)
+                records.append(
+                    (cid, hit if hit is not None and hit.text is texts[cid] else self._derive(cid))
+                )
         else:
             records = [(cid, _Derived(text="", record=rec)) for cid, rec in self._records()]
         for cid, derived in records:
@@ -583,6 +589,13 @@ class Wallet:
                 best[key] = (rank, cid, rec, usable)
         out = []
         for _, cid, rec, usable in best.values():
+            kept = self._derived.get(cid) if self._indexed else None
+            if kept is not None and kept.record is rec:
+                cand = kept.candidates.get(usable)
+                if cand is None:
+                    cand = kept.candidates[usable] = _candidate(cid, rec, usable)
+                out.append(cand)
+                continue
             types, claims = format_for(rec.format).candidate(rec)
             disclosable = frozenset(rec.disclosable)
             out.append(
@@ -696,15 +709,30 @@ def _usable(rec: WalletRecord, now: float) -> bool:
     return not (rec.nbf is not None and now < rec.nbf)
 
 
-class _Derived:
-    """One stored record, decoded, and its planning group (worked out when first asked)."""
+def _candidate(cid: str, rec: WalletRecord, usable: bool) -> CandidateCredential:
+    types, claims = format_for(rec.format).candidate(rec)
+    return CandidateCredential(
+        id=cid,
+        format=rec.format,
+        types=types,
+        claims=claims,
+        disclosable=frozenset(rec.disclosable),
+        usable=usable,
+        issued_at=int(rec.iat or 0),
+    )
 
-    __slots__ = ("_group", "record", "text")
+
+class _Derived:
+    """One stored record, decoded, its planning group (worked out when first asked) and its
+    DCQL candidate (usable or not)."""
+
+    __slots__ = ("_group", "candidates", "record", "text")
 
     def __init__(self, *, text: str, record: WalletRecord) -> None:
         self.text = text
         self.record = record
         self._group: tuple[Any, ...] | None = None
+        self.candidates: dict[bool, CandidateCredential] = {}
 
     @property
     def group(self) -> tuple[Any, ...]:

@@ -243,8 +243,18 @@ def _plan_query(
     q: CredentialQuery, cands: Sequence[CandidateCredential], protected: AbstractSet[str]
 ) -> tuple[list[CredentialDisclosure], list[PlanIssue]]:
     matches: list[CredentialDisclosure] = []
-    issues: list[PlanIssue] = []
-    typed = [c for c in cands if q.accepts_type(c.format, c.types)]
+    # issues are only reported when nothing matches: kept as (kind, candidate) until then
+    pending: list[tuple[str, CandidateCredential] | list[PlanIssue]] = []
+    accepted: dict[tuple[str, tuple[str, ...]], bool] = {}  # one type check per kind
+
+    def accepts(c: CandidateCredential) -> bool:
+        kind = (c.format, tuple(c.types))
+        ok = accepted.get(kind)
+        if ok is None:
+            ok = accepted[kind] = q.accepts_type(c.format, c.types)
+        return ok
+
+    typed = [c for c in cands if accepts(c)]
     if not typed:
         wanted = (
             q.vct_values
@@ -260,31 +270,31 @@ def _plan_query(
         ]
     for c in typed:
         if not c.usable:
-            issues.append(
-                PlanIssue(
-                    code="credential_unusable",
-                    message="the credential is expired, revoked or suspended",
-                    query_id=q.id,
-                    credential_id=c.id,
-                )
-            )
+            pending.append(("credential_unusable", c))
             continue
         if q.require_cryptographic_holder_binding and not c.holder_binding:
-            issues.append(
-                PlanIssue(
-                    code="holder_binding_unsupported",
-                    message="the verifier requires holder binding; this credential has none",
-                    query_id=q.id,
-                    credential_id=c.id,
-                )
-            )
+            pending.append(("holder_binding_unsupported", c))
             continue
         res = _match_candidate(q, c, protected)
         if isinstance(res, CredentialDisclosure):
             matches.append(res)
+        elif not matches:
+            pending.append(res)
+    if matches:
+        return matches, []
+    issues: list[PlanIssue] = []
+    for item in pending:
+        if isinstance(item, list):
+            issues.extend(item)
         else:
-            issues.extend(res)
-    return matches, issues if not matches else []
+            code, c = item
+            message = (
+                "the credential is expired, revoked or suspended"
+                if code == "credential_unusable"
+                else "the verifier requires holder binding; this credential has none"
+            )
+            issues.append(PlanIssue(code=code, message=message, query_id=q.id, credential_id=c.id))
+    return [], issues
 
 
 def plan(
