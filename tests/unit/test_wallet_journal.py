@@ -173,3 +173,31 @@ def test_a_presentation_is_counted_durably_through_the_journal(tmp_path: Path) -
         record = store.get("credential", cid)
         assert record is not None
         assert record["presented"] == 2
+
+
+def test_a_journaled_transaction_keeps_puts_and_deletes_across_a_reopen(home: Path) -> None:
+    before = (home / "wallet.bkw").read_bytes()
+    with _open(home) as store:
+        store.put("holder_key", "k1", {"kty": "EC"})  # a full write: the baseline
+        before = (home / "wallet.bkw").read_bytes()
+        with store.transaction(journal=True):
+            store.put("credential", "c1", {"n": 1})
+            store.delete("credential", "c0")
+            store.delete("holder_key", "k1")  # the last of its kind
+        assert store.items("credential") == [("c1", {"n": 1})]
+    assert (home / "wallet.bkw").read_bytes() == before  # only the journal was written
+    with _open(home) as store:
+        assert store.items("credential") == [("c1", {"n": 1})]
+        assert store.items("holder_key") == []
+        store.put("credential", "c2", {"n": 2})  # a full write folds the journal in
+    with _open(home) as store:
+        assert [rid for rid, _ in store.items("credential")] == ["c1", "c2"]
+
+
+def test_a_journaled_transaction_too_large_for_the_journal_is_written_in_full(home: Path) -> None:
+    before = (home / "wallet.bkw").read_bytes()
+    with _open(home) as store, store.transaction(journal=True):
+        store.put("credential", "big", {"text": "x" * (MAX_JOURNAL_BYTES + 1)})
+    assert (home / "wallet.bkw").read_bytes() != before
+    with _open(home) as store:
+        assert store.get("credential", "big") is not None

@@ -449,12 +449,14 @@ class WalletStore:
         return [(rid, decode_value(group[rid])) for rid in sorted(group)]
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[WalletStore]:
+    def transaction(self, *, journal: bool = False) -> Iterator[WalletStore]:
         """Group changes into one atomic write, made when the outermost block exits normally.
 
         If the block raises, none of its changes are kept (a nested block acts as a
         savepoint: only its own changes are dropped). If the write fails, a
         :class:`StorageError` is raised and the wallet is as before the transaction.
+        With ``journal`` (outermost block only) the changes are appended to the journal as
+        one synced entry when they fit (see :meth:`append`), else written as usual.
 
         >>> import tempfile
         >>> tmp = tempfile.TemporaryDirectory()
@@ -492,7 +494,26 @@ class WalletStore:
         pending, self._pending = self._pending, None
         self._check_open()  # closed inside the block: nothing to commit to
         if pending is not None and pending != self._records:
+            if journal and self._append_diff(pending):
+                return
             self._commit(pending)
+
+    def _append_diff(self, pending: Records) -> bool:
+        """Append what changed from the committed state to ``pending`` as one journal entry;
+        ``False`` (nothing written) when it does not fit."""
+        changes: list[tuple[str, str, str | None]] = []
+        for kind, group in pending.items():
+            old = self._records.get(kind, {})
+            changes += [(kind, rid, text) for rid, text in group.items() if old.get(rid) != text]
+            changes += [(kind, rid, None) for rid in old if rid not in group]
+        for kind, group in self._records.items():
+            if kind not in pending:
+                changes += [(kind, rid, None) for rid in group]
+        self._check_unchanged()
+        if not append_entry(self._directory, self._journal, self._dek, self._wallet_id, changes):
+            return False
+        self._records = pending
+        return True
 
     # -- keys ----------------------------------------------------------------------------
     def change_passphrase(

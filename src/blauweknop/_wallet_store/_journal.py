@@ -12,7 +12,8 @@ directory) and the encryption of every record. Appending to ``wallet.journal`` c
 
     entry = length (4 bytes, big-endian) | nonce (12) | ciphertext + 16-byte tag
 
-The plaintext is ``{"changes": [[kind, record_id, value-as-JSON-text], ...]}`` padded with
+The plaintext is ``{"changes": [[kind, record_id, value-as-JSON-text or null], ...]}`` (null:
+the record was deleted) padded with
 spaces to a multiple of 4 KiB (sizes do not tell which record changed). Each entry is sealed
 with the wallet's data key; its AAD binds the wallet id, the *generation of the wallet file it
 applies on top of*, and its position in the journal, so entries cannot be moved, reordered or
@@ -36,6 +37,7 @@ import json
 import os
 import stat
 import struct
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -122,9 +124,15 @@ def _apply(plaintext: bytes, records: Records) -> None:
         for kind, rid, text in changes:
             check_name(kind, "kind")
             check_name(rid, "record_id")
-            if not isinstance(text, str):
+            if text is None:  # a deletion
+                group = records.get(kind, {})
+                group.pop(rid, None)
+                if not group:
+                    records.pop(kind, None)
+            elif isinstance(text, str):
+                records.setdefault(kind, {})[rid] = text
+            else:
                 raise TypeError("value")
-            records.setdefault(kind, {})[rid] = text
     except (ValueError, TypeError, KeyError) as e:
         raise StorageError("storage_corrupt", f"a wallet journal entry is malformed: {e}") from e
 
@@ -134,12 +142,14 @@ def append_entry(
     journal: Journal,
     dek: AESGCM,
     wallet_id: bytes,
-    changes: list[tuple[str, str, str]],
+    changes: Sequence[tuple[str, str, str | None]],
 ) -> bool:
     """Write one entry holding ``changes`` at the journal's end and sync it before
     returning; ``False`` (nothing written) when it does not fit, then the caller rewrites
     the wallet file. On failure (``storage_write_failed``) the valid part is as before."""
-    plain = json.dumps({"changes": changes}, separators=(",", ":"), ensure_ascii=False).encode()
+    plain = json.dumps(
+        {"changes": list(changes)}, separators=(",", ":"), ensure_ascii=False
+    ).encode()
     plain += b" " * (-len(plain) % _PAD_TO)
     nonce = os.urandom(NONCE_LEN)
     sealed = nonce + dek.encrypt(nonce, plain, _aad(wallet_id, journal.generation, journal.seq))
