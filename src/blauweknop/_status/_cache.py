@@ -60,7 +60,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -113,10 +113,10 @@ DEFAULT_MEMORY = 128
 _FileSig = tuple[int, int, int, int]
 
 
-def _file_sig(path: Path) -> _FileSig | None:
+def _file_sig(path: str) -> _FileSig | None:
     """What tells a changed file cheaply: inode, size and both change times (``None``: gone)."""
     try:
-        st = path.stat()
+        st = os.stat(path)  # noqa: PTH116 - on the hot path: no Path object per check
     except FileNotFoundError:
         return None
     except OSError as e:
@@ -211,6 +211,8 @@ class CachedStatusList:
     data: bytes
     fetched_at: float | None
     tied: tuple[bytes, ...] = ()
+    # SHA-256 (hex) of data, then of each tied list, when known: what the memory is keyed by
+    _digests: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -288,6 +290,7 @@ class StatusListStore:
         if isinstance(memory, bool) or not isinstance(memory, int) or memory < 0:
             raise ValueError("memory must be a non-negative number of lists")
         self._memory = _Memory(memory) if memory else None
+        self._dir = str(self.directory)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -315,7 +318,7 @@ class StatusListStore:
         mem = self._memory
         if mem is None:
             return self._load_index()
-        sig = _file_sig(self.directory / _INDEX)
+        sig = _file_sig(os.path.join(self._dir, _INDEX))  # noqa: PTH118 - hot path
         if sig is None:
             return {}
         index = mem.index(sig)
@@ -356,7 +359,7 @@ class StatusListStore:
         sig: _FileSig | None = None
         if mem is not None:
             try:
-                sig = _file_sig(path)
+                sig = _file_sig(os.path.join(self._dir, name))  # noqa: PTH118 - hot path
             except StorageError as e:
                 raise StorageError(
                     "storage_read_failed", f"cannot read cached status list {uri}: {e}"
@@ -499,6 +502,7 @@ class StatusListStore:
         ):
             fetched_at = None  # index and file disagree (crash between the two writes)
         tied: list[bytes] = []
+        digests = [data_sha]
         for digest in meta.get("tied", []) if consistent else []:
             other = (
                 self._read_file_hashed(f"{name}.{digest}", uri) if isinstance(digest, str) else None
@@ -509,8 +513,14 @@ class StatusListStore:
                     "status_unavailable", f"a cached copy of status list {uri} is damaged"
                 )
             tied.append(other[0])
+            digests.append(other[1])
         return CachedStatusList(
-            uri=uri, issuer=issuer, data=data, fetched_at=fetched_at, tied=tuple(tied)
+            uri=uri,
+            issuer=issuer,
+            data=data,
+            fetched_at=fetched_at,
+            tied=tuple(tied),
+            _digests=tuple(digests),
         )
 
     def uris(self) -> list[str]:
@@ -584,9 +594,11 @@ class StatusListStore:
         cached = self._require(uri, expected_issuer)
         policy = self.policy if policy is None else policy
         keys: Sequence[Key] = [issuer_key] if isinstance(issuer_key, Key) else list(issuer_key)
+        datas = (cached.data, *cached.tied)
+        digests = cached._digests if len(cached._digests) == len(datas) else (None,) * len(datas)
         tokens = [
-            self._token(data, keys, uri, expected_issuer, now, max_age, policy)
-            for data in (cached.data, *cached.tied)
+            self._token(data, digest, keys, uri, expected_issuer, now, max_age, policy)
+            for data, digest in zip(datas, digests, strict=True)
         ]
         # lists tied on issue time: the most severe status wins (invalid, then suspended)
         worst = max((t.status(idx) for t in tokens), key=_severity)
@@ -602,6 +614,7 @@ class StatusListStore:
     def _token(
         self,
         data: bytes,
+        digest: str | None,
         keys: Sequence[Key],
         uri: str,
         expected_issuer: str,
@@ -627,7 +640,13 @@ class StatusListStore:
         mem = self._memory
         if mem is None:
             return full()
-        memo_key = ("ietf", _sha(data), tuple((k.kid, k.alg) for k in keys), uri, expected_issuer)
+        memo_key = (
+            "ietf",
+            _sha(data) if digest is None else digest,
+            tuple((k.kid, k.alg) for k in keys),
+            uri,
+            expected_issuer,
+        )
         tok: StatusListToken | None = mem.verified(memo_key)
         if tok is None:
             tok = full()  # the slow path, errors and all; only a success is remembered
@@ -648,6 +667,7 @@ class StatusListStore:
     def _bitstring(
         self,
         data: bytes,
+        digest: str | None,
         memo: BitstringProofMemo,
         verify: VerifyDocument,
         entry: BitstringStatusListEntry,
@@ -678,7 +698,7 @@ class StatusListStore:
             return full()
         memo_key = (
             "w3c",
-            _sha(data),
+            _sha(data) if digest is None else digest,
             memo.key,
             uri,
             expected_issuer,
@@ -725,6 +745,8 @@ class StatusListStore:
         :class:`BitstringProofMemo`); without it every check runs ``verify``."""
         uri = entry.status_list_credential
         cached = self._require(uri, expected_issuer)
+        datas = (cached.data, *cached.tied)
+        digests = cached._digests if len(cached._digests) == len(datas) else (None,) * len(datas)
         lists = [
             verify_bitstring_status_list_credential(
                 data,
@@ -741,6 +763,7 @@ class StatusListStore:
             if verified_as is None
             else self._bitstring(
                 data,
+                digest,
                 verified_as,
                 verify,
                 entry,
@@ -750,7 +773,7 @@ class StatusListStore:
                 self.policy if policy is None else policy,
                 min_entries,
             )
-            for data in (cached.data, *cached.tied)
+            for data, digest in zip(datas, digests, strict=True)
         ]
         for verified in lists:  # tied lists: a set bit in any of them counts
             check_bitstring_status(entry, verified)
