@@ -566,49 +566,44 @@ class Wallet:
         credential (unlinkability batches) share a group; the least-presented usable copy
         stands for the group, so a verifier never sees the same copy twice while fresh
         copies remain, and never two copies of one credential in one response."""
-        best: dict[tuple[Any, ...], tuple[tuple[Any, ...], str, WalletRecord, bool]] = {}
-        if self._indexed:
-            texts = self._store.texts(_CRED)
-            for stale in [c for c in self._derived if c not in texts]:
-                del self._derived[stale]
-            kept_all = self._derived
-            records = []
-            for cid in sorted(texts):
-                hit = kept_all.get(cid)
-                records.append(
-                    (cid, hit if hit is not None and hit.text is texts[cid] else self._derive(cid))
-                )
-        else:
-            records = [(cid, _Derived(text="", record=rec)) for cid, rec in self._records()]
-        for cid, derived in records:
+        if not self._indexed:  # the plain way: the reference the tests compare with
+            best: dict[tuple[Any, ...], tuple[tuple[Any, ...], str, WalletRecord, bool]] = {}
+            for cid, rec in self._records():
+                usable = _usable(rec, now)
+                rank = (not usable, rec.presented, -(rec.iat or 0), cid)
+                key = (rec.format, _group_key(rec))
+                if key not in best or rank < best[key][0]:
+                    best[key] = (rank, cid, rec, usable)
+            return [_candidate(cid, rec, usable) for _, cid, rec, usable in best.values()]
+        texts = self._store.texts(_CRED)
+        kept_all = self._derived
+        for stale in [c for c in kept_all if c not in texts]:
+            del kept_all[stale]
+        # Most groups hold one record: the rank tuple is built only when two meet. Few
+        # objects are made per record, which also keeps the garbage collector quiet.
+        chosen: dict[tuple[Any, ...], tuple[str, _Derived, bool]] = {}
+        for cid in sorted(texts):
+            derived = kept_all.get(cid)
+            if derived is None or derived.text is not texts[cid]:
+                derived = self._derive(cid)
             rec = derived.record
             usable = _usable(rec, now)
-            rank = (not usable, rec.presented, -(rec.iat or 0), cid)
             key = derived.group
-            if key not in best or rank < best[key][0]:
-                best[key] = (rank, cid, rec, usable)
+            other = chosen.get(key)
+            if other is not None:
+                o_cid, o_derived, o_usable = other
+                o_rec = o_derived.record
+                mine = (not usable, rec.presented, -(rec.iat or 0), cid)
+                theirs = (not o_usable, o_rec.presented, -(o_rec.iat or 0), o_cid)
+                if not mine < theirs:
+                    continue
+            chosen[key] = (cid, derived, usable)
         out = []
-        for _, cid, rec, usable in best.values():
-            kept = self._derived.get(cid) if self._indexed else None
-            if kept is not None and kept.record is rec:
-                cand = kept.candidates.get(usable)
-                if cand is None:
-                    cand = kept.candidates[usable] = _candidate(cid, rec, usable)
-                out.append(cand)
-                continue
-            types, claims = format_for(rec.format).candidate(rec)
-            disclosable = frozenset(rec.disclosable)
-            out.append(
-                CandidateCredential(
-                    id=cid,
-                    format=rec.format,
-                    types=types,
-                    claims=claims,
-                    disclosable=disclosable,
-                    usable=usable,
-                    issued_at=int(rec.iat or 0),
-                )
-            )
+        for cid, derived, usable in chosen.values():
+            cand = derived.candidates.get(usable)
+            if cand is None:
+                cand = derived.candidates[usable] = _candidate(cid, derived.record, usable)
+            out.append(cand)
         return out
 
     def plan(

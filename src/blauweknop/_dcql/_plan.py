@@ -245,13 +245,18 @@ def _plan_query(
     matches: list[CredentialDisclosure] = []
     # issues are only reported when nothing matches: kept as (kind, candidate) until then
     pending: list[tuple[str, CandidateCredential] | list[PlanIssue]] = []
-    accepted: dict[tuple[str, tuple[str, ...]], bool] = {}  # one type check per kind
+    accepted: dict[str, dict[Any, bool]] = {}  # one type check per kind of credential
 
     def accepts(c: CandidateCredential) -> bool:
-        kind = (c.format, tuple(c.types))
-        ok = accepted.get(kind)
+        by_types = accepted.get(c.format)
+        if by_types is None:
+            by_types = accepted[c.format] = {}
+        try:
+            ok = by_types.get(c.types)
+        except TypeError:  # unhashable types: checked each time
+            return q.accepts_type(c.format, c.types)
         if ok is None:
-            ok = accepted[kind] = q.accepts_type(c.format, c.types)
+            ok = by_types[c.types] = q.accepts_type(c.format, c.types)
         return ok
 
     typed = [c for c in cands if accepts(c)]
