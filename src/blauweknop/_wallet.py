@@ -310,7 +310,7 @@ class Wallet:
                     return ImportResult(credential=self._view(cid, existing, now), duplicate=True)
         cid = secrets.token_hex(8)
         superseded: list[str] = []
-        with self._store.transaction(journal=True) if not self._bulk else contextlib.nullcontext():
+        with self._store.transaction() if not self._bulk else contextlib.nullcontext():
             # The type's supersede rule (its profile): a newer credential of the type from
             # the same issuer replaces older ones.
             moment = get_profile(vct).supersede_key

@@ -4,11 +4,13 @@ an earlier generation lose nothing that was confirmed and apply nothing that was
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 
 import pytest
 
+import blauweknop._wallet_store as wallet_store
 from blauweknop._errors import StorageError
 from blauweknop._wallet_store import WalletStore
 from blauweknop._wallet_store._journal import JOURNAL_FILE, MAX_JOURNAL_BYTES
@@ -201,3 +203,23 @@ def test_a_journaled_transaction_too_large_for_the_journal_is_written_in_full(ho
     assert (home / "wallet.bkw").read_bytes() != before
     with _open(home) as store:
         assert store.get("credential", "big") is not None
+
+
+def test_a_handle_that_bypassed_the_lock_cannot_overwrite_an_appended_entry(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _open(home)
+    monkeypatch.setattr(wallet_store, "_acquire_lock", lambda d: os.open(d, os.O_RDONLY))
+    second = _open(home)
+    try:
+        first.append([("credential", "c1", {"n": 1})])
+        with pytest.raises(StorageError) as e:
+            second.append([("credential", "c2", {"n": 2})])
+        assert e.value.code == "wallet_conflict"
+    finally:
+        second.close()
+        first.close()
+    monkeypatch.undo()
+    with _open(home) as store:
+        assert store.get("credential", "c1") == {"n": 1}
+        assert store.get("credential", "c2") is None

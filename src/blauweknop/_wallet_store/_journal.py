@@ -163,6 +163,13 @@ def append_entry(
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 raise StorageError("storage_corrupt", f"{path} is not a regular file")
+            if st.st_size == MAX_JOURNAL_BYTES and _entry_at(fd, journal, dek, wallet_id):
+                # another handle (one that bypassed the lock) appended here since we read
+                raise StorageError(
+                    "wallet_conflict",
+                    f"the wallet in {directory} was changed by another writer; "
+                    "nothing was written: close and reopen it",
+                )
             if st.st_size != MAX_JOURNAL_BYTES:
                 # Laid out once at its full size, zeros (an end marker) included: later
                 # entries overwrite allocated blocks in place, so their sync carries no
@@ -182,6 +189,24 @@ def append_entry(
         raise StorageError("storage_write_failed", f"cannot write {path}: {e.strerror or e}") from e
     journal.length += len(entry)
     journal.seq += 1
+    return True
+
+
+def _entry_at(fd: int, journal: Journal, dek: AESGCM, wallet_id: bytes) -> bool:
+    """Whether a valid entry for this generation and position is already where ours goes."""
+    head = os.pread(fd, _LEN.size, journal.length)
+    if len(head) < _LEN.size:
+        return False
+    (n,) = _LEN.unpack(head)
+    if n < NONCE_LEN + TAG_LEN or journal.length + _LEN.size + n > MAX_JOURNAL_BYTES:
+        return False
+    body = os.pread(fd, n, journal.length + _LEN.size)
+    try:
+        dek.decrypt(
+            body[:NONCE_LEN], body[NONCE_LEN:], _aad(wallet_id, journal.generation, journal.seq)
+        )
+    except InvalidTag:
+        return False
     return True
 
 
