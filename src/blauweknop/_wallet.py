@@ -561,7 +561,7 @@ class Wallet:
         )
 
     # -- requests ---------------------------------------------------------------------
-    def _candidates(self, now: float) -> list[CandidateCredential]:
+    def _candidates(self, now: float, *, usable_only: bool = False) -> list[CandidateCredential]:
         """One candidate per logical credential and format. Single-use copies of the same
         credential (unlinkability batches) share a group; the least-presented usable copy
         stands for the group, so a verifier never sees the same copy twice while fresh
@@ -588,6 +588,8 @@ class Wallet:
                 derived = self._derive(cid)
             rec = derived.record
             usable = _usable(rec, now)
+            if usable_only and not usable:
+                continue  # a usable copy always outranks it; an unusable group drops out
             key = derived.group
             other = chosen.get(key)
             if other is not None:
@@ -616,6 +618,12 @@ class Wallet:
         """
         now = time.time() if now is None else now
         query = request if isinstance(request, DCQLQuery) else DCQLQuery.parse(request, self.limits)
+        if self._indexed:
+            # Unusable credentials never match; they only explain a query nothing matches.
+            # So plan with the usable ones, and with all only when a query is left unmatched.
+            quick = plan(query, self._candidates(now, usable_only=True))
+            if not any(q.missing for q in quick.queries):
+                return quick
         return plan(query, self._candidates(now))
 
     def present(
