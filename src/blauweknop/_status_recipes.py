@@ -35,7 +35,7 @@ from ._status import (
     list_admission,
 )
 from ._status import StatusListStore as _BaseCache
-from ._status._cache import BitstringProofMemo
+from ._status._cache import DEFAULT_MEMORY, BitstringProofMemo
 from ._status._w3c import BitstringStatusListEntry, VerifyDocument
 from ._trust import TrustedOrganisation, TrustList
 from .formats.w3c_di import status_credential_verifier
@@ -71,6 +71,9 @@ class StatusCache(_BaseCache):
         limits: size bounds.
         policy: the freshness policy (default: ttl clamped to 60 s .. 24 h, at most a day
             old, all counted from the list's own issue time).
+        memory: how many verified lists are kept decoded in memory (default 128): a list is
+            verified once when first used and again only when its file changes; its times
+            are checked at every verification. ``0`` reads and verifies at every check.
 
     Implements the verifier's ``StatusSource``: a missing or stale list is
     ``status_unavailable``, a list signed by another organisation than the credential's
@@ -84,8 +87,9 @@ class StatusCache(_BaseCache):
         trust_list: TrustList | None = None,
         limits: Limits = DEFAULT_LIMITS,
         policy: FreshnessPolicy = DEFAULT_FRESHNESS,
+        memory: int = DEFAULT_MEMORY,
     ) -> None:
-        super().__init__(directory, limits=limits, policy=policy)
+        super().__init__(directory, limits=limits, policy=policy, memory=memory)
         self.trust_list = trust_list
 
     def admission(self, trust_list: TrustList | None = None, *, now: float) -> AdmitList:
