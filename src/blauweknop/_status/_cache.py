@@ -355,7 +355,6 @@ class StatusListStore:
         """A cached file and its SHA-256; with memory, read and hashed again only when its
         ``(inode, size, mtime, ctime)`` changed."""
         mem = self._memory
-        path = self.directory / name
         sig: _FileSig | None = None
         if mem is not None:
             try:
@@ -370,7 +369,7 @@ class StatusListStore:
             if hit is not None:
                 return hit
         try:
-            data = path.read_bytes()
+            data = (self.directory / name).read_bytes()
         except FileNotFoundError:
             return None
         except OSError as e:
@@ -596,10 +595,11 @@ class StatusListStore:
         keys: Sequence[Key] = [issuer_key] if isinstance(issuer_key, Key) else list(issuer_key)
         datas = (cached.data, *cached.tied)
         digests = cached._digests if len(cached._digests) == len(datas) else (None,) * len(datas)
-        tokens = [
+        checked = [
             self._token(data, digest, keys, uri, expected_issuer, now, max_age, policy)
             for data, digest in zip(datas, digests, strict=True)
         ]
+        tokens = [t for t, _ in checked]
         # lists tied on issue time: the most severe status wins (invalid, then suspended)
         worst = max((t.status(idx) for t in tokens), key=_severity)
         check_status_value(worst, uri=uri, idx=idx)
@@ -608,7 +608,7 @@ class StatusListStore:
             idx=idx,
             status=0,
             issued_at=tokens[0].issued_at,
-            fresh_until=min(t.fresh_until for t in tokens),
+            fresh_until=min(f for _, f in checked),
         )
 
     def _token(
@@ -621,9 +621,10 @@ class StatusListStore:
         now: float,
         max_age: float | None,
         policy: FreshnessPolicy,
-    ) -> StatusListToken:
-        """:func:`verify_status_list_token` at ``now``; with memory, a token verified before
-        (same bytes, same keys) is not verified again, only its times are checked at ``now``."""
+    ) -> tuple[StatusListToken, float]:
+        """:func:`verify_status_list_token` at ``now`` and when the token goes stale; with
+        memory, a token verified before (same bytes, same keys) is not verified again, only
+        its times are checked at ``now``."""
 
         def full() -> StatusListToken:
             return verify_status_list_token(
@@ -639,7 +640,8 @@ class StatusListStore:
 
         mem = self._memory
         if mem is None:
-            return full()
+            tok = full()
+            return tok, tok.fresh_until
         memo_key = (
             "ietf",
             _sha(data) if digest is None else digest,
@@ -647,11 +649,12 @@ class StatusListStore:
             uri,
             expected_issuer,
         )
-        tok: StatusListToken | None = mem.verified(memo_key)
-        if tok is None:
+        known: StatusListToken | None = mem.verified(memo_key)
+        if known is None:
             tok = full()  # the slow path, errors and all; only a success is remembered
             mem.remember_verified(memo_key, tok)
-            return tok
+            return tok, tok.fresh_until
+        tok = known
         # everything but the times was checked on these bytes with these keys
         fresh_until = check_fresh(
             now=now,
@@ -662,7 +665,7 @@ class StatusListStore:
             max_age=max_age,
             what=f"status list {uri}",
         )
-        return dataclasses.replace(tok, fresh_until=fresh_until)
+        return tok, fresh_until
 
     def _bitstring(
         self,
