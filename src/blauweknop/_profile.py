@@ -51,6 +51,7 @@ from ._profile_rules import (
 )
 from ._profile_rules import _generalise as _generalise  # re-exported for the property tests
 from ._profile_rules import _join as _join
+from ._schema_fast import compile_schema
 from ._sdjwt import SD
 
 __all__ = [
@@ -131,9 +132,13 @@ class CredentialProfile:
     _rules: Mapping[Path, str] = field(repr=False)
     _validator: Any = field(repr=False, compare=False)
     _trie: _RuleNode = field(init=False, repr=False, compare=False)
+    _fast: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_trie", _RuleNode.build(self._rules))
+        # a compiled yes/no check first; jsonschema finds and words a problem (_schema_fast)
+        fast = compile_schema(self._validator.schema, formats=_FORMATS)
+        object.__setattr__(self, "_fast", fast)
 
     def sd_rule(self, path: Iterable[str | int | None]) -> str | None:
         """The type metadata ``sd`` value for a claim path (indices match ``null``), or ``None``."""
@@ -165,6 +170,9 @@ with Z or an offset such as +01:00: no such day or time
             raise InvalidDataError("invalid_data", f"{where}: {msg}", field=where)
 
     def _first_problem(self, claims: Mapping[str, Any], *, partial: bool) -> tuple[str, str] | None:
+        fast = self._fast
+        if fast is not None and fast(claims, self._absent_ok if partial else None):
+            return None
         problems = []
         for e in self._validator.iter_errors(claims):
             if partial and e.validator == "required" and isinstance(e.instance, Mapping):
@@ -178,6 +186,9 @@ with Z or an offset such as +01:00: no such day or time
             return None
         problems.sort(key=lambda p: ([str(x) for x in p[0]], p[1]))
         return problems[0][1], problems[0][2]
+
+    def _absent_ok(self, base: tuple[str | int, ...], name: str) -> bool:
+        return self._may_be_absent((*base, name))
 
     def _may_be_absent(self, path: Iterable[str | int | None]) -> bool:
         """Whether a presentation may lack this claim: it is selectively disclosable, or an

@@ -35,6 +35,7 @@ from ._status import (
     list_admission,
 )
 from ._status import StatusListStore as _BaseCache
+from ._status._cache import DEFAULT_MEMORY, BitstringProofMemo
 from ._status._w3c import BitstringStatusListEntry, VerifyDocument
 from ._trust import TrustedOrganisation, TrustList
 from .formats.w3c_di import status_credential_verifier
@@ -70,6 +71,9 @@ class StatusCache(_BaseCache):
         limits: size bounds.
         policy: the freshness policy (default: ttl clamped to 60 s .. 24 h, at most a day
             old, all counted from the list's own issue time).
+        memory: how many verified lists are kept decoded in memory (default 128): a list is
+            verified once when first used and again only when its file changes; its times
+            are checked at every verification. ``0`` reads and verifies at every check.
 
     Implements the verifier's ``StatusSource``: a missing or stale list is
     ``status_unavailable``, a list signed by another organisation than the credential's
@@ -83,8 +87,9 @@ class StatusCache(_BaseCache):
         trust_list: TrustList | None = None,
         limits: Limits = DEFAULT_LIMITS,
         policy: FreshnessPolicy = DEFAULT_FRESHNESS,
+        memory: int = DEFAULT_MEMORY,
     ) -> None:
-        super().__init__(directory, limits=limits, policy=policy)
+        super().__init__(directory, limits=limits, policy=policy, memory=memory)
         self.trust_list = trust_list
 
     def admission(self, trust_list: TrustList | None = None, *, now: float) -> AdmitList:
@@ -183,6 +188,15 @@ class StatusCache(_BaseCache):
             verify=status_credential_verifier(issuer, now),
             expected_issuer=issuer.id,
             now=now,
+            verified_as=BitstringProofMemo(
+                # the proof check depends on the organisation's keys by kid, and on the time
+                key=(
+                    "di",
+                    issuer.id,
+                    tuple(sorted((kid, k.kid) for kid, k in issuer.keys.items())),
+                ),
+                recheck=_proof_times,
+            ),
         )
         return "valid"
 
@@ -204,6 +218,18 @@ class StatusCache(_BaseCache):
         at = time.time() if fetched_at is None else fetched_at
         self.put(uri, data, fetched_at=at, trust_list=trust_list, now=now)
         return uri
+
+
+def _proof_times(document: Mapping[str, Any], now: float) -> None:
+    """The time checks ``status_credential_verifier`` makes inside the proof check (proof
+    ``created``/``expires``, ``validFrom``/``validUntil``, default leeway), for a status list
+    credential whose proof verified earlier."""
+    from ._di._proof import _check_times
+
+    proof = document.get("proof")
+    if not isinstance(proof, Mapping):  # pragma: no cover - it verified
+        raise StatusError("status_invalid", "status list credential has no proof")
+    _check_times(document, proof, now, 60)
 
 
 def sync_status(

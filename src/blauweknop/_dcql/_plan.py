@@ -243,8 +243,23 @@ def _plan_query(
     q: CredentialQuery, cands: Sequence[CandidateCredential], protected: AbstractSet[str]
 ) -> tuple[list[CredentialDisclosure], list[PlanIssue]]:
     matches: list[CredentialDisclosure] = []
-    issues: list[PlanIssue] = []
-    typed = [c for c in cands if q.accepts_type(c.format, c.types)]
+    # issues are only reported when nothing matches: kept as (kind, candidate) until then
+    pending: list[tuple[str, CandidateCredential] | list[PlanIssue]] = []
+    accepted: dict[str, dict[Any, bool]] = {}  # one type check per kind of credential
+
+    def accepts(c: CandidateCredential) -> bool:
+        by_types = accepted.get(c.format)
+        if by_types is None:
+            by_types = accepted[c.format] = {}
+        try:
+            ok = by_types.get(c.types)
+        except TypeError:  # unhashable types: checked each time
+            return q.accepts_type(c.format, c.types)
+        if ok is None:
+            ok = by_types[c.types] = q.accepts_type(c.format, c.types)
+        return ok
+
+    typed = [c for c in cands if accepts(c)]
     if not typed:
         wanted = (
             q.vct_values
@@ -260,31 +275,31 @@ def _plan_query(
         ]
     for c in typed:
         if not c.usable:
-            issues.append(
-                PlanIssue(
-                    code="credential_unusable",
-                    message="the credential is expired, revoked or suspended",
-                    query_id=q.id,
-                    credential_id=c.id,
-                )
-            )
+            pending.append(("credential_unusable", c))
             continue
         if q.require_cryptographic_holder_binding and not c.holder_binding:
-            issues.append(
-                PlanIssue(
-                    code="holder_binding_unsupported",
-                    message="the verifier requires holder binding; this credential has none",
-                    query_id=q.id,
-                    credential_id=c.id,
-                )
-            )
+            pending.append(("holder_binding_unsupported", c))
             continue
         res = _match_candidate(q, c, protected)
         if isinstance(res, CredentialDisclosure):
             matches.append(res)
+        elif not matches:
+            pending.append(res)
+    if matches:
+        return matches, []
+    issues: list[PlanIssue] = []
+    for item in pending:
+        if isinstance(item, list):
+            issues.extend(item)
         else:
-            issues.extend(res)
-    return matches, issues if not matches else []
+            code, c = item
+            message = (
+                "the credential is expired, revoked or suspended"
+                if code == "credential_unusable"
+                else "the verifier requires holder binding; this credential has none"
+            )
+            issues.append(PlanIssue(code=code, message=message, query_id=q.id, credential_id=c.id))
+    return [], issues
 
 
 def plan(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._errors import DisclosureError, HolderBindingError, MalformedError
@@ -47,6 +47,10 @@ class SDJWT:
     jwt: str
     disclosures: tuple[Disclosure, ...]
     kb_jwt: str | None
+    # (limits, disclosure_paths(limits)): worked out once per parsed object, which a holder
+    # keeps to present many times (the disclosures are decoded once, when parsed)
+    _paths: Any = field(default=None, compare=False, repr=False)
+    _index: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
     def parse(cls, token: str, *, limits: Limits = DEFAULT_LIMITS) -> SDJWT:
@@ -90,6 +94,14 @@ class SDJWT:
 
         Array indices are those of the full (all-disclosed) array.
         """
+        memo = self._paths
+        if memo is not None and memo[0] is limits:
+            return list(memo[1])
+        out = self._disclosure_paths(limits)
+        object.__setattr__(self, "_paths", (limits, tuple(out)))
+        return out
+
+    def _disclosure_paths(self, limits: Limits) -> list[tuple[ClaimPath, Disclosure]]:
         by_digest = {d.digest: d for d in self.disclosures}
         out: list[tuple[ClaimPath, Disclosure]] = []
 
@@ -125,6 +137,11 @@ class SDJWT:
         pats = [tuple(p) for p in paths]
         wild = [None in pat for pat in pats]
         keep: set[str] = set()
+        if not any(wild):
+            try:
+                return self._select_plain(pats)
+            except TypeError:  # an unhashable path element: the element-wise loop below
+                pass
         for dpath, d in self.disclosure_paths():
             for pat, has_wildcard in zip(pats, wild, strict=True):
                 n = min(len(pat), len(dpath))
@@ -140,6 +157,32 @@ class SDJWT:
                     # dpath is an ancestor of pat (needed to reach it) or lies under it.
                     keep.add(d.digest)
                     break
+        return SDJWT(self.jwt, tuple(d for d in self.disclosures if d.digest in keep), None)
+
+    def _select_plain(self, pats: list[tuple[Any, ...]]) -> SDJWT:
+        """:meth:`select` for paths without wildcards: "one path is a prefix of the other"
+        looked up in two maps built once per parsed object: the disclosures at each path,
+        and those at or below each path."""
+        memo = self._index
+        if memo is None:
+            at: dict[tuple[Any, ...], set[str]] = {}
+            under: dict[tuple[Any, ...], set[str]] = {}
+            for dpath, d in self.disclosure_paths():
+                at.setdefault(dpath, set()).add(d.digest)
+                for i in range(len(dpath) + 1):
+                    under.setdefault(dpath[:i], set()).add(d.digest)
+            memo = (at, under)
+            object.__setattr__(self, "_index", memo)
+        at, under = memo
+        keep: set[str] = set()
+        for pat in pats:
+            for i in range(1, len(pat)):  # ancestors, needed to reach pat
+                found = at.get(pat[:i])
+                if found:
+                    keep |= found
+            below = under.get(pat)  # pat itself and everything under it
+            if below:
+                keep |= below
         return SDJWT(self.jwt, tuple(d for d in self.disclosures if d.digest in keep), None)
 
     def present(

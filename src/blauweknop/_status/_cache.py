@@ -16,6 +16,17 @@ URI **and** its signer, and a verifier looks up only the slot of the credential'
 list another organisation signed for someone else's URI can never shadow the genuine one
 nor make it look like a rollback.
 
+Verified once, kept decoded: a store remembers (bounded, least recently used first out) the
+files it read, by ``(inode, size, mtime_ns, ctime_ns)``, and the lists it verified, by the
+SHA-256 of their bytes and the issuer keys they were checked with. A check therefore costs two
+``stat`` calls and a bit lookup while nothing changed on disk: a list is verified (signature,
+issuer, ``sub``/``id``, encoding) the first time it is used after it entered the cache or its
+file changed, and its *times* (``exp``/``validUntil``, ``ttl``, maximum age, issue time) are
+evaluated again at every check, exactly as without the memory. Every writer replaces files
+atomically (new inode), so no legitimate change goes unseen; a same-size in-place rewrite within
+one clock tick of the previous one could be, and then the copy in memory (the one that was
+verified) is used. ``memory=0`` turns this off: each check reads and verifies from disk.
+
 Fetching is a separate step (:meth:`StatusListStore.sync`) for whoever is online. A list that is
 missing, stale or unreadable is ``status_unavailable``; a bad signature, another
 organisation's key or list, a wrong ``sub`` or an index out of range is ``status_invalid``.
@@ -42,11 +53,14 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -56,13 +70,15 @@ from .._files import atomic_write
 from .._keys import Key
 from .._limits import DEFAULT_LIMITS, Limits
 from ._admission import AdmitList, AdmittedList, _peek, list_admission
-from ._freshness import DEFAULT_FRESHNESS, FreshnessPolicy
-from ._ietf import check_status_value, verify_status_list_token
+from ._freshness import DEFAULT_FRESHNESS, FreshnessPolicy, check_fresh, check_list_times
+from ._ietf import StatusListToken, check_status_value, verify_status_list_token
 from ._w3c import (
     MIN_BITSTRING_ENTRIES,
     BitstringStatusListEntry,
+    VerifiedBitstringStatusList,
     VerifyDocument,
     check_bitstring_status,
+    run_verify,
     verify_bitstring_status_list_credential,
 )
 
@@ -75,6 +91,7 @@ __all__ = [
     "MAX_TIED",
     "AdmitList",
     "AdmittedList",
+    "BitstringProofMemo",
     "CachedStatusList",
     "StatusCheck",
     "StatusListLookup",
@@ -90,6 +107,78 @@ _LOCK = ".lock"
 _INDEX_VERSION = 2
 #: Different lists with one URI, issuer and issue time kept side by side (see ``put``).
 MAX_TIED = 4
+#: Verified lists a store keeps decoded in memory by default (see ``StatusListStore``).
+DEFAULT_MEMORY = 128
+
+_FileSig = tuple[int, int, int, int]
+
+
+def _file_sig(path: str) -> _FileSig | None:
+    """What tells a changed file cheaply: inode, size and both change times (``None``: gone)."""
+    try:
+        st = os.stat(path)  # noqa: PTH116 - on the hot path: no Path object per check
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise StorageError("storage_read_failed", f"cannot read status cache {path}: {e}") from e
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+class _Memory:
+    """The store's bounded memory: files read (by signature) and lists verified (by content
+    hash and keys). Thread-safe; entries are immutable once stored."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._files: OrderedDict[str, tuple[_FileSig, bytes, str]] = OrderedDict()
+        self._index: tuple[_FileSig, dict[str, dict[str, Any]]] | None = None
+        self._verified: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+
+    def file(self, name: str, sig: _FileSig) -> tuple[bytes, str] | None:
+        with self._lock:
+            hit = self._files.get(name)
+            if hit is None or hit[0] != sig:
+                return None
+            self._files.move_to_end(name)
+            return hit[1], hit[2]
+
+    def remember_file(self, name: str, sig: _FileSig, data: bytes, digest: str) -> None:
+        with self._lock:
+            self._files[name] = (sig, data, digest)
+            self._files.move_to_end(name)
+            while len(self._files) > self.size * (1 + MAX_TIED):
+                self._files.popitem(last=False)
+
+    def index(self, sig: _FileSig) -> dict[str, dict[str, Any]] | None:
+        with self._lock:
+            if self._index is None or self._index[0] != sig:
+                return None
+            return self._index[1]
+
+    def remember_index(self, sig: _FileSig, index: dict[str, dict[str, Any]]) -> None:
+        with self._lock:
+            self._index = (sig, index)
+
+    def verified(self, key: tuple[Any, ...]) -> Any:
+        with self._lock:
+            hit = self._verified.get(key)
+            if hit is not None:
+                self._verified.move_to_end(key)
+            return hit
+
+    def remember_verified(self, key: tuple[Any, ...], value: Any) -> None:
+        with self._lock:
+            self._verified[key] = value
+            self._verified.move_to_end(key)
+            while len(self._verified) > self.size * (1 + MAX_TIED):
+                self._verified.popitem(last=False)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._files.clear()
+            self._verified.clear()
+            self._index = None
 
 
 def cache_file_name(uri: str, issuer: str) -> str:
@@ -122,6 +211,8 @@ class CachedStatusList:
     data: bytes
     fetched_at: float | None
     tied: tuple[bytes, ...] = ()
+    # SHA-256 (hex) of data, then of each tied list, when known: what the memory is keyed by
+    _digests: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -180,6 +271,9 @@ class StatusListStore:
         policy: the freshness policy of the checks (default :data:`DEFAULT_FRESHNESS`: ttl
             clamped to 60 s .. 24 h and at most a day old, counted from the list's own issue
             time).
+        memory: how many verified lists to keep decoded in memory (default
+            :data:`DEFAULT_MEMORY`; ``0``: read and verify from disk at every check). Same
+            verdicts either way; see the module docstring.
     """
 
     def __init__(
@@ -188,10 +282,15 @@ class StatusListStore:
         *,
         limits: Limits = DEFAULT_LIMITS,
         policy: FreshnessPolicy = DEFAULT_FRESHNESS,
+        memory: int = DEFAULT_MEMORY,
     ) -> None:
         self.directory = Path(directory)
         self.limits = limits
         self.policy = policy
+        if isinstance(memory, bool) or not isinstance(memory, int) or memory < 0:
+            raise ValueError("memory must be a non-negative number of lists")
+        self._memory = _Memory(memory) if memory else None
+        self._dir = str(self.directory)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -214,6 +313,21 @@ class StatusListStore:
             os.close(fd)  # closing releases the lock
 
     def _read_index(self) -> dict[str, dict[str, Any]]:
+        """The index; with memory, parsed again only when its file changed (the caller must
+        not alter the dict it gets: :meth:`put` works on a copy)."""
+        mem = self._memory
+        if mem is None:
+            return self._load_index()
+        sig = _file_sig(os.path.join(self._dir, _INDEX))  # noqa: PTH118 - hot path
+        if sig is None:
+            return {}
+        index = mem.index(sig)
+        if index is None:
+            index = self._load_index()  # read after the stat: a later change shows next time
+            mem.remember_index(sig, index)
+        return index
+
+    def _load_index(self) -> dict[str, dict[str, Any]]:
         try:
             raw = (self.directory / _INDEX).read_bytes()
         except FileNotFoundError:
@@ -234,14 +348,38 @@ class StatusListStore:
         atomic_write(self.directory / _INDEX, body.encode())
 
     def _read_file(self, name: str, uri: str) -> bytes | None:
+        got = self._read_file_hashed(name, uri)
+        return None if got is None else got[0]
+
+    def _read_file_hashed(self, name: str, uri: str) -> tuple[bytes, str] | None:
+        """A cached file and its SHA-256; with memory, read and hashed again only when its
+        ``(inode, size, mtime, ctime)`` changed."""
+        mem = self._memory
+        sig: _FileSig | None = None
+        if mem is not None:
+            try:
+                sig = _file_sig(os.path.join(self._dir, name))  # noqa: PTH118 - hot path
+            except StorageError as e:
+                raise StorageError(
+                    "storage_read_failed", f"cannot read cached status list {uri}: {e}"
+                ) from e
+            if sig is None:
+                return None
+            hit = mem.file(name, sig)
+            if hit is not None:
+                return hit
         try:
-            return (self.directory / name).read_bytes()
+            data = (self.directory / name).read_bytes()
         except FileNotFoundError:
             return None
         except OSError as e:
             raise StorageError(
                 "storage_read_failed", f"cannot read cached status list {uri}: {e}"
             ) from e
+        digest = _sha(data)
+        if mem is not None and sig is not None:
+            mem.remember_file(name, sig, data, digest)
+        return data, digest
 
     def put(
         self, uri: str, data: bytes, *, fetched_at: float, admit: AdmitList
@@ -286,10 +424,10 @@ class StatusListStore:
         name = cache_file_name(uri, admitted.issuer)
         digest = hashlib.sha256(data).hexdigest()
         with self._locked():
-            index = self._read_index()
+            index = dict(self._read_index())  # a copy: the remembered one is shared
             meta = index.get(name)
-            old = self._read_file(name, uri)
-            if old is not None and meta is not None and meta.get("sha256") == _sha(old):
+            old = self._read_file_hashed(name, uri)
+            if old is not None and meta is not None and meta.get("sha256") == old[1]:
                 old_iat = meta.get("issued_at")
                 if not isinstance(old_iat, int | float) or isinstance(old_iat, bool):
                     old_iat = float("-inf")
@@ -345,15 +483,16 @@ class StatusListStore:
     def lookup(self, uri: str, *, issuer: str) -> CachedStatusList | None:
         """The cached raw list ``uri`` signed by ``issuer``, or ``None``."""
         name = cache_file_name(uri, issuer)
-        data = self._read_file(name, uri)
-        if data is None:
+        got = self._read_file_hashed(name, uri)
+        if got is None:
             return None
+        data, data_sha = got
         meta = self._read_index().get(name, {})
         fetched_at = meta.get("fetched_at")
         consistent = (
             meta.get("uri") == uri
             and meta.get("issuer") == issuer
-            and meta.get("sha256") == _sha(data)
+            and meta.get("sha256") == data_sha
         )
         if (
             not consistent
@@ -362,16 +501,25 @@ class StatusListStore:
         ):
             fetched_at = None  # index and file disagree (crash between the two writes)
         tied: list[bytes] = []
+        digests = [data_sha]
         for digest in meta.get("tied", []) if consistent else []:
-            other = self._read_file(f"{name}.{digest}", uri) if isinstance(digest, str) else None
-            if other is None or _sha(other) != digest:
+            other = (
+                self._read_file_hashed(f"{name}.{digest}", uri) if isinstance(digest, str) else None
+            )
+            if other is None or other[1] != digest:
                 # a tied list is missing or altered: no way to know which state is current
                 raise StatusError(
                     "status_unavailable", f"a cached copy of status list {uri} is damaged"
                 )
-            tied.append(other)
+            tied.append(other[0])
+            digests.append(other[1])
         return CachedStatusList(
-            uri=uri, issuer=issuer, data=data, fetched_at=fetched_at, tied=tuple(tied)
+            uri=uri,
+            issuer=issuer,
+            data=data,
+            fetched_at=fetched_at,
+            tied=tuple(tied),
+            _digests=tuple(digests),
         )
 
     def uris(self) -> list[str]:
@@ -446,20 +594,15 @@ class StatusListStore:
                 unreadable) or ``status_invalid`` (signature, issuer, ``sub``, index range).
         """
         cached = self._require(uri, expected_issuer)
-        tokens = [
-            verify_status_list_token(
-                data,
-                key=issuer_key,
-                expected_uri=uri,
-                expected_issuer=expected_issuer,
-                now=now,
-                max_age=max_age,
-                policy=self.policy if policy is None else policy,
-                limits=self.limits,
-                x5c_key=x5c_key,
-            )
-            for data in (cached.data, *cached.tied)
+        policy = self.policy if policy is None else policy
+        keys: Sequence[Key] = [issuer_key] if isinstance(issuer_key, Key) else list(issuer_key)
+        datas = (cached.data, *cached.tied)
+        digests = cached._digests if len(cached._digests) == len(datas) else (None,) * len(datas)
+        checked = [
+            self._token(data, digest, keys, uri, expected_issuer, now, max_age, policy, x5c_key)
+            for data, digest in zip(datas, digests, strict=True)
         ]
+        tokens = [t for t, _ in checked]
         # lists tied on issue time: the most severe status wins (invalid, then suspended)
         worst = max((t.status(idx) for t in tokens), key=_severity)
         check_status_value(worst, uri=uri, idx=idx)
@@ -468,8 +611,129 @@ class StatusListStore:
             idx=idx,
             status=0,
             issued_at=tokens[0].issued_at,
-            fresh_until=min(t.fresh_until for t in tokens),
+            fresh_until=min(f for _, f in checked),
         )
+
+    def _token(
+        self,
+        data: bytes,
+        digest: str | None,
+        keys: Sequence[Key],
+        uri: str,
+        expected_issuer: str,
+        now: float,
+        max_age: float | None,
+        policy: FreshnessPolicy,
+        x5c_key: Callable[[Any], Key] | None = None,
+    ) -> tuple[StatusListToken, float]:
+        """:func:`verify_status_list_token` at ``now`` and when the token goes stale; with
+        memory, a token verified before (same bytes, same keys) is not verified again, only
+        its times are checked at ``now``. With ``x5c_key`` (X.509 roots pinned) every check
+        is a full one: the chain's validity and revocation depend on ``now`` and the trust
+        list, which the memory does not key on."""
+
+        def full() -> StatusListToken:
+            return verify_status_list_token(
+                data,
+                key=keys,
+                expected_uri=uri,
+                expected_issuer=expected_issuer,
+                now=now,
+                max_age=max_age,
+                policy=policy,
+                limits=self.limits,
+                x5c_key=x5c_key,
+            )
+
+        mem = self._memory
+        if mem is None or x5c_key is not None:
+            tok = full()
+            return tok, tok.fresh_until
+        memo_key = (
+            "ietf",
+            _sha(data) if digest is None else digest,
+            tuple((k.kid, k.alg) for k in keys),
+            uri,
+            expected_issuer,
+        )
+        known: StatusListToken | None = mem.verified(memo_key)
+        if known is None:
+            tok = full()  # the slow path, errors and all; only a success is remembered
+            mem.remember_verified(memo_key, tok)
+            return tok, tok.fresh_until
+        tok = known
+        # everything but the times was checked on these bytes with these keys
+        fresh_until = check_fresh(
+            now=now,
+            issued_at=tok.issued_at,
+            expires_at=tok.expires_at,
+            ttl=tok.ttl,
+            policy=policy,
+            max_age=max_age,
+            what=f"status list {uri}",
+        )
+        return tok, fresh_until
+
+    def _bitstring(
+        self,
+        data: bytes,
+        digest: str | None,
+        memo: BitstringProofMemo,
+        verify: VerifyDocument,
+        entry: BitstringStatusListEntry,
+        expected_issuer: str,
+        now: float,
+        max_age: float | None,
+        policy: FreshnessPolicy,
+        min_entries: int,
+    ) -> VerifiedBitstringStatusList:
+        uri = entry.status_list_credential
+
+        def full() -> VerifiedBitstringStatusList:
+            return verify_bitstring_status_list_credential(
+                data,
+                verify=verify,
+                expected_uri=uri,
+                expected_issuer=expected_issuer,
+                status_purpose=entry.status_purpose,
+                now=now,
+                max_age=max_age,
+                policy=policy,
+                min_entries=min_entries,
+                limits=self.limits,
+            )
+
+        mem = self._memory
+        if mem is None:
+            return full()
+        memo_key = (
+            "w3c",
+            _sha(data) if digest is None else digest,
+            memo.key,
+            uri,
+            expected_issuer,
+            entry.status_purpose,
+            min_entries,
+        )
+        hit: tuple[VerifiedBitstringStatusList, dict[str, Any]] | None = mem.verified(memo_key)
+        if hit is None:
+            verified = full()
+            doc = parse_json_object(data, what="status list credential", max_bytes=len(data))
+            mem.remember_verified(memo_key, (verified, doc))
+            return verified
+        verified, doc = hit
+        run_verify(lambda d: memo.recheck(d, now), doc)  # the proof's own time checks
+        fresh_until = check_list_times(
+            fresh=True,
+            now=now,
+            issued_at=verified.valid_from,
+            expires_at=verified.valid_until,
+            ttl=verified.ttl,
+            policy=policy,
+            max_age=max_age,
+            what=f"status list {uri}",
+        )
+        return dataclasses.replace(verified, fresh_until=fresh_until)
 
     def check_bitstring_status(
         self,
@@ -481,12 +745,18 @@ class StatusListStore:
         max_age: float | None = None,
         policy: FreshnessPolicy | None = None,
         min_entries: int = MIN_BITSTRING_ENTRIES,
+        verified_as: BitstringProofMemo | None = None,
     ) -> StatusCheck:
         """Status of a W3C ``BitstringStatusListEntry`` against the cached status list
         credential of ``expected_issuer``; ``verify(document) -> issuer id`` checks its
-        proof. Same error codes as :meth:`check_token_status`."""
+        proof. Same error codes as :meth:`check_token_status`.
+
+        ``verified_as`` lets the store remember a verified list (see
+        :class:`BitstringProofMemo`); without it every check runs ``verify``."""
         uri = entry.status_list_credential
         cached = self._require(uri, expected_issuer)
+        datas = (cached.data, *cached.tied)
+        digests = cached._digests if len(cached._digests) == len(datas) else (None,) * len(datas)
         lists = [
             verify_bitstring_status_list_credential(
                 data,
@@ -500,7 +770,20 @@ class StatusListStore:
                 min_entries=min_entries,
                 limits=self.limits,
             )
-            for data in (cached.data, *cached.tied)
+            if verified_as is None
+            else self._bitstring(
+                data,
+                digest,
+                verified_as,
+                verify,
+                entry,
+                expected_issuer,
+                now,
+                max_age,
+                self.policy if policy is None else policy,
+                min_entries,
+            )
+            for data, digest in zip(datas, digests, strict=True)
         ]
         for verified in lists:  # tied lists: a set bit in any of them counts
             check_bitstring_status(entry, verified)
@@ -511,6 +794,18 @@ class StatusListStore:
             issued_at=lists[0].valid_from,
             fresh_until=min(v.fresh_until for v in lists),
         )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BitstringProofMemo:
+    """How a store may remember bitstring status list credentials that a ``verify`` callable
+    accepted: ``key`` names everything the proof check depends on except the time (e.g. the
+    organisation and its keys), and ``recheck(document, now)`` re-runs the time checks that
+    ``verify`` makes (proof ``created``/``expires``, ``validFrom``/``validUntil``), raising
+    what ``verify`` would raise."""
+
+    key: tuple[Any, ...]
+    recheck: Callable[[Mapping[str, Any], float], None]
 
 
 def _sha(data: bytes) -> str:

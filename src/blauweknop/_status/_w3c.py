@@ -270,6 +270,7 @@ class VerifiedBitstringStatusList:
         valid_until: ``validUntil`` or ``None``.
         fresh_until: when this copy becomes stale under the applied policy.
         bitstring: the expanded list.
+        ttl: the subject's ``ttl`` in seconds, or ``None``.
     """
 
     uri: str
@@ -279,6 +280,7 @@ class VerifiedBitstringStatusList:
     valid_until: float | None
     fresh_until: float
     bitstring: BitstringStatusList
+    ttl: float | None = None
 
 
 def _doc_issuer(doc: Mapping[str, Any]) -> str | None:
@@ -286,6 +288,24 @@ def _doc_issuer(doc: Mapping[str, Any]) -> str | None:
     if isinstance(iss, Mapping):
         iss = iss.get("id")
     return iss if isinstance(iss, str) else None
+
+
+def run_verify(verify: Callable[[dict[str, Any]], Any], doc: Mapping[str, Any]) -> Any:
+    """Run a proof check on a copy of ``doc`` and map its errors to status codes: a time
+    window that has passed is ``status_unavailable`` (stale), unreadable input too; anything
+    else (a bad proof, a reshaped document, validFrom ahead) is ``status_invalid``."""
+    try:
+        return verify(canonical_copy(doc))
+    except ValidityError as e:
+        # past validUntil is stale, like an IETF list past exp; validFrom ahead is not
+        code = "status_unavailable" if e.code in ("expired", "proof_expired") else "status_invalid"
+        raise StatusError(code, f"status list credential is not usable now: {e}") from e
+    except MalformedError as e:
+        if e.code == "not_compact_form":  # signed, then reshaped: someone altered it
+            raise StatusError("status_invalid", f"status list credential refused: {e}") from e
+        raise StatusError("status_unavailable", f"status list credential is unreadable: {e}") from e
+    except BlauweKnopError as e:
+        raise StatusError("status_invalid", f"status list credential proof refused: {e}") from e
 
 
 def verify_bitstring_status_list_credential(
@@ -339,18 +359,7 @@ def verify_bitstring_status_list_credential(
     except MalformedError as e:
         raise StatusError("status_unavailable", f"status list credential is unreadable: {e}") from e
 
-    try:
-        signer_id = verify(canonical_copy(doc))
-    except ValidityError as e:
-        # past validUntil is stale, like an IETF list past exp; validFrom ahead is not
-        code = "status_unavailable" if e.code in ("expired", "proof_expired") else "status_invalid"
-        raise StatusError(code, f"status list credential is not usable now: {e}") from e
-    except MalformedError as e:
-        if e.code == "not_compact_form":  # signed, then reshaped: someone altered it
-            raise StatusError("status_invalid", f"status list credential refused: {e}") from e
-        raise StatusError("status_unavailable", f"status list credential is unreadable: {e}") from e
-    except BlauweKnopError as e:
-        raise StatusError("status_invalid", f"status list credential proof refused: {e}") from e
+    signer_id = run_verify(verify, doc)
     doc_issuer = _doc_issuer(doc)
     if not isinstance(signer_id, str) or signer_id != doc_issuer:
         raise StatusError(
@@ -415,6 +424,7 @@ def verify_bitstring_status_list_credential(
         valid_until=valid_until,
         fresh_until=fresh_until,
         bitstring=bitstring,
+        ttl=None if ttl_ms is None else ttl_ms / 1000,
     )
 
 

@@ -1,8 +1,21 @@
 """The citizen wallet's encrypted store: credentials and holder keys, encrypted at rest.
 
-A wallet is a directory holding one file::
+A wallet is a directory holding::
 
-    wallet.bkw    the whole wallet state, encrypted (the only file with secrets in it)
+    wallet.bkw      the whole wallet state, encrypted
+    wallet.journal  small changes made since wallet.bkw was written, encrypted (see
+                    :mod:`._journal`; :meth:`WalletStore.append`)
+
+**What each fsync protects.** A full write (:meth:`WalletStore.put`, ``delete``, a
+:meth:`~WalletStore.transaction`, creation, a passphrase change) is one
+:func:`~blauweknop._files.atomic_write`: the fsync of the temporary file makes the new state's
+bytes durable before the rename can expose them (else a crash could leave a renamed but empty
+or partial file), and the fsync of the directory makes the rename itself durable (else a crash
+could bring back the previous state after the call returned). An appended change
+(:meth:`WalletStore.append`, what a presentation uses to count itself) costs one
+``fdatasync`` of the journal: its entry and the journal's new length are durable before the
+call returns (so a copy of a single-use batch is never presented twice after a crash), plus,
+once, an fsync of the directory when the journal file is created.
 
 A private package, split by job (issue 13): :mod:`._envelope` (envelope encryption and the
 key-derivation bounds), :mod:`._format` (the file layout, the state's plaintext, reading the
@@ -58,9 +71,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -102,6 +115,7 @@ from ._format import (
     read_wallet_file,
     remove_stale_temp_files,
 )
+from ._journal import Journal, append_entry, read_journal
 from ._lock import acquire_lock as _acquire_lock
 from ._lock import is_locked_directory, make_directory, release_lock
 
@@ -140,12 +154,14 @@ class WalletStore:
     """
 
     __slots__ = (
+        "_changes",
         "_data_section",
         "_dek",
         "_dek_key",
         "_directory",
         "_generation",
         "_header",
+        "_journal",
         "_key_section",
         "_lock",
         "_pending",
@@ -165,6 +181,8 @@ class WalletStore:
         self._generation = 0
         self._records: Records = {}
         self._pending: Records | None = None
+        self._journal = Journal(0)
+        self._changes = 0  # bumped by every change of the visible state (see `changes`)
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
@@ -278,7 +296,10 @@ class WalletStore:
         header, dek = unwrap_dek(key_section, secret, raw_key=raw_key)
         aesgcm = AESGCM(dek)
         generation, plaintext = open_data(aesgcm, header.wallet_id, data_section)
-        self._records = parse_state(plaintext)
+        records = parse_state(plaintext)
+        # the changes appended since this generation was written (see _journal)
+        self._journal = read_journal(self._directory, aesgcm, header.wallet_id, generation, records)
+        self._records = records
         self._header = header
         self._wallet_id = header.wallet_id
         self._dek_key, self._dek = dek, aesgcm
@@ -324,6 +345,75 @@ class WalletStore:
         text = self._view().get(kind, {}).get(record_id)
         return None if text is None else decode_value(text)
 
+    def append(self, changes: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
+        """Store a few records like :meth:`put`, durably, with one synced entry appended to
+        the wallet's journal (:mod:`._journal`) instead of a rewrite of the wallet file:
+        one ``fdatasync`` instead of two fsyncs and the encryption of every record. When
+        the journal is full (it is folded into the wallet file then), or inside a
+        :meth:`transaction`, this is an ordinary write.
+
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> with WalletStore.create(tmp.name, key=bytes(32)) as store:
+        ...     store.append([("credential", "c1", {"presented": 1})])
+        >>> with WalletStore.open(tmp.name, key=bytes(32)) as store:
+        ...     store.get("credential", "c1")
+        {'presented': 1}
+        >>> tmp.cleanup()
+        """
+        texts = []
+        for kind, record_id, value in changes:
+            check_name(kind, "kind")
+            check_name(record_id, "record_id")
+            texts.append((kind, record_id, encode_value(value)))
+        if not texts:
+            return
+        self._check_open()
+        if self._pending is None:
+            self._check_unchanged()
+            if append_entry(self._directory, self._journal, self._dek, self._wallet_id, texts):
+                self._changes += 1
+                for kind, record_id, text in texts:  # on disk now: the state follows
+                    self._records.setdefault(kind, {})[record_id] = text
+                return
+        with self._change() as records:  # in a transaction, or the journal is full
+            for kind, record_id, text in texts:
+                records.setdefault(kind, {})[record_id] = text
+
+    @property
+    def changes(self) -> int:
+        """A counter that moves whenever the records this handle sees change (a write, a
+        staged change, a rolled-back transaction): what a cache of derived data compares.
+
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> store = WalletStore.create(tmp.name, key=bytes(32))
+        >>> before = store.changes
+        >>> store.put("credential", "c1", {"n": 1})
+        >>> store.changes != before
+        True
+        >>> store.close(); tmp.cleanup()
+        """
+        return self._changes
+
+    def texts(self, kind: str) -> Mapping[str, str]:
+        """The records of ``kind`` as their stored JSON texts, by id, without decoding them
+        (a read-only view; a changed record gets a new text object). For caches of derived
+        data keyed by the text; everyone else uses :meth:`items`."""
+        return MappingProxyType(self._view().get(kind, {}))
+
+    def has(self, kind: str, record_id: str) -> bool:
+        """Whether a record is stored under ``(kind, record_id)`` (nothing is decoded).
+
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> store = WalletStore.create(tmp.name, key=bytes(32))
+        >>> store.has("credential", "c1")
+        False
+        >>> store.close(); tmp.cleanup()
+        """
+        return record_id in self._view().get(kind, {})
+
     def delete(self, kind: str, record_id: str) -> None:
         """Remove a record; ``StorageError("record_not_found")`` if there is none.
 
@@ -359,12 +449,14 @@ class WalletStore:
         return [(rid, decode_value(group[rid])) for rid in sorted(group)]
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[WalletStore]:
+    def transaction(self, *, journal: bool = False) -> Iterator[WalletStore]:
         """Group changes into one atomic write, made when the outermost block exits normally.
 
         If the block raises, none of its changes are kept (a nested block acts as a
         savepoint: only its own changes are dropped). If the write fails, a
         :class:`StorageError` is raised and the wallet is as before the transaction.
+        With ``journal`` (outermost block only) the changes are appended to the journal as
+        one synced entry when they fit (see :meth:`append`), else written as usual.
 
         >>> import tempfile
         >>> tmp = tempfile.TemporaryDirectory()
@@ -389,6 +481,7 @@ class WalletStore:
                 yield self
             except BaseException:
                 self._pending = savepoint
+                self._changes += 1  # the state seen inside went back
                 raise
             return
         self._pending = clone(self._records)
@@ -396,11 +489,31 @@ class WalletStore:
             yield self
         except BaseException:
             self._pending = None
+            self._changes += 1
             raise
         pending, self._pending = self._pending, None
         self._check_open()  # closed inside the block: nothing to commit to
         if pending is not None and pending != self._records:
+            if journal and self._append_diff(pending):
+                return
             self._commit(pending)
+
+    def _append_diff(self, pending: Records) -> bool:
+        """Append what changed from the committed state to ``pending`` as one journal entry;
+        ``False`` (nothing written) when it does not fit."""
+        changes: list[tuple[str, str, str | None]] = []
+        for kind, group in pending.items():
+            old = self._records.get(kind, {})
+            changes += [(kind, rid, text) for rid, text in group.items() if old.get(rid) != text]
+            changes += [(kind, rid, None) for rid in old if rid not in group]
+        for kind, group in self._records.items():
+            if kind not in pending:
+                changes += [(kind, rid, None) for rid in group]
+        self._check_unchanged()
+        if not append_entry(self._directory, self._journal, self._dek, self._wallet_id, changes):
+            return False
+        self._records = pending
+        return True
 
     # -- keys ----------------------------------------------------------------------------
     def change_passphrase(
@@ -497,6 +610,7 @@ class WalletStore:
     def _change(self) -> Iterator[Records]:
         """Yield a mutable copy of the state; commit it (or stage it in the transaction)."""
         self._check_open()
+        self._changes += 1
         if self._pending is not None:
             # in a transaction: edit the staged copy in place (callers validate first)
             yield self._pending
@@ -513,6 +627,7 @@ class WalletStore:
         data_section = seal_data(self._dek, self._wallet_id, gen, encode_state(records))
         self._write_file(self._key_section + data_section)
         self._records, self._data_section, self._generation = records, data_section, gen
+        self._journal = Journal(gen)  # the file holds everything; older entries are stale
 
     def _check_unchanged(self) -> None:
         """Refuse to write when the wallet is no longer what this handle last read or wrote.
