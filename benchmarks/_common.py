@@ -139,7 +139,7 @@ def bitstring_status(idx: int = 4242) -> list[dict[str, Any]]:
     base = "https://status.cjib.example/bk/w3c"
     return [
         {
-            "id": f"{base}/revocation#{idx}",
+            "id": f"{base}/{purpose}#{idx}",
             "type": "BitstringStatusListEntry",
             "statusPurpose": purpose,
             "statusListIndex": str(idx),
