@@ -26,9 +26,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,16 +176,56 @@ def run_shell(
         parts.append(b.body)
     script = cwd.parent / f"{cwd.name}-script.sh"
     script.write_text("\n".join(parts) + "\n")
-    return subprocess.run(
-        ["bash", str(script)],
-        cwd=cwd,
-        env=env or environment(),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-        stdin=subprocess.DEVNULL,
+    return run_session(["bash", str(script)], cwd, env or environment())
+
+
+def run_session(
+    args: list[str], cwd: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Run a session in its own process group; when it ends, whatever it left running (a
+    server started with ``&``) is stopped. Output goes to files, not pipes: a process left
+    behind would hold a pipe open, and reading it would wait until the timeout."""
+    out_path, err_path = cwd.parent / f"{cwd.name}.out", cwd.parent / f"{cwd.name}.err"
+    with out_path.open("w", encoding="utf-8") as out, err_path.open("w", encoding="utf-8") as err:
+        proc = subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            returncode = proc.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            returncode = -signal.SIGKILL
+        finally:
+            _stop_group(proc.pid)
+            proc.wait()
+    return subprocess.CompletedProcess(
+        args,
+        returncode,
+        out_path.read_text("utf-8", errors="replace"),
+        err_path.read_text("utf-8", errors="replace"),
     )
+
+
+def _stop_group(pgid: int) -> None:
+    """SIGTERM to the session's process group, SIGKILL to what is still there after 5 s."""
+    for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 0.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pgid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
 
 
 def _report(p: subprocess.CompletedProcess[str]) -> str:
