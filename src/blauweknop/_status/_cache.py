@@ -731,7 +731,9 @@ class StatusListStore:
             mem.remember_verified(memo_key, (verified, doc))
             return verified
         verified, doc = hit
-        run_verify(lambda d: memo.recheck(d, now), doc)  # the proof's own time checks
+        # the proof's own time checks, on the remembered document itself (no deep copy per
+        # check: ``recheck`` only reads it)
+        run_verify(lambda d: memo.recheck(d, now), doc, copy=False)
         fresh_until = check_list_times(
             fresh=True,
             now=now,
@@ -811,7 +813,8 @@ class BitstringProofMemo:
     accepted: ``key`` names everything the proof check depends on except the time (e.g. the
     organisation and its keys), and ``recheck(document, now)`` re-runs the time checks that
     ``verify`` makes (proof ``created``/``expires``, ``validFrom``/``validUntil``), raising
-    what ``verify`` would raise."""
+    what ``verify`` would raise. ``recheck`` gets the remembered document itself and must
+    only read it."""
 
     key: tuple[Any, ...]
     recheck: Callable[[Mapping[str, Any], float], None]
