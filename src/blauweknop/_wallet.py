@@ -717,8 +717,8 @@ class Wallet:
                 used.append((d.credential_id, rec))
         # Counted before the vp_token leaves: the count picks the next unused copy of a
         # single-use batch. One synced journal entry, not a rewrite of the wallet file.
-        self._store.append(
-            [(_CRED, cid, rec.replace(presented=rec.presented + 1).to_json()) for cid, rec in used]
+        self._store.append_counts(
+            [(_CRED, cid, "presented", rec.presented + 1) for cid, rec in used]
         )
         return vp_token
 

@@ -47,6 +47,7 @@ from blauweknop import (
     verify_sd_jwt,
 )
 from blauweknop._codec import b64u_decode, b64u_encode, canonical_json, parse_json
+from blauweknop._jws import parse_compact
 from blauweknop._keys import Key
 
 Path = tuple[Any, ...]
@@ -203,7 +204,12 @@ def test_verify_returns_exactly_the_selection(
 ) -> None:
     patterns = data.draw(selections(claims), label="patterns")
     issued = _issue(claims, bound)
-    vp = _present(issued, patterns, bound)
+    kb_iat = NOW - data.draw(st.integers(0, 250), label="KB-JWT age")
+    vp = (
+        _present(issued, patterns, bound, iat=kb_iat)
+        if bound
+        else _present(issued, patterns, bound)
+    )
     revealed = revealed_by(claims, patterns)
 
     res = _verify(vp, bound)
@@ -214,7 +220,11 @@ def test_verify_returns_exactly_the_selection(
     assert canon(res.claims) == canon(expected)
     assert res.disclosed == disclosed
     assert res.key_bound is bound
-    _, encs, _ = _split(vp)
+    _, encs, kb = _split(vp)
+    # the KB-JWT's iat handed back equals the one read from the KB-JWT itself (the verifier
+    # uses it instead of parsing the KB-JWT a second time)
+    assert res.kb_iat == (float(parse_compact(kb).payload_json()["iat"]) if bound else None)
+    assert res.kb_iat == (kb_iat if bound else None)
     assert len(encs) == len(revealed)
     assert {disclosure_paths(issued)[_digest(e)] for e in encs} == revealed
 

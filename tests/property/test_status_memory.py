@@ -19,11 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from strategies import suite_settings
 
-from blauweknop._errors import BlauweKnopError, SignatureError, ValidityError
+from blauweknop._codec import b64u_decode
+from blauweknop._errors import BlauweKnopError, SignatureError, StatusError, ValidityError
+from blauweknop._jws import sign_compact
 from blauweknop._keys import Key
 from blauweknop._status import (
     BitstringStatusList,
@@ -36,6 +39,7 @@ from blauweknop._status import (
     sign_status_list_token,
 )
 from blauweknop._status._cache import BitstringProofMemo
+from blauweknop._status._ietf import STATUS_LIST_JWT_TYP
 
 NOW = 1_700_000_000
 URI = "https://status.cjib.example/lists/1.jwt"
@@ -68,6 +72,7 @@ ops = st.lists(
             st.integers(0, 3),  # counted from NOW + 100 * this
             offsets,
             st.sampled_from(["key", "other", "both"]),
+            st.booleans(),  # X.509 roots pinned (an x5c_key given), as StatusCache does
         ),
     ),
     min_size=1,
@@ -125,6 +130,10 @@ def _token(iat_step: int, ttl: int, revoked: frozenset[int], other: bool) -> byt
     ).encode()
 
 
+def _no_chain(x5c: Any) -> Key:
+    raise AssertionError("these tokens carry no x5c: the chain check is never reached")
+
+
 def _run_ietf(disk: Disk, steps: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     keys = {"key": [KEY], "other": [OTHER], "both": [KEY, OTHER]}
     name = cache_file_name(URI, ISS)
@@ -159,7 +168,7 @@ def _run_ietf(disk: Disk, steps: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]
             elif how == "delete":
                 path.unlink(missing_ok=True)
         else:
-            _, idx, base, offset, which = step
+            _, idx, base, offset, which, pinned = step
             now = NOW + 100 * base + offset
             out.append(
                 outcome(
@@ -170,6 +179,7 @@ def _run_ietf(disk: Disk, steps: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]
                     issuer_key=keys[which],
                     expected_issuer=ISS,
                     now=now,
+                    x5c_key=_no_chain if pinned else None,
                 )
             )
     return out
@@ -184,6 +194,42 @@ def test_token_status_with_memory_agrees_with_reading_from_disk(steps: list[Any]
         want = _run_ietf(slow, steps)
         assert [o[:2] for o in got] == [o[:2] for o in want]
         assert got == want
+
+
+def test_a_token_with_x5c_is_checked_in_full_every_time(tmp_path: Path) -> None:
+    """A token whose key comes from its x5c chain is never remembered: the chain is resolved
+    at every check, so a chain refused later (root unpinned, leaf revoked) refuses the list."""
+    claims = json.loads(b64u_decode(_token(0, 3600, frozenset({3}), False).split(b".")[1]))
+    header = {"alg": "ES256", "typ": STATUS_LIST_JWT_TYP, "x5c": ["MIIB"]}
+    data = sign_compact(header, json.dumps(claims).encode(), KEY).encode()
+    calls: list[Any] = []
+    chain_ok = [True]
+
+    def x5c_key(x5c: Any) -> Key:
+        calls.append(x5c)
+        if not chain_ok[0]:
+            raise SignatureError("x5c_untrusted", "the chain no longer ends at a pinned root")
+        return KEY
+
+    store = StatusListStore(tmp_path, memory=8)
+    admit = list_admission(
+        keys_for=lambda _iss: [KEY], x5c_key_for=lambda _iss: x5c_key, now=NOW + 400
+    )
+    store.put(URI, data, fetched_at=NOW, admit=admit)
+    calls.clear()
+    check = functools.partial(
+        store.check_token_status, URI, issuer_key=[KEY], expected_issuer=ISS, x5c_key=x5c_key
+    )
+    assert check(2, now=NOW + 60).status == 0
+    assert check(2, now=NOW + 61).status == 0
+    assert len(calls) == 2  # resolved at each check, not remembered
+    with pytest.raises(StatusError) as e:
+        check(3, now=NOW + 62)
+    assert e.value.code == "revoked"
+    chain_ok[0] = False
+    with pytest.raises(StatusError) as e:
+        check(2, now=NOW + 63)
+    assert e.value.code == "status_invalid"
 
 
 # -- W3C: the proof check is injected; its own time checks are re-run by ``recheck`` -----------

@@ -88,6 +88,8 @@ class VerifiedSDJWT:
         disclosed: the paths that came from disclosures (for policy checks).
         holder_jwk: ``cnf.jwk`` if present.
         key_bound: whether a valid KB-JWT was checked.
+        kb_iat: the checked KB-JWT's ``iat`` (``None`` without one), so a caller applying
+            its own age rule need not parse the KB-JWT again.
     """
 
     header: dict[str, Any]
@@ -95,6 +97,7 @@ class VerifiedSDJWT:
     disclosed: frozenset[ClaimPath]
     holder_jwk: dict[str, Any] | None
     key_bound: bool
+    kb_iat: float | None = None
 
 
 def _process(
@@ -267,8 +270,9 @@ def verify_sd_jwt(
     if holder_jwk is not None and not isinstance(holder_jwk, dict):
         raise MalformedError("malformed_claim", "cnf.jwk must be an object")
     key_bound = False
+    kb_iat: float | None = None
     if sd.kb_jwt is not None:
-        _verify_kb(sd, holder_jwk, key_binding, now)
+        kb_iat = _verify_kb(sd, holder_jwk, key_binding, now)
         key_bound = True
     elif key_binding.required:
         raise HolderBindingError("key_binding_missing", "key binding is required but absent")
@@ -278,13 +282,14 @@ def verify_sd_jwt(
         disclosed=frozenset(disclosed),
         holder_jwk=holder_jwk,
         key_bound=key_bound,
+        kb_iat=kb_iat,
     )
 
 
 def _verify_kb(
     sd: SDJWT, holder_jwk: dict[str, Any] | None, policy: KeyBindingPolicy, now: float
-) -> None:
-    """RFC 9901 section 7.3."""
+) -> float:
+    """RFC 9901 section 7.3; returns the KB-JWT's ``iat``."""
     if holder_jwk is None:
         raise HolderBindingError(
             "holder_key_missing", "KB-JWT present but the SD-JWT has no cnf.jwk"
@@ -328,3 +333,4 @@ def _verify_kb(
         raise HolderBindingError(
             "sd_hash_mismatch", "KB-JWT sd_hash does not match the presentation"
         )
+    return float(iat)

@@ -628,9 +628,17 @@ class StatusListStore:
     ) -> tuple[StatusListToken, float]:
         """:func:`verify_status_list_token` at ``now`` and when the token goes stale; with
         memory, a token verified before (same bytes, same keys) is not verified again, only
-        its times are checked at ``now``. With ``x5c_key`` (X.509 roots pinned) every check
-        is a full one: the chain's validity and revocation depend on ``now`` and the trust
-        list, which the memory does not key on."""
+        its times are checked at ``now``. A token whose ``x5c`` chain was used (X.509 roots
+        pinned) is never remembered, so every check of it is a full one: the chain's validity
+        and revocation depend on ``now`` and the trust list, which the memory does not key
+        on. A token without ``x5c`` never reaches ``x5c_key``, so its verification does not
+        depend on it and is remembered whether or not ``x5c_key`` is given."""
+        chain_used: list[bool] = []
+
+        def chain_key(x5c: Any) -> Key:
+            chain_used.append(True)
+            assert x5c_key is not None  # only handed out when given
+            return x5c_key(x5c)
 
         def full() -> StatusListToken:
             return verify_status_list_token(
@@ -642,11 +650,11 @@ class StatusListStore:
                 max_age=max_age,
                 policy=policy,
                 limits=self.limits,
-                x5c_key=x5c_key,
+                x5c_key=None if x5c_key is None else chain_key,
             )
 
         mem = self._memory
-        if mem is None or x5c_key is not None:
+        if mem is None:
             tok = full()
             return tok, tok.fresh_until
         memo_key = (
@@ -659,7 +667,8 @@ class StatusListStore:
         known: StatusListToken | None = mem.verified(memo_key)
         if known is None:
             tok = full()  # the slow path, errors and all; only a success is remembered
-            mem.remember_verified(memo_key, tok)
+            if not chain_used:
+                mem.remember_verified(memo_key, tok)
             return tok, tok.fresh_until
         tok = known
         # everything but the times was checked on these bytes with these keys
@@ -722,7 +731,9 @@ class StatusListStore:
             mem.remember_verified(memo_key, (verified, doc))
             return verified
         verified, doc = hit
-        run_verify(lambda d: memo.recheck(d, now), doc)  # the proof's own time checks
+        # the proof's own time checks, on the remembered document itself (no deep copy per
+        # check: ``recheck`` only reads it)
+        run_verify(lambda d: memo.recheck(d, now), doc, copy=False)
         fresh_until = check_list_times(
             fresh=True,
             now=now,
@@ -802,7 +813,8 @@ class BitstringProofMemo:
     accepted: ``key`` names everything the proof check depends on except the time (e.g. the
     organisation and its keys), and ``recheck(document, now)`` re-runs the time checks that
     ``verify`` makes (proof ``created``/``expires``, ``validFrom``/``validUntil``), raising
-    what ``verify`` would raise."""
+    what ``verify`` would raise. ``recheck`` gets the remembered document itself and must
+    only read it."""
 
     key: tuple[Any, ...]
     recheck: Callable[[Mapping[str, Any], float], None]

@@ -114,6 +114,7 @@ from ._format import (
     read_head,
     read_wallet_file,
     remove_stale_temp_files,
+    with_int_member,
 )
 from ._journal import Journal, append_entry, read_journal
 from ._lock import acquire_lock as _acquire_lock
@@ -366,6 +367,34 @@ class WalletStore:
             check_name(kind, "kind")
             check_name(record_id, "record_id")
             texts.append((kind, record_id, encode_value(value)))
+        self._append_texts(texts)
+
+    def append_counts(self, changes: Iterable[tuple[str, str, str, int]]) -> None:
+        """Set a top-level integer member of stored records, durably, like :meth:`append`
+        (one synced journal entry): ``(kind, record_id, member, value)`` each. The record's
+        stored text is changed where the counter is written, not decoded and encoded again
+        (the wallet counts presentations with this).
+        ``StorageError("record_not_found")`` for a record that is not stored.
+
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> with WalletStore.create(tmp.name, key=bytes(32)) as store:
+        ...     store.put("credential", "c1", {"a": [1]})
+        ...     store.append_counts([("credential", "c1", "presented", 1)])
+        ...     store.get("credential", "c1")
+        {'a': [1], 'presented': 1}
+        >>> tmp.cleanup()
+        """
+        view = self._view()
+        texts = []
+        for kind, record_id, member, value in changes:
+            text = view.get(kind, {}).get(record_id)
+            if text is None:
+                raise StorageError("record_not_found", f"no record {kind}/{record_id}")
+            texts.append((kind, record_id, with_int_member(text, member, value)))
+        self._append_texts(texts)
+
+    def _append_texts(self, texts: list[tuple[str, str, str]]) -> None:
         if not texts:
             return
         self._check_open()

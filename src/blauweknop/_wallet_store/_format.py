@@ -142,6 +142,41 @@ def encode_value(value: object) -> str:
     return text
 
 
+def with_int_member(text: str, member: str, value: int) -> str:
+    """The record text ``text`` (made by :func:`encode_value`) with the top-level integer
+    ``member`` set to ``value``: decoded, changed and encoded again as :func:`encode_value`
+    would, except when ``member`` is the record's last member or absent, where only the
+    digits at the end are written (the text of a record that changes only a counter).
+
+    >>> with_int_member('{"a":[1,{"presented":2}],"presented":9}', "presented", 10)
+    '{"a":[1,{"presented":2}],"presented":10}'
+    >>> with_int_member('{"a":"presented"}', "presented", 1)
+    '{"a":"presented","presented":1}'
+    """
+    if type(value) is not int:
+        raise InvalidDataError("invalid_data", f"{member} must be an integer", field="value")
+    key = json.dumps(member, ensure_ascii=False)
+    end = text.rfind(f"{key}:")
+    out: str | None = None
+    if end > 0 and text[end - 1] in ",{":
+        # ``,"member":<digits>}`` at the very end: the last ``}`` closes the top-level object
+        # and a ``"`` after a ``,`` or ``{`` opens a string, so this is its last member
+        digits = text[end + len(key) + 1 : -1]
+        if text.endswith("}") and digits.lstrip("-").isdigit() and digits.isascii():
+            out = f"{text[: end + len(key) + 1]}{value}}}"
+    elif end < 0 and text.endswith("}"):  # not named anywhere, so absent
+        out = f"{text[:-1]}{',' if text != '{}' else ''}{key}:{value}}}"
+    if out is None:
+        obj = decode_value(text)
+        obj[member] = value
+        return encode_value(obj)
+    if len(out.encode("utf-8")) > _MAX_RECORD_BYTES:
+        raise InvalidDataError(
+            "too_large", f"value is larger than {_MAX_RECORD_BYTES} bytes", field="value"
+        )
+    return out
+
+
 def decode_value(text: str) -> dict[str, Any]:
     """A record value from its JSON text (made by :func:`encode_value`)."""
     # The text is authenticated by the data tag, so the fast parser suffices; a fresh object

@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._errors import DisclosureError, HolderBindingError, MalformedError, StorageError
-from .._jws import parse_compact
 from .._keys import Key, Signer
 from .._limits import DEFAULT_LIMITS, Limits
 from .._profile import NEVER_DISCLOSABLE, TECHNICAL_CLAIMS, CredentialProfile, get_profile
@@ -249,9 +248,9 @@ class SdJwtVcFormat:
             )
         except HolderBindingError as e:
             unify_holder_binding(e)
-        assert sd.kb_jwt is not None  # key binding was required and verified
+        assert res.kb_iat is not None  # key binding was required and verified
         check_presentation_age(
-            float(parse_compact(sd.kb_jwt).payload_json()["iat"]),
+            res.kb_iat,
             now=now,
             max_age=policy.max_age,
             leeway=policy.leeway,
