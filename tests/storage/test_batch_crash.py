@@ -2,7 +2,8 @@
 "Resumability"): the real command is killed with SIGKILL at random moments, then resumed.
 
 After every kill the register passes its integrity check, no status index is used twice, at most
-one row is pending, and every confirmed row has its file. The resumed run then issues each row
+one chunk of rows (the group commit in flight, the last rows reserved) is pending, and every
+confirmed row has its file. The resumed run then issues each row
 exactly once: one register row per declaration id, state ``valid``, one output file each, signed
 by the issuer and carrying the index the register holds. A register copied while a batch runs
 (file copy, or ``Register.backup``) opens and passes the integrity check.
@@ -30,6 +31,7 @@ import pytest
 
 from blauweknop import Key, did_jwk, verify_sd_jwt
 from blauweknop._register import CredentialRecord, Register
+from rodeknop_vc._batch import CHUNK_FIRST, CHUNK_MAX
 
 BIN = Path(sys.executable).parent
 GEM = "urn:oin:00000001001234567000"
@@ -209,7 +211,10 @@ def test_sigkill_at_random_moments_then_resume_issues_every_row_once(home: Path)
             recs = {r.credential_id: r for r in reg.list() if r.credential_id.startswith(prefix)}
         states = collections.Counter(r.state for r in recs.values())
         assert set(states) <= {"pending", "valid"}, where
-        assert states["pending"] <= 1, where  # rows are issued one after the other
+        # group commit: at most the chunk in flight is pending, and it is the last one
+        assert states["pending"] <= CHUNK_MAX, where
+        order = [recs[i].state for i in ids[: len(recs)]]
+        assert order == sorted(order, key=lambda s: s == "pending"), where
         assert list(recs) == ids[: len(recs)], where  # in CSV order, none skipped
         for r in recs.values():
             assert r.batch_row_key == r.credential_id, where
@@ -316,7 +321,7 @@ def test_a_register_copied_while_issuing_opens_and_passes_its_check(home: Path) 
         with Register.open(copy) as reg:
             report = reg.integrity_check()
             assert report.ok and report.allocations == report.credentials
-            assert report.pending <= 1  # the batch had at most one row in flight
+            assert report.pending <= CHUNK_MAX  # at most one chunk in flight
             counts.append(report.credentials)
         no_index_twice(copy)
     # copies taken one after the other never go back in time
@@ -362,7 +367,8 @@ def test_ctrl_c_tells_the_operator_how_to_resume(home: Path) -> None:
         # still being checked) and at least one is confirmed, on a loaded machine as on an
         # idle one (where the whole batch takes well under a second)
         deadline = time.monotonic() + 60
-        while proc.poll() is None and len(list((d / "out").glob("*.sd-jwt"))) < 3:
+        # (a file of the second chunk means the first chunk is confirmed: group commit)
+        while proc.poll() is None and len(list((d / "out").glob("*.sd-jwt"))) < CHUNK_FIRST + 3:
             assert time.monotonic() < deadline, "the batch never wrote a credential"
             time.sleep(0.001)
         proc.send_signal(signal.SIGINT)
@@ -373,7 +379,7 @@ def test_ctrl_c_tells_the_operator_how_to_resume(home: Path) -> None:
     assert "Traceback" not in err
     with Register.open(home / "register.sqlite") as reg:
         report = reg.integrity_check()
-        assert report.ok and report.pending <= 1  # at most the row in flight
+        assert report.ok and report.pending <= CHUNK_MAX  # at most the chunk in flight
         done = [r.credential_id for r in reg.list(state="valid")]
     assert 0 < len(done) < len(ids)
     result = run_json("issue", "--home", "gem", "--batch", "b.csv", "--out-dir", "out", cwd=d)

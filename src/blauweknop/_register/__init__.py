@@ -81,6 +81,7 @@ from ._records import (
     PublishedFile,
     ReconcileReport,
     Reservation,
+    ReserveRequest,
     StatusListInfo,
     bitstring_list_uri,
 )
@@ -103,6 +104,7 @@ __all__ = [
     "ReconcileReport",
     "Register",
     "Reservation",
+    "ReserveRequest",
     "StatusListInfo",
     "bitstring_list_uri",
     "generate_bsn_key",

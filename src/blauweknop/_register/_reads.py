@@ -10,7 +10,7 @@ import builtins
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,9 @@ from ._rows import CRED_SELECT, audit_seq, record
 from ._schema import sqlite_errors
 
 __all__ = ["RegisterReader"]
+
+#: Ids per ``IN (...)`` query (SQLite allows 32,766 parameters; stay well below).
+_IN_CHUNK = 500
 
 
 class RegisterReader:
@@ -95,6 +98,19 @@ class RegisterReader:
                 "credential_unknown", f"no credential {credential_id!r} in the register"
             )
         return record(row)
+
+    def get_many(self, credential_ids: Sequence[str]) -> dict[str, CredentialRecord]:
+        """The records of those ``credential_ids`` that exist (unknown ids are left out), read
+        in one consistent snapshot: a batch looks a chunk up in one go."""
+        ids = list(dict.fromkeys(credential_ids))
+        out: dict[str, CredentialRecord] = {}
+        with self._read("reading the register") as c:
+            for i in range(0, len(ids), _IN_CHUNK):
+                part = ids[i : i + _IN_CHUNK]
+                marks = ", ".join("?" * len(part))
+                for row in c.execute(CRED_SELECT + f" WHERE c.credential_id IN ({marks})", part):
+                    out[row[0]] = record(row)
+        return out
 
     def find_by_bsn(self, bsn: str) -> builtins.list[CredentialRecord]:
         """Credentials registered for a BSN (looked up by its keyed hash)."""

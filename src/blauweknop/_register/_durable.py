@@ -1,0 +1,105 @@
+"""Group commit for the files of a batch: write a chunk of credential files, then make the
+whole chunk durable with one sync, before the register confirms any row of it.
+
+Why it is safe (docs/issuing-organisation.md, "Batch issuance: group commit"): a row is
+*confirmed* -- ``valid`` in the register, counted as issued, reported -- only after the
+chunk's sync has returned, so a confirmed row's file is on disk whatever happens next (a
+SIGKILL, a power cut). A crash before the sync leaves the chunk's rows ``pending``; the
+resumed run signs them again with the same credential id and status index and overwrites
+their files, so each row is still issued exactly once. A SIGKILL alone never loses a
+written file (the page cache belongs to the kernel); the sync is for power loss and
+kernel crashes.
+
+The sync is Linux ``syncfs(2)`` on the output folder (one flush of that file system for the
+whole chunk; it reports write-back errors since Linux 5.8), followed by an ``fsync`` of the
+folder; elsewhere every file is ``fsync``-ed one by one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .._errors import StorageError
+
+__all__ = ["sync_chunk", "write_unsynced"]
+
+
+def write_unsynced(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``data`` atomically (a temporary file renamed over it), without
+    syncing: :func:`sync_chunk` makes the chunk durable. Raises
+    ``StorageError("storage_write_failed")``; on failure the old file is intact and no
+    temporary file is left."""
+    fd = -1
+    tmp = ""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.fchmod(fd, mode)
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.close(fd)
+        fd = -1
+        Path(tmp).replace(path)
+        tmp = ""
+    except OSError as e:
+        raise StorageError("storage_write_failed", f"cannot write {path}: {e.strerror or e}") from e
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        if tmp:
+            with contextlib.suppress(OSError):
+                Path(tmp).unlink()
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    if not hasattr(os, "sched_getaffinity"):  # not Linux
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        fn = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_SYNCFS = _load_syncfs()
+
+
+def sync_chunk(directory: Path, files: Sequence[Path]) -> None:
+    """Make ``files`` (written into ``directory`` by :func:`write_unsynced`) and their names
+    durable: one ``syncfs`` of the folder's file system (the GIL is released meanwhile), or an
+    ``fsync`` per file where that call is missing, then an ``fsync`` of the folder.
+
+    Raises ``StorageError("storage_write_failed")`` when the kernel reports a write-back
+    error (e.g. the disk filled up while flushing): then no row of the chunk may be confirmed.
+    """
+    try:
+        dfd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            if _SYNCFS is not None and files:
+                if _SYNCFS(dfd) != 0:
+                    err = ctypes.get_errno()
+                    raise OSError(err, os.strerror(err))
+            else:
+                for f in files:
+                    fd = os.open(f, os.O_RDONLY)
+                    try:
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError as e:
+        raise StorageError(
+            "storage_write_failed", f"cannot make the files in {directory} durable: {e}"
+        ) from e
