@@ -154,8 +154,10 @@ class PgCluster:
         """``pg_terminate_backend`` every other connection to ``url``'s database: the
         connections drop as if the network failed. Returns how many."""
         dbname = url.split("/", 3)[3].split("?", 1)[0]
+        if not dbname.replace("_", "").isalnum():
+            raise ValueError(dbname)
         rows = self.admin(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "  # noqa: S608 - checked name
             f"WHERE datname = '{dbname}' AND pid <> pg_backend_pid()"
         )
         return int(rows[0][0])  # type: ignore[call-overload]
