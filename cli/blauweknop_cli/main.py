@@ -43,6 +43,16 @@ from ._common import (
 )
 
 FORMAT_CHOICE = click.Choice(["sd-jwt", "di"])
+#: ``--register``: a PostgreSQL register shared by several issuing machines (issue 16).
+REGISTER_OPTION = click.option(
+    "--register",
+    "register_url",
+    envvar="BLAUWEKNOP_REGISTER",
+    default=None,
+    help="PostgreSQL register shared by several issuing machines: postgresql://USER@HOST/DB "
+    "(password from PGPASSWORD or ~/.pgpass, never here). Default: the home's config.json, "
+    "else the home's SQLite file. With init it is kept in config.json.",
+)
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 #: JWK members that hold private key material (RFC 7518 section 6; "k" of a symmetric key).
 PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
@@ -328,6 +338,7 @@ def issuer() -> None:
 @click.option("--status-uri", default=None, help=STATUS_URI_HELP)
 @click.option("--no-status", is_flag=True, help=NO_STATUS_HELP)
 @click.option("--alg", type=click.Choice(["ES256", "EdDSA"]), default="ES256", show_default=True)
+@REGISTER_OPTION
 @JSON_OPTION
 @handle_errors()
 def issuer_init(
@@ -338,6 +349,7 @@ def issuer_init(
     status_uri: str | None,
     no_status: bool,
     alg: str,
+    register_url: str | None,
     as_json: bool,
 ) -> None:
     """Create an issuer home with a signing key and register; writes HOME/trust-entry.json.
@@ -347,7 +359,13 @@ def issuer_init(
     """
     base, warnings = _status_base(status_uri, no_status, home)
     iss = Issuer.init(
-        home, issuer_id=issuer_id, name=name, roles=roles, status_base_uri=base, alg=alg
+        home,
+        issuer_id=issuer_id,
+        name=name,
+        roles=roles,
+        status_base_uri=base,
+        alg=alg,
+        register=register_url,
     )
     _init_done(iss, home, f"{iss.issuer_id} ({iss.name})", warnings, as_json)
 
@@ -372,8 +390,9 @@ def _issue_one(
     force: bool,
     model: Any,
     as_json: bool,
+    register_url: str | None = None,
 ) -> None:
-    iss = Issuer.open(home)
+    iss = Issuer.open(home, register=register_url)
     holder = read_json_object(holder_key, "holder key")
     data = read_json_object(data_file, "data file")
     obj = model.from_claims(data)
@@ -428,13 +447,21 @@ def _issue_one(
     "--out", required=True, type=click.Path(dir_okay=False), help="Credential file to write."
 )
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@REGISTER_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors()
 def issue(
-    home: str, holder_key: str, data_file: str, fmt: str, out: str, force: bool, as_json: bool
+    home: str,
+    holder_key: str,
+    data_file: str,
+    fmt: str,
+    out: str,
+    force: bool,
+    register_url: str | None,
+    as_json: bool,
 ) -> None:
     """Issue a signed debt statement to a citizen's holder key."""
-    _issue_one(home, holder_key, data_file, fmt, out, force, DebtStatement, as_json)
+    _issue_one(home, holder_key, data_file, fmt, out, force, DebtStatement, as_json, register_url)
 
 
 def _lifecycle(action: str) -> Any:
@@ -772,6 +799,7 @@ def rodeknop() -> None:
 @click.option("--status-uri", default=None, help=STATUS_URI_HELP)
 @click.option("--no-status", is_flag=True, help=NO_STATUS_HELP)
 @click.option("--alg", type=click.Choice(["ES256", "EdDSA"]), default="ES256", show_default=True)
+@REGISTER_OPTION
 @JSON_OPTION
 @handle_errors()
 def rk_init(
@@ -782,6 +810,7 @@ def rk_init(
     status_uri: str | None,
     no_status: bool,
     alg: str,
+    register_url: str | None,
     as_json: bool,
 ) -> None:
     """Set up a municipality as a Rode Knop issuer (role: municipality).
@@ -802,6 +831,7 @@ def rk_init(
         status_base_uri=base,
         alg=alg,
         extra={"municipality_code": municipality_code},
+        register=register_url,
     )
     _init_done(iss, home, f"{iss.name} ({municipality_code})", warnings, as_json)
 
@@ -845,6 +875,7 @@ def rk_init(
     help="sd-jwt: SD-JWT VC; di: W3C VC 2.0 with an ecdsa-sd-2023 proof.",
 )
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@REGISTER_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors()
 def rk_issue(
@@ -856,6 +887,7 @@ def rk_issue(
     out_dir: str | None,
     fmt: str,
     force: bool,
+    register_url: str | None,
     as_json: bool,
 ) -> None:
     """Issue a payment-incapacity declaration, one (--data) or a batch (--batch CSV)."""
@@ -869,10 +901,24 @@ def rk_issue(
         from ._batch import run_batch
 
         check_readable(batch_file, "batch file")
-        sys.exit(run_batch(home, batch_file, out_dir, fmt=fmt, as_json=as_json))
+        sys.exit(
+            run_batch(
+                home, batch_file, out_dir, fmt=fmt, as_json=as_json, register_url=register_url
+            )
+        )
     if not (data_file and holder_key and out):
         fail("bad_usage", "give --data, --holder-key and --out (or --batch and --out-dir)")
-    _issue_one(home, holder_key, data_file, fmt, out, force, PaymentIncapacityDeclaration, as_json)
+    _issue_one(
+        home,
+        holder_key,
+        data_file,
+        fmt,
+        out,
+        force,
+        PaymentIncapacityDeclaration,
+        as_json,
+        register_url,
+    )
 
 
 for _action in ("revoke", "suspend", "resume"):

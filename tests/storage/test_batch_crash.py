@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from blauweknop import Key, did_jwk, verify_sd_jwt
-from blauweknop._register import CredentialRecord, Register
+from blauweknop._register import CredentialRecord, Register, open_register
 from rodeknop_vc._batch import CHUNK_FIRST, CHUNK_MAX
 
 BIN = Path(sys.executable).parent
@@ -108,8 +108,9 @@ def write_batch(path: Path, prefix: str, holders: list[str], rows: int = ROWS) -
     return ids
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
+def init_home(tmp_path: Path, register_url: str | None = None) -> Path:
+    """``rodeknop init`` a municipality home in ``tmp_path/gem`` (its register in the home's
+    SQLite file, or at ``register_url``)."""
     p = subprocess.run(
         [
             str(BIN / "rodeknop"),
@@ -124,6 +125,7 @@ def home(tmp_path: Path) -> Path:
             "GM0772",
             "--status-uri",
             "https://status.eindhoven.example/rk",
+            *(["--register", register_url] if register_url else []),
         ],
         cwd=tmp_path,
         capture_output=True,
@@ -134,14 +136,35 @@ def home(tmp_path: Path) -> Path:
     return tmp_path / "gem"
 
 
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A home with a SQLite register (for the tests of the SQLite file itself)."""
+    return init_home(tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_home(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, str]:
+    """``(home, where its register is)``: SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        h = init_home(tmp_path)
+        return h, str(h / "register.sqlite")
+    url = str(request.getfixturevalue("pg_url"))
+    return init_home(tmp_path, url), url
+
+
 def issuer_key(home: Path) -> Key:
     entry = json.loads((home / "trust-entry.json").read_text())
     return Key.from_jwk(entry["jwks"]["keys"][0])
 
 
-def no_index_twice(db: Path) -> None:
+def no_index_twice(db: Path | str) -> None:
     """Checked with plain SQL, independently of the register's own check."""
-    conn = sqlite3.connect(db)
+    if str(db).startswith("postgresql://"):
+        import psycopg
+
+        conn: Any = psycopg.connect(str(db))
+    else:
+        conn = sqlite3.connect(db)
     try:
         twice = conn.execute(
             "SELECT status_list_id, status_idx FROM credentials "
@@ -173,11 +196,14 @@ def wait_for(path: Path, proc: subprocess.Popen[bytes], timeout: float = 60.0) -
         time.sleep(0.002)
 
 
-def test_sigkill_at_random_moments_then_resume_issues_every_row_once(home: Path) -> None:
+def test_sigkill_at_random_moments_then_resume_issues_every_row_once(
+    any_home: tuple[Path, str],
+) -> None:
+    home, db = any_home
     d = home.parent
-    db = home / "register.sqlite"
     key = issuer_key(home)
-    seed = int.from_bytes(os.urandom(4), "big")
+    # seeded and reproducible (BK_CRASH_SEED=<n> replays a run; the seed is printed)
+    seed = int(os.environ.get("BK_CRASH_SEED", "20261206"))
     rng = random.Random(seed)
     holders = [did_jwk(Key.generate("ES256" if i % 2 else "EdDSA").public()) for i in range(6)]
     kills = 0
@@ -204,7 +230,7 @@ def test_sigkill_at_random_moments_then_resume_issues_every_row_once(home: Path)
 
         # -- right after the kill ---------------------------------------------------------------
         no_index_twice(db)
-        with Register.open(db) as reg:
+        with open_register(db) as reg:
             report = reg.integrity_check()
             assert report.ok, where
             assert report.allocations == report.credentials, where  # nothing burned
@@ -244,7 +270,7 @@ def test_sigkill_at_random_moments_then_resume_issues_every_row_once(home: Path)
         assert result["already_done"] == list(kept), where
         assert result["issued"] == [i for i in ids if i not in kept], where
         no_index_twice(db)
-        with Register.open(db) as reg:
+        with open_register(db) as reg:
             assert reg.integrity_check().ok
             after = {r.credential_id: r for r in reg.list() if r.credential_id.startswith(prefix)}
         assert list(after) == ids, where  # one register row per declaration id
@@ -267,7 +293,7 @@ def test_sigkill_at_random_moments_then_resume_issues_every_row_once(home: Path)
     assert kills >= KILLS, f"only {kills} of {rounds} runs were killed mid-way (seed {seed})"
     assert len(confirmed_at_kill) >= 3, (seed, confirmed_at_kill)  # kills at varied moments
     assert at_kill["pending"] + at_kill["pending with file"] >= 1, (seed, at_kill)
-    with Register.open(db) as reg:
+    with open_register(db) as reg:
         final = reg.integrity_check()
     assert final.credentials == final.allocations == rounds * ROWS
     assert final.pending == 0
@@ -285,7 +311,7 @@ def test_a_register_copied_while_issuing_opens_and_passes_its_check(home: Path) 
     proc = rodeknop("issue", "--home", "gem", "--batch", "big.csv", "--out-dir", "out", cwd=d)
     wait_for(d / "out", proc)
     copies: list[tuple[Path, bool]] = []
-    live = Register.open(db)
+    live = open_register(db)
     try:
         n = 0
         while proc.poll() is None and n < 40:
@@ -327,7 +353,7 @@ def test_a_register_copied_while_issuing_opens_and_passes_its_check(home: Path) 
     # copies taken one after the other never go back in time
     assert counts[0::2] == sorted(counts[0::2]) and counts[1::2] == sorted(counts[1::2])
     assert any(0 < c < len(ids) for c in counts), counts  # some really were mid-run
-    with Register.open(db) as reg:
+    with open_register(db) as reg:
         assert reg.integrity_check().credentials == len(ids)
         assert [r.credential_id for r in reg.list()] == ids
 
@@ -336,7 +362,8 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def test_ctrl_c_tells_the_operator_how_to_resume(home: Path) -> None:
+def test_ctrl_c_tells_the_operator_how_to_resume(any_home: tuple[Path, str]) -> None:
+    home, db = any_home
     d = home.parent
     # enough rows that the interrupt lands while issuing, even on an idle machine
     ids = write_batch(d / "b.csv", "GM0772-RK-INT", [did_jwk(Key.generate().public())], rows=1500)
@@ -377,7 +404,7 @@ def test_ctrl_c_tells_the_operator_how_to_resume(home: Path) -> None:
     assert proc.returncode == 130, (proc.returncode, err, (d / "stdout.txt").read_text()[-2000:])
     assert "interrupted: run the same command again to resume" in err
     assert "Traceback" not in err
-    with Register.open(home / "register.sqlite") as reg:
+    with open_register(db) as reg:
         report = reg.integrity_check()
         assert report.ok and report.pending <= CHUNK_MAX  # at most the chunk in flight
         done = [r.credential_id for r in reg.list(state="valid")]
