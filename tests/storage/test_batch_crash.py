@@ -18,6 +18,7 @@ import io
 import json
 import os
 import random
+import resource
 import shutil
 import signal
 import sqlite3
@@ -412,3 +413,169 @@ def test_ctrl_c_tells_the_operator_how_to_resume(any_home: tuple[Path, str]) -> 
     result = run_json("issue", "--home", "gem", "--batch", "b.csv", "--out-dir", "out", cwd=d)
     assert result["already_done"] == done
     assert result["already_done"] + result["issued"] == ids
+
+
+# -- faults beyond a killed process (issue 16): server crash, dropped connection, disk full --
+FAULT_ROWS = 1500  # long enough that the fault lands mid-batch on an idle machine
+
+
+def start_batch(d: Path, csv_name: str, **popen: Any) -> subprocess.Popen[bytes]:
+    """The batch as a subprocess, its stderr kept in ``d/stderr.txt``."""
+    err = (d / "stderr.txt").open("wb")
+    return subprocess.Popen(
+        [str(BIN / "rodeknop"), "issue", "--home", "gem", "--batch", csv_name, "--out-dir", "out"],
+        cwd=d,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=err,
+        **popen,
+    )
+
+
+def wait_for_files(out: Path, proc: subprocess.Popen[bytes], n: int) -> None:
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and (not out.exists() or len(list(out.glob("*.sd-jwt"))) < n):
+        assert time.monotonic() < deadline, "the batch never wrote a credential"
+        time.sleep(0.002)
+
+
+def resume_and_check(d: Path, where: str, ids: list[str], kept: dict[str, bytes]) -> None:
+    """Resume the batch; then every row is issued exactly once, the register is clean, and
+    the files of rows confirmed before the fault are unchanged (never signed again)."""
+    home, out = d / "gem", d / "out"
+    result = run_json("issue", "--home", "gem", "--batch", "b.csv", "--out-dir", "out", cwd=d)
+    assert result["rejected"] == [] and result["failed"] == [], result["failed"][:3]
+    assert sorted(result["issued"] + result["already_done"]) == sorted(ids)
+    assert set(kept) <= set(result["already_done"])
+    no_index_twice(where)
+    with open_register(where) as reg:
+        report = reg.integrity_check()
+        assert report.ok and report.pending == 0
+        assert report.credentials == report.allocations == len(ids)
+        recs = {r.credential_id: r for r in reg.list()}
+    assert sorted(recs) == sorted(ids)  # one register row per declaration id
+    key = issuer_key(home)
+    for cid in ids:
+        assert recs[cid].state == "valid"
+        check_file(out / f"{cid}.sd-jwt", key, recs[cid])
+    for cid, data in kept.items():
+        assert (out / f"{cid}.sd-jwt").read_bytes() == data
+    names = sorted(f.name for f in out.glob("*.sd-jwt"))
+    assert names == sorted(f"{i}.sd-jwt" for i in ids)
+
+
+def confirmed_files(where: str, out: Path) -> dict[str, bytes]:
+    """The files of the rows the register holds confirmed (each must exist and verify)."""
+    with open_register(where) as reg:
+        assert reg.integrity_check().ok
+        valid = [r.credential_id for r in reg.list(state="valid")]
+    return {cid: (out / f"{cid}.sd-jwt").read_bytes() for cid in valid}
+
+
+def test_postgres_server_crash_mid_batch_then_resume(
+    tmp_path: Path, pg_cluster: Any, pg_url: str
+) -> None:
+    """``pg_ctl stop -m immediate`` (the server dies without a checkpoint) while the batch
+    runs; the batch stops with ``register_unavailable``; after the restart (WAL replay) the
+    resume issues every row exactly once."""
+    d = tmp_path
+    init_home(d, pg_url)
+    ids = write_batch(d / "b.csv", "GM0772-RK-PGX", [did_jwk(Key.generate().public())], FAULT_ROWS)
+    proc = start_batch(d, "b.csv")
+    try:
+        wait_for_files(d / "out", proc, CHUNK_FIRST * 3)
+        assert proc.poll() is None, "the batch ended before the server was stopped"
+        pg_cluster.stop("immediate")
+        assert proc.wait(timeout=120) == 2
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        pg_cluster.pg_ctl_start()
+    err = (d / "stderr.txt").read_text()
+    assert "register_unavailable" in err and "Traceback" not in err, err[-2000:]
+    resume_and_check(d, pg_url, ids, confirmed_files(pg_url, d / "out"))
+
+
+def test_dropped_connection_mid_batch_then_resume(
+    tmp_path: Path, pg_cluster: Any, pg_url: str
+) -> None:
+    """The batch's connection is terminated (``pg_terminate_backend``: what a network cut
+    or a failover does); the batch stops, the resume issues every row exactly once."""
+    d = tmp_path
+    init_home(d, pg_url)
+    ids = write_batch(d / "b.csv", "GM0772-RK-DROP", [did_jwk(Key.generate().public())], FAULT_ROWS)
+    proc = start_batch(d, "b.csv")
+    try:
+        wait_for_files(d / "out", proc, CHUNK_FIRST * 3)
+        assert proc.poll() is None, "the batch ended before its connection was dropped"
+        dropped = 0
+        while proc.poll() is None and not dropped:
+            dropped = pg_cluster.terminate_backends(pg_url)
+        assert dropped >= 1
+        assert proc.wait(timeout=120) == 2
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = (d / "stderr.txt").read_text()
+    assert "register_unavailable" in err and "Traceback" not in err, err[-2000:]
+    resume_and_check(d, pg_url, ids, confirmed_files(pg_url, d / "out"))
+
+
+def _mount_tmpfs(path: Path, size: str, *, remount: bool = False) -> bool:
+    opts = f"size={size},mode=0700" + (",remount" if remount else "")
+    p = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(path)],
+        capture_output=True,
+        check=False,
+    )
+    return p.returncode == 0
+
+
+def test_disk_full_on_the_output_folder_then_resume(any_home: tuple[Path, str]) -> None:
+    """A real ENOSPC: the output folder is a 64 KiB tmpfs (mounted as root; skipped where
+    mounting is not allowed). Rows whose file cannot be written stay pending, confirmed
+    rows keep their files; after space is freed (remount bigger), the resume issues every
+    row exactly once."""
+    home, where = any_home
+    d = home.parent
+    out = d / "out"
+    out.mkdir(mode=0o700)
+    if os.geteuid() != 0 or not _mount_tmpfs(out, "64k"):
+        pytest.skip("mounting a small tmpfs needs root with CAP_SYS_ADMIN")
+    try:
+        ids = write_batch(d / "b.csv", "GM0772-RK-FULL", [did_jwk(Key.generate().public())], 120)
+        p = subprocess.run(
+            [str(BIN / "rodeknop"), "issue", "--home", "gem", "--batch", "b.csv",
+             "--out-dir", "out", "--json"],
+            cwd=d, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert p.returncode == 2, (p.stdout[-1000:], p.stderr[-1000:])
+        assert "storage_write_failed" in p.stdout + p.stderr
+        kept = confirmed_files(where, out)
+        assert 0 < len(kept) < len(ids), len(kept)  # the disk filled up mid-batch
+        no_index_twice(where)
+        assert _mount_tmpfs(out, "16m", remount=True)  # space freed
+        resume_and_check(d, where, ids, kept)
+    finally:
+        subprocess.run(["umount", "-l", str(out)], check=False, capture_output=True)
+
+
+def test_file_size_limit_on_the_batch_process_then_resume(any_home: tuple[Path, str]) -> None:
+    """``RLIMIT_FSIZE`` of 1 KiB on the batch process: no credential file fits (EFBIG), and a
+    SQLite register cannot grow either. Works without root. The batch fails cleanly, the
+    resume issues every row exactly once."""
+    home, where = any_home
+    d = home.parent
+    ids = write_batch(d / "b.csv", "GM0772-RK-FSZ", [did_jwk(Key.generate().public())], 60)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+
+    proc = start_batch(d, "b.csv", preexec_fn=limit)
+    assert proc.wait(timeout=300) == 2
+    err = (d / "stderr.txt").read_text()
+    assert "storage_write_failed" in err or "failed" in err, err[-2000:]
+    assert "Traceback" not in err
+    kept = confirmed_files(where, d / "out") if (d / "out").exists() else {}
+    assert kept == {}  # nothing confirmed without its file
+    resume_and_check(d, where, ids, kept)
