@@ -14,11 +14,12 @@ import io
 import json
 import os
 import re
+import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from blauweknop import (
     BlauweKnopError,
@@ -34,7 +35,6 @@ from blauweknop._files import (
     atomic_write,
     make_private_dir,
     read_small_regular_file,
-    safe_output_path,
 )
 from blauweknop._issuer import check_spreadsheet_safe
 from blauweknop._register import ReserveRequest
@@ -503,14 +503,13 @@ def _issue_chunk(
 
     existing = register.get_many([row.key for row in chunk])
     now = int(time.time())
+    base = out.resolve()
     # 1. what to sign: rows not done, not refused
     todo: list[tuple[int, Path, _Signing]] = []
     for i, row in enumerate(chunk):
         try:
             # A bad name fails this row only; the other rows still go ahead.
-            target = safe_output_path(out, row.key + suffix)
-            if target.is_dir():
-                raise StorageError("file_exists", f"{target} is a directory")
+            target = _output_path(base, row.key + suffix)
             ex = existing.get(row.key)
             if ex is not None:
                 problem = _resume_problem(ex, row, register_format)
@@ -621,6 +620,40 @@ class _Signing:
     registered_exp: int | None
 
 
+class _WithClaims:
+    """A row's model with its claims built once (what :meth:`Issuer._validity` reads)."""
+
+    def __init__(self, data: PaymentIncapacityDeclaration, claims: dict[str, Any]) -> None:
+        self._data = data
+        self._claims = claims
+
+    def to_claims(self) -> dict[str, Any]:
+        return self._claims
+
+    def profile(self) -> Any:
+        return self._data.profile()
+
+
+def _output_path(base: Path, name: str) -> Path:
+    """``base/name`` for a credential file (``base`` resolved): the rules of
+    :func:`safe_output_path` without resolving every row -- no separator, no ``.``/``..``,
+    and no symbolic link at the target (a link is never followed nor replaced)."""
+    if not name or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
+        raise StorageError("path_traversal", f"refusing output file name {name!r}")
+    target = base / name
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        return target
+    except OSError as e:
+        raise StorageError("storage_write_failed", f"cannot use {target}: {e.strerror}") from e
+    if stat.S_ISLNK(st.st_mode):
+        raise StorageError("path_traversal", f"refusing output path {name!r}: a symbolic link")
+    if stat.S_ISDIR(st.st_mode):
+        raise StorageError("file_exists", f"{target} is a directory")
+    return target
+
+
 def _signing(issuer: Issuer, row: BatchRow, now: int, ex: CredentialRecord | None) -> _Signing:
     """The checks :meth:`Issuer.issue` runs that can change after :func:`read_batch` ran them
     (the validity window against the clock; a public holder key), and the signing inputs."""
@@ -630,8 +663,8 @@ def _signing(issuer: Issuer, row: BatchRow, now: int, ex: CredentialRecord | Non
     holder = Key.from_jwk(row.holder_jwk)
     if holder.has_private:
         raise InvalidDataError("invalid_data", "holder key must be public", field="holder_key")
-    claims = data.to_claims()
-    nbf, exp = issuer._validity(data, now, None)
+    claims = data.to_claims()  # once: building the claims costs more than signing them
+    nbf, exp = issuer._validity(cast("Any", _WithClaims(data, claims)), now, None)
     return _Signing(
         profile=profile,
         claims=claims,
