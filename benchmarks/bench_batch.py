@@ -352,13 +352,10 @@ def main() -> None:
                 r = phase([home], [work / "batch.csv"], fmt, work, f"p{n}")
                 home2 = work / f"h{n}c"
                 init_home(home2, None, work)
-                t_cmd, t_rerun = command(
-                    home2, work / "batch.csv", work / f"cmd{n}", fmt, work
-                )
+                t_cmd, t_rerun = command(home2, work / "batch.csv", work / f"cmd{n}", fmt, work)
                 rate[("sqlite", fmt, 1)] = r
-                table.append(
-                    ("sqlite", "1", fmt, f"{r:8.0f}", f"{rows / t_cmd:8.0f}", f"{rows / t_rerun:8.0f}")
-                )
+                cmd, rerun = f"{rows / t_cmd:8.0f}", f"{rows / t_rerun:8.0f}"
+                table.append(("sqlite", "1", fmt, f"{r:8.0f}", cmd, rerun))
         if args.backend in ("postgres", "both"):
             with postgres(args.pg_url) as pg:
                 if pg is None:
