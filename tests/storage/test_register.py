@@ -400,6 +400,42 @@ def test_audit_is_append_only_in_postgresql_too(pg_url: str) -> None:
         assert reg.integrity_check().ok
 
 
+def test_an_issuing_role_that_does_not_own_the_tables(pg_cluster: Any, pg_url: str) -> None:
+    """The deployment of docs/register-postgresql.md: the owner migrates, the issuing role
+    (SELECT/INSERT/UPDATE only) issues, and cannot edit the audit trail nor drop its
+    triggers."""
+    import psycopg
+
+    open_register(pg_url, status_base_uri=BASE, list_size=64).close()  # owner: migrates
+    dbname = pg_url.split("/", 3)[3].split("?", 1)[0]
+    role = f"issuer_{dbname}"
+    pg_cluster.admin(f'CREATE ROLE "{role}" LOGIN')
+    for sql in (
+        f'GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO "{role}"',
+        f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"',
+        f'REVOKE CREATE ON SCHEMA public FROM PUBLIC, "{role}"',
+    ):
+        pg_cluster.admin(sql, dbname)
+    url = pg_url.replace("postgresql://postgres@", f"postgresql://{role}@")
+    with open_register(url, status_base_uri=BASE) as reg:
+        _issue(reg, "c1")
+        reg.revoke("c1", "settled", "clerk")
+        assert reg.integrity_check().ok
+    with psycopg.connect(url, autocommit=True) as c:
+        for sql in (
+            "UPDATE audit SET actor = 'mallory'",
+            "DELETE FROM audit",
+            "DROP TRIGGER audit_append_only ON audit",
+            "ALTER TABLE audit DISABLE TRIGGER ALL",
+            "TRUNCATE audit",
+            "SET session_replication_role = replica",
+        ):
+            with pytest.raises(psycopg.Error):
+                c.execute(sql)  # type: ignore[arg-type]
+    with open_register(pg_url) as reg:
+        assert [a.to_state for a in reg.audit("c1")] == ["pending", "valid", "revoked"]
+
+
 def test_audit_is_append_only(tmp_path: Path) -> None:
     db = tmp_path / "register.db"
     reg = Register.open(db, status_base_uri=BASE, list_size=64)

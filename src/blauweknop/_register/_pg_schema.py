@@ -121,6 +121,12 @@ def migrate_pg(conn: Any) -> int:
     own transaction under the write lock (a concurrent opener waits, then finds the work
     done); returns the version found before. Refuses a newer schema
     (``register_version_unsupported``)."""
+    # Up to date (the common case): no lock, no DDL -- an issuing role without CREATE
+    # rights on the schema opens the register too.
+    if conn.execute("SELECT to_regclass('register_schema') IS NOT NULL").fetchone()[0]:
+        row = conn.execute("SELECT version FROM register_schema").fetchone()
+        if row is not None and int(row[0]) == PG_SCHEMA_VERSION:
+            return PG_SCHEMA_VERSION
     first: int | None = None
     while True:
         with conn.transaction():
