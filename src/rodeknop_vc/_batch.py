@@ -574,7 +574,15 @@ def _issue_chunk(
                 exp=sig.exp if not res.resumed else (sig.registered_exp or sig.exp),
                 status=res,
             )
-            write_unsynced(target, (text + "\n").encode(), mode=PRIVATE_FILE_MODE)
+            # A pending row's file is written in place: until the chunk is confirmed nobody
+            # counts it, and a resumed run overwrites it. A confirmed row (its file went
+            # missing) is replaced atomically.
+            write_unsynced(
+                target,
+                (text + "\n").encode(),
+                mode=PRIVATE_FILE_MODE,
+                atomic=res.state != "pending",
+            )
         except BlauweKnopError as e:
             fail(i, e)
             continue

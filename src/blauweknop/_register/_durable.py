@@ -30,20 +30,27 @@ from .._errors import StorageError
 __all__ = ["sync_chunk", "write_unsynced"]
 
 
-def write_unsynced(path: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Replace ``path`` with ``data`` atomically (a temporary file renamed over it), without
-    syncing: :func:`sync_chunk` makes the chunk durable. Raises
-    ``StorageError("storage_write_failed")``; on failure the old file is intact and no
-    temporary file is left."""
+def write_unsynced(path: Path, data: bytes, *, mode: int = 0o600, atomic: bool = True) -> None:
+    """Write ``data`` to ``path`` without syncing: :func:`sync_chunk` makes the chunk durable.
+
+    ``atomic`` (the default): a temporary file renamed over ``path``, so a crash leaves the
+    old file or the new one. ``atomic=False`` writes ``path`` in place (never following a
+    symbolic link): for the file of a row that is not confirmed yet, where a crash mid-write
+    leaves a partial file that nobody counts as issued and the resumed run overwrites -- one
+    directory operation fewer per row.
+
+    Raises ``StorageError("storage_write_failed")``; a failed write leaves no temporary file
+    (and, in place, no partial file).
+    """
+    if not atomic:
+        _write_in_place(path, data, mode)
+        return
     fd = -1
     tmp = ""
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.fchmod(fd, mode)
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
+        _write_all(fd, data)
         os.close(fd)
         fd = -1
         Path(tmp).replace(path)
@@ -56,6 +63,30 @@ def write_unsynced(path: Path, data: bytes, *, mode: int = 0o600) -> None:
         if tmp:
             with contextlib.suppress(OSError):
                 Path(tmp).unlink()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def _write_in_place(path: Path, data: bytes, mode: int) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), mode)
+    except OSError as e:
+        raise StorageError("storage_write_failed", f"cannot write {path}: {e.strerror or e}") from e
+    try:
+        os.fchmod(fd, mode)
+        _write_all(fd, data)
+    except OSError as e:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise StorageError("storage_write_failed", f"cannot write {path}: {e.strerror or e}") from e
+    os.close(fd)
 
 
 def _load_syncfs() -> Callable[[int], int] | None:
