@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from storage.pg import INSTALL_HINT, PgCluster, find_bindir, running_cluster
@@ -30,3 +31,12 @@ def pg_cluster() -> Iterator[PgCluster]:
 def pg_url(pg_cluster: PgCluster) -> str:
     """A fresh, empty database on the session's cluster."""
     return pg_cluster.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the register lives, once per backend: a SQLite file, or a fresh PostgreSQL
+    database (its URL). A test taking ``target`` runs against both."""
+    if request.param == "sqlite":
+        return str(tmp_path / "register.db")
+    return str(request.getfixturevalue("pg_url"))

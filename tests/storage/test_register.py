@@ -69,14 +69,6 @@ def db(tmp_path: Path) -> Path:
     return tmp_path / "register.db"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Where the register lives: a SQLite file, or a fresh PostgreSQL database (URL)."""
-    if request.param == "sqlite":
-        return str(tmp_path / "register.db")
-    return str(request.getfixturevalue("pg_url"))
-
-
 @pytest.fixture
 def reg(target: str) -> Iterator[Register]:
     r = open_register(
