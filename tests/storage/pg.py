@@ -169,7 +169,10 @@ def running_cluster(bindir: Path | None = None) -> Iterator[PgCluster]:
     found = bindir or find_bindir()
     if found is None:
         raise FileNotFoundError(INSTALL_HINT)
-    base = Path(tempfile.mkdtemp(prefix="bk-pg-"))
+    # As root the server runs as another user, who must be able to reach the folder: a
+    # TMPDIR under /root (0700) would not do, /tmp does.
+    parent = "/tmp" if os.geteuid() == 0 and Path("/tmp").is_dir() else None
+    base = Path(tempfile.mkdtemp(prefix="bk-pg-", dir=parent))
     cluster = PgCluster(found, base)
     try:
         cluster.start()
