@@ -18,9 +18,9 @@ folder; elsewhere every file is ``fsync``-ed one by one.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
+import functools
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -89,20 +89,27 @@ def _write_in_place(path: Path, data: bytes, mode: int) -> None:
     os.close(fd)
 
 
-def _load_syncfs() -> Callable[[int], int] | None:
-    if not hasattr(os, "sched_getaffinity"):  # not Linux
+@functools.cache
+def _syncfs() -> Callable[[int], int] | None:
+    """Linux ``syncfs(2)`` from the C library already loaded (``None`` elsewhere); looked up
+    on first use, so importing this module loads nothing."""
+    if not sys.platform.startswith("linux"):
         return None
+    import ctypes
+
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        fn = libc.syncfs
+        fn = ctypes.CDLL(None, use_errno=True).syncfs
     except (OSError, AttributeError):
         return None
     fn.argtypes = [ctypes.c_int]
     fn.restype = ctypes.c_int
-    return fn
 
+    def call(fd: int) -> int:
+        if fn(fd) == 0:
+            return 0
+        return ctypes.get_errno() or 5  # EIO when errno was not set
 
-_SYNCFS = _load_syncfs()
+    return call
 
 
 def sync_chunk(directory: Path, files: Sequence[Path]) -> None:
@@ -116,9 +123,10 @@ def sync_chunk(directory: Path, files: Sequence[Path]) -> None:
     try:
         dfd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
         try:
-            if _SYNCFS is not None and files:
-                if _SYNCFS(dfd) != 0:
-                    err = ctypes.get_errno()
+            syncfs = _syncfs()
+            if syncfs is not None and files:
+                err = syncfs(dfd)
+                if err:
                     raise OSError(err, os.strerror(err))
             else:
                 for f in files:
