@@ -1035,3 +1035,62 @@ def test_published_lists_carry_the_register_sequence(
     publish(r, key, ISS, out, NOW + 1, 3600)  # not refused: the foreign token is ignored
     r.close()
     r2.close()
+
+
+# -- PostgreSQL: selecting it, and what it refuses ---------------------------------------------
+def test_a_register_url_with_a_password_is_refused(tmp_path: Path) -> None:
+    """A password never goes into config.json or onto a command line (PGPASSWORD, ~/.pgpass)."""
+    from blauweknop import Issuer
+
+    for url in (
+        "postgresql://bk:hunter2@db.example/register",
+        "postgresql://bk@db.example/register?password=hunter2",
+    ):
+        with pytest.raises(InvalidDataError) as ei:
+            Issuer.init(
+                tmp_path / f"h{len(url)}",
+                issuer_id=ISS,
+                name="CJIB",
+                status_base_uri=BASE,
+                register=url,
+            )
+        assert "hunter2" not in ei.value.message
+    with pytest.raises(InvalidDataError):
+        Issuer.init(tmp_path / "h2", issuer_id=ISS, name="CJIB", register="mysql://x/y")
+
+
+def test_an_unreachable_server_is_register_unavailable(tmp_path: Path) -> None:
+    from blauweknop._register import redact_url
+
+    url = f"postgresql://bk:hunter2@/register?host={tmp_path}/nowhere&port=5999"
+    assert "hunter2" not in redact_url(url)
+    with pytest.raises(StorageError) as ei:
+        open_register(url, connect_timeout=2)
+    assert ei.value.code == "register_unavailable"
+    assert "hunter2" not in ei.value.message
+
+
+def test_a_newer_postgresql_schema_is_refused(pg_cluster: Any, pg_url: str) -> None:
+    from blauweknop._register._pg_schema import PG_SCHEMA_VERSION
+
+    open_register(pg_url, status_base_uri=BASE).close()
+    dbname = pg_url.split("/", 3)[3].split("?", 1)[0]
+    newer = PG_SCHEMA_VERSION + 1
+    pg_cluster.admin(f"UPDATE register_schema SET version = {newer:d}", dbname)  # noqa: S608
+    with pytest.raises(StorageError) as ei:
+        open_register(pg_url)
+    assert ei.value.code == "register_version_unsupported"
+
+
+def test_a_dropped_connection_fails_the_call_and_the_next_one_reconnects(
+    pg_cluster: Any, pg_url: str
+) -> None:
+    with open_register(pg_url, status_base_uri=BASE, list_size=64) as reg:
+        _issue(reg, "c1")
+        assert pg_cluster.terminate_backends(pg_url) == 1
+        with pytest.raises(StorageError) as ei:
+            reg.revoke("c1", "r", "a")
+        assert ei.value.code == "register_unavailable"
+        assert reg.get("c1").state == "valid"  # nothing half-done; a new connection
+        assert reg.revoke("c1", "r", "a").state == "revoked"
+        assert reg.integrity_check().ok
