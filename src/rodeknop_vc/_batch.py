@@ -412,9 +412,14 @@ def issue_batch(
 ) -> tuple[list[str], list[str], list[RejectedRow]]:
     """Issue every row not issued before; returns (issued, already_done, failed).
 
-    Each row: reserve in the register (keyed by the row key), sign, write the file
-    atomically, confirm. A rerun after a crash finds confirmed rows done and re-signs
-    pending ones with the same id and status index, so each row is issued exactly once.
+    Group commit, a chunk of rows at a time (16, doubling up to 512): reserve every row of
+    the chunk in the register (keyed by the row key) in one transaction, sign each and write
+    its file, make all the chunk's files durable with one sync, then confirm the chunk in one
+    transaction. Only a confirmed row is reported issued (and passed to ``progress``), so a
+    confirmed row's file survives a crash or a power cut. A rerun after a crash finds
+    confirmed rows done and re-signs pending ones (at most one chunk) with the same id and
+    status index, so each row is issued exactly once. A register that cannot be reached
+    (``register_unavailable``) stops the run: run it again.
     A row already in the register under another batch row, format or holder key, or
     revoked and missing its file, is reported as failed and not signed. A failing row
     never stops the others.
