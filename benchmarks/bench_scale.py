@@ -18,7 +18,8 @@ The register is a SQLite file in a fresh issuer home, or PostgreSQL with
 ``--register postgresql://...`` (an empty database).
 
 Usage: python benchmarks/bench_scale.py [--rows N] [--chunk N] [--sample N]
-                                        [--revoke N] [--register URL] [--out-dir DIR]
+                                        [--revoke N] [--register URL | --postgres]
+                                        [--out-dir DIR]
 """
 
 from __future__ import annotations
@@ -158,11 +159,28 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=2000, help="credentials verified in step 3")
     ap.add_argument("--revoke", type=int, default=1000, help="revoked before publishing")
     ap.add_argument("--register", help="postgresql://... (empty database); default SQLite")
+    ap.add_argument(
+        "--postgres",
+        action="store_true",
+        help="a throw-away PostgreSQL cluster (tests/storage/pg.py) instead of --register",
+    )
     ap.add_argument("--out-dir", type=Path, help="write every credential here (one file each)")
     ap.add_argument("--keep", type=Path, help="work in this directory and keep it")
     args = ap.parse_args()
     if args.register and not is_postgres_url(args.register):
         sys.exit("--register takes a postgresql:// URL")
+    if args.postgres:
+        sys.path.insert(0, str(ROOT / "tests"))
+        from storage.pg import running_cluster
+
+        with running_cluster() as cluster:
+            args.register = cluster.new_database("scale")
+            run(args)
+        return
+    run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     work = Path(args.keep or tempfile.mkdtemp(prefix="bench-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
