@@ -464,31 +464,34 @@ class PostgresRegister(RegisterReader):
             else:
                 fresh.append(k)
         slots = self._allocate_many([checked[k][0] for k in fresh], now)
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO credentials (credential_id, type, format, holder_thumbprint, "
-                "bsn_hash, status_list_id, status_idx, valid_from, valid_until, state, "
-                "issued_at, updated_at, batch_row_key) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s, %s)",
-                [
-                    (
-                        checked[k][0],
-                        *checked[k][1],
-                        s[0],
-                        s[3],
-                        *checked[k][2],
-                        now,
-                        now,
-                        checked[k][3],
-                    )
-                    for k, s in zip(fresh, slots, strict=True)
-                ],
-            )
-            cur.executemany(
-                "INSERT INTO audit (credential_id, at, actor, reason, from_state, to_state) "
-                "VALUES (%s, %s, %s, 'index reserved for issuance', NULL, 'pending')",
-                [(checked[k][0], now, who) for k in fresh],
-            )
+        if not fresh:
+            return [o for o in out if o is not None]
+        # One statement per table for the whole chunk (unnest of arrays): the server parses,
+        # plans and checks once, not once per row.
+        cols = list(zip(*[(*checked[k][1], *checked[k][2]) for k in fresh], strict=True))
+        conn.execute(
+            "INSERT INTO credentials (credential_id, type, format, holder_thumbprint, "
+            "bsn_hash, status_list_id, status_idx, valid_from, valid_until, state, "
+            "issued_at, updated_at, batch_row_key) "
+            "SELECT c, t, f, h, b, l, i, vf, vu, 'pending', %s, %s, k FROM unnest("
+            "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::int[], "
+            "%s::int[], %s::bigint[], %s::bigint[], %s::text[]) "
+            "AS x(c, t, f, h, b, l, i, vf, vu, k)",
+            (
+                now,
+                now,
+                [checked[k][0] for k in fresh],
+                *(list(col) for col in cols[:4]),
+                [s[0] for s in slots],
+                [s[3] for s in slots],
+                *(list(col) for col in cols[4:6]),
+                [checked[k][3] for k in fresh],
+            ),
+        )
+        _audit_rows(
+            conn, [checked[k][0] for k in fresh], now, who, "index reserved for issuance", None,
+            "pending",
+        )  # fmt: skip
         for k, s in zip(fresh, slots, strict=True):
             out[k] = Reservation(
                 credential_id=checked[k][0],
@@ -522,12 +525,11 @@ class PostgresRegister(RegisterReader):
             take = min(len(cids) - len(out), size - allocated)
             picks = self._draw(list_id, size, allocated, take)
             part = cids[len(out) : len(out) + take]
-            with conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO allocations (list_id, idx, credential_id, allocated_at) "
-                    "VALUES (%s, %s, %s, %s)",
-                    [(list_id, idx, cid, now) for idx, cid in zip(picks, part, strict=True)],
-                )
+            conn.execute(
+                "INSERT INTO allocations (list_id, idx, credential_id, allocated_at) "
+                "SELECT %s, i, c, %s FROM unnest(%s::int[], %s::text[]) AS x(i, c)",
+                (list_id, now, picks, part),
+            )
             conn.execute(
                 "UPDATE status_lists SET allocated = allocated + %s WHERE id = %s",
                 (take, list_id),
@@ -606,12 +608,7 @@ class PostgresRegister(RegisterReader):
                     "WHERE credential_id = ANY(%s)",
                     (now, pending),
                 )
-                with conn.cursor() as cur:
-                    cur.executemany(
-                        "INSERT INTO audit (credential_id, at, actor, reason, from_state, "
-                        "to_state) VALUES (%s, %s, %s, 'issued', 'pending', 'valid')",
-                        [(cid, now, who) for cid in pending],
-                    )
+                _audit_rows(conn, pending, now, who, "issued", "pending", "valid")
         out: builtins.list[PolicyError | None] = []
         for cid in cids:
             state = states.get(cid)
@@ -736,6 +733,24 @@ class PostgresRegister(RegisterReader):
 
     def __repr__(self) -> str:
         return f"PostgresRegister({self.path!r})"
+
+
+def _audit_rows(
+    conn: psycopg.Connection[Any],
+    cids: builtins.list[str],
+    now: int,
+    who: str,
+    why: str,
+    from_state: str | None,
+    to_state: str,
+) -> None:
+    """One audit row per credential, in the order given, with one statement."""
+    conn.execute(
+        "INSERT INTO audit (credential_id, at, actor, reason, from_state, to_state) "
+        "SELECT c, %s, %s, %s, %s, %s FROM unnest(%s::text[]) WITH ORDINALITY AS x(c, n) "
+        "ORDER BY n",
+        (now, who, why, from_state, to_state, cids),
+    )
 
 
 def _pg_raise_seq(c: Db, at_least: int) -> None:
