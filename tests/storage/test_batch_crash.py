@@ -36,9 +36,9 @@ from rodeknop_vc._batch import CHUNK_FIRST, CHUNK_MAX
 
 BIN = Path(sys.executable).parent
 GEM = "urn:oin:00000001001234567000"
-ROWS = 100  # long enough (~1 s idle) that a kill lands mid-batch even on a fast, idle machine
+ROWS = 300  # long enough that a kill lands mid-batch even on a fast, idle machine (group commit)
 KILLS = 20
-MAX_ROUNDS = 60
+MAX_ROUNDS = 80  # on a fast machine some runs finish before their kill
 HEADER = (
     "declaration_id",
     "holder_key",
@@ -308,7 +308,8 @@ def test_a_register_copied_while_issuing_opens_and_passes_its_check(home: Path) 
     d = home.parent
     db = home / "register.sqlite"
     holders = [did_jwk(Key.generate().public()) for _ in range(4)]
-    ids = write_batch(d / "big.csv", "GM0772-RK-COPY", holders, rows=80)
+    # group commit issues 80 rows in a blink: enough rows that copies land mid-run
+    ids = write_batch(d / "big.csv", "GM0772-RK-COPY", holders, rows=1000)
     proc = rodeknop("issue", "--home", "gem", "--batch", "big.csv", "--out-dir", "out", cwd=d)
     wait_for(d / "out", proc)
     copies: list[tuple[Path, bool]] = []
