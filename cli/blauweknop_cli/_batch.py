@@ -26,7 +26,15 @@ def _row_line(r: RejectedRow) -> str:
     return f"  line {r.line:<5} {key:<24} {message}"
 
 
-def run_batch(home: str, batch_file: str, out_dir: str, *, fmt: str, as_json: bool) -> int:
+def run_batch(
+    home: str,
+    batch_file: str,
+    out_dir: str,
+    *,
+    fmt: str,
+    as_json: bool,
+    register_url: str | None = None,
+) -> int:
     """Run a batch; returns the exit code (0 all issued, 2 some rows rejected or failed)."""
     from rich.console import Console
     from rich.progress import (
@@ -37,7 +45,7 @@ def run_batch(home: str, batch_file: str, out_dir: str, *, fmt: str, as_json: bo
         TimeRemainingColumn,
     )
 
-    issuer = Issuer.open(home)
+    issuer = Issuer.open(home, register=register_url)
     rows, rejected = read_batch(batch_file, issuer, format=fmt)
     console = Console(stderr=True, highlight=False)
     if not as_json:

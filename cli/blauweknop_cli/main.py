@@ -44,6 +44,16 @@ from ._common import (
 )
 
 FORMAT_CHOICE = click.Choice(["sd-jwt", "di"])
+#: ``--register``: a PostgreSQL register shared by several issuing machines (issue 16).
+REGISTER_OPTION = click.option(
+    "--register",
+    "register_url",
+    envvar="BLAUWEKNOP_REGISTER",
+    default=None,
+    help="PostgreSQL register shared by several issuing machines: postgresql://USER@HOST/DB "
+    "(password from PGPASSWORD or ~/.pgpass, never here). Default: the home's config.json, "
+    "else the home's SQLite file. With init it is kept in config.json.",
+)
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 #: JWK members that hold private key material (RFC 7518 section 6; "k" of a symmetric key).
 PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
@@ -351,6 +361,7 @@ def issuer() -> None:
     default=None,
     help="The organisation's 20-digit OIN, for an https --id (a urn:oin: id carries its own).",
 )
+@REGISTER_OPTION
 @JSON_OPTION
 @handle_errors()
 def issuer_init(
@@ -362,6 +373,7 @@ def issuer_init(
     no_status: bool,
     alg: str,
     oin: str | None,
+    register_url: str | None,
     as_json: bool,
 ) -> None:
     """Create an issuer home with a signing key and register; writes HOME/trust-entry.json.
@@ -378,6 +390,7 @@ def issuer_init(
         status_base_uri=base,
         alg=alg,
         extra={"oin": oin} if oin else None,
+        register=register_url,
     )
     _init_done(iss, home, f"{iss.issuer_id} ({iss.name})", warnings, as_json)
 
@@ -403,8 +416,9 @@ def _issue_one(
     model: Any,
     as_json: bool,
     area: str | None = None,
+    register_url: str | None = None,
 ) -> None:
-    iss = Issuer.open(home)
+    iss = Issuer.open(home, register=register_url)
     holder = read_json_object(holder_key, "holder key")
     data = read_json_object(data_file, "data file")
     obj = model.from_claims(data)
@@ -464,6 +478,7 @@ def _issue_one(
     help="The subject's four-digit postcode area (PC4), kept in the register for the area "
     "report, never in the credential.",
 )
+@REGISTER_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors()
 def issue(
@@ -474,10 +489,22 @@ def issue(
     out: str,
     force: bool,
     area: str | None,
+    register_url: str | None,
     as_json: bool,
 ) -> None:
     """Issue a signed debt statement to a citizen's holder key."""
-    _issue_one(home, holder_key, data_file, fmt, out, force, DebtStatement, as_json, area)
+    _issue_one(
+        home,
+        holder_key,
+        data_file,
+        fmt,
+        out,
+        force,
+        DebtStatement,
+        as_json,
+        area=area,
+        register_url=register_url,
+    )
 
 
 def _lifecycle(action: str) -> Any:
@@ -819,6 +846,7 @@ def rodeknop() -> None:
 @click.option("--status-uri", default=None, help=STATUS_URI_HELP)
 @click.option("--no-status", is_flag=True, help=NO_STATUS_HELP)
 @click.option("--alg", type=click.Choice(["ES256", "EdDSA"]), default="ES256", show_default=True)
+@REGISTER_OPTION
 @JSON_OPTION
 @handle_errors()
 def rk_init(
@@ -829,6 +857,7 @@ def rk_init(
     status_uri: str | None,
     no_status: bool,
     alg: str,
+    register_url: str | None,
     as_json: bool,
 ) -> None:
     """Set up a municipality as a Rode Knop issuer (role: municipality).
@@ -849,6 +878,7 @@ def rk_init(
         status_base_uri=base,
         alg=alg,
         extra={"municipality_code": municipality_code},
+        register=register_url,
     )
     _init_done(iss, home, f"{iss.name} ({municipality_code})", warnings, as_json)
 
@@ -892,6 +922,7 @@ def rk_init(
     help="sd-jwt: SD-JWT VC; di: W3C VC 2.0 with an ecdsa-sd-2023 proof.",
 )
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@REGISTER_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors()
 def rk_issue(
@@ -903,6 +934,7 @@ def rk_issue(
     out_dir: str | None,
     fmt: str,
     force: bool,
+    register_url: str | None,
     as_json: bool,
 ) -> None:
     """Issue a payment-incapacity declaration, one (--data) or a batch (--batch CSV)."""
@@ -916,10 +948,24 @@ def rk_issue(
         from ._batch import run_batch
 
         check_readable(batch_file, "batch file")
-        sys.exit(run_batch(home, batch_file, out_dir, fmt=fmt, as_json=as_json))
+        sys.exit(
+            run_batch(
+                home, batch_file, out_dir, fmt=fmt, as_json=as_json, register_url=register_url
+            )
+        )
     if not (data_file and holder_key and out):
         fail("bad_usage", "give --data, --holder-key and --out (or --batch and --out-dir)")
-    _issue_one(home, holder_key, data_file, fmt, out, force, PaymentIncapacityDeclaration, as_json)
+    _issue_one(
+        home,
+        holder_key,
+        data_file,
+        fmt,
+        out,
+        force,
+        PaymentIncapacityDeclaration,
+        as_json,
+        register_url=register_url,
+    )
 
 
 for _action in ("revoke", "suspend", "resume"):

@@ -65,7 +65,7 @@ from .formats import format_for_option
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from ._register import Register
+    from ._register import PostgresRegister, Register
 
 __all__ = [
     "FORMULA_PREFIXES",
@@ -120,6 +120,40 @@ class IssuedCredential:
     valid_until: int
 
 
+def _register_url(url: str) -> str:
+    """A register URL as given to ``Issuer.init``/``open``: PostgreSQL, without a password
+    (it comes from ``PGPASSWORD`` or ``~/.pgpass``: never from a file or a command line)."""
+    import urllib.parse
+
+    from ._register import is_postgres_url
+
+    if not isinstance(url, str) or not is_postgres_url(url):
+        raise InvalidDataError("invalid_data", "--register takes a postgresql:// URL")
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is not None or "password=" in parts.query.lower():
+        raise InvalidDataError(
+            "invalid_data",
+            "the register URL must not hold a password: use PGPASSWORD or ~/.pgpass",
+        )
+    return url
+
+
+def _open_register(
+    h: Path, config: Mapping[str, Any], *, clock: Callable[[], float] = time.time
+) -> Register | PostgresRegister:
+    """The home's register: ``config["register"]`` (PostgreSQL) or ``register.sqlite``."""
+    from ._register import open_register
+
+    where = config.get("register") or h / "register.sqlite"
+    return open_register(
+        _register_url(where) if isinstance(where, str) else where,
+        bsn_key=Issuer._secret(h),
+        status_base_uri=config["status_base_uri"],
+        fence=h / "register.fence",
+        clock=clock,
+    )
+
+
 class Issuer(IssuerLifecycle):
     """An issuing organisation working from its home directory. Use :meth:`init` once, then
     :meth:`open`."""
@@ -129,7 +163,7 @@ class Issuer(IssuerLifecycle):
         home: Path,
         config: Mapping[str, Any],
         signer: Signer,
-        register: Register,
+        register: Register | PostgresRegister,
         *,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ):
@@ -158,8 +192,11 @@ class Issuer(IssuerLifecycle):
         key: Key | None = None,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
         clock: Callable[[], float] = time.time,
+        register: str | None = None,
     ) -> Issuer:
         """Create a new issuer home: a signing key, the register and ``trust-entry.json``.
+        ``register``: a ``postgresql://`` URL (kept in ``config.json``) instead of the
+        home's SQLite file.
 
         Refuses a directory that already holds an issuer (no key is ever overwritten).
         ``status_base_uri`` is where the published status lists will be served
@@ -206,16 +243,10 @@ class Issuer(IssuerLifecycle):
             "active_kid": key.kid,
             **(extra or {}),
         }
-        from ._register import Register
-
-        register = Register.open(
-            h / "register.sqlite",
-            bsn_key=cls._secret(h),
-            status_base_uri=config["status_base_uri"],
-            fence=h / "register.fence",
-            clock=clock,
-        )
-        issuer = cls(h, config, key, register, lock_timeout=lock_timeout)
+        if register is not None:
+            config["register"] = _register_url(register)
+        reg = _open_register(h, config, clock=clock)
+        issuer = cls(h, config, key, reg, lock_timeout=lock_timeout)
         issuer._write_trust_entry()
         # config last: its presence marks a complete home.
         atomic_write(h / "config.json", (json.dumps(config, indent=2) + "\n").encode(), mode=0o600)
@@ -229,11 +260,14 @@ class Issuer(IssuerLifecycle):
         signer: Signer | None = None,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
         clock: Callable[[], float] = time.time,
+        register: str | None = None,
     ) -> Issuer:
         """Open an existing issuer home. ``signer`` replaces the key file (e.g. an HSM).
         ``lock_timeout``: seconds a write waits for another writer before ``home_locked``.
         ``clock``: the register's time source (its ``issued_at`` and audit times; the area
-        report's snapshots read them), e.g. a fixed day for a demo."""
+        report's snapshots read them), e.g. a fixed day for a demo.
+        ``register``: a ``postgresql://`` URL overriding ``config.json``'s ``register``
+        (default: the home's SQLite file)."""
         h = Path(home)
         try:
             raw = (h / "config.json").read_bytes()
@@ -252,16 +286,10 @@ class Issuer(IssuerLifecycle):
             signer = Key.load(h / "keys" / f"{config['active_kid']}.jwk")
         if (h / _CERTIFICATE_FILE).exists():
             signer = CertifiedSigner(signer, load_certificates(h / _CERTIFICATE_FILE))
-        from ._register import Register
-
-        register = Register.open(
-            h / "register.sqlite",
-            bsn_key=cls._secret(h),
-            status_base_uri=config["status_base_uri"],
-            fence=h / "register.fence",
-            clock=clock,
-        )
-        return cls(h, config, signer, register, lock_timeout=lock_timeout)
+        if register is not None:
+            config["register"] = _register_url(register)
+        reg = _open_register(h, config, clock=clock)
+        return cls(h, config, signer, reg, lock_timeout=lock_timeout)
 
     # -- one writer at a time ------------------------------------------------------------
     @contextlib.contextmanager

@@ -16,7 +16,7 @@ from ._keys import Key, Signer
 from .formats.w3c_di import bitstring_signer
 
 if TYPE_CHECKING:
-    from ._register import ReconcileReport, Register
+    from ._register import PostgresRegister, ReconcileReport, Register
 
 __all__ = ["MAX_COPIES", "IssuerLifecycle"]
 
@@ -30,7 +30,7 @@ class IssuerLifecycle:
     home: Path
     config: dict[str, Any]
     signer: Signer
-    register: Register
+    register: Register | PostgresRegister
     _lock: DirectoryLock
 
     @property

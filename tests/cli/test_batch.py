@@ -727,3 +727,58 @@ def test_credential_files_and_report_are_private(tmp_path: Path) -> None:
     assert oct(out.stat().st_mode & 0o777) == oct(0o700)
     for f in out.iterdir():
         assert oct(f.stat().st_mode & 0o777) == oct(0o600), f
+
+
+def test_a_symlink_in_the_out_dir_is_never_followed(tmp_path: Path) -> None:
+    """Group commit writes the chunk's files without resolving each path: a symbolic link
+    planted at a row's output name (pointing outside the out-dir) fails that row
+    (``path_traversal``); the link's target is untouched and the other rows are issued."""
+    from blauweknop import Issuer
+    from rodeknop_vc._batch import issue_batch, read_batch
+
+    d = copy_examples(tmp_path)
+    home = init_home(d)
+    iss = Issuer.open(home)
+    rows, rejected = read_batch(d / "admissions.csv", iss)
+    assert rejected == []
+    out = d / "out"
+    out.mkdir(mode=0o700)
+    victim = d / "victim.txt"
+    victim.write_text("keep me\n")
+    (out / f"{VALID_IDS[0]}.sd-jwt").symlink_to(victim)
+    issued, done, failed = issue_batch(iss, rows, out)
+    assert issued == VALID_IDS[1:] and done == []
+    assert [(f.row_key, f.message.split(":")[0]) for f in failed] == [
+        (VALID_IDS[0], "path_traversal")
+    ]
+    assert victim.read_text() == "keep me\n"
+    assert (out / f"{VALID_IDS[0]}.sd-jwt").is_symlink()
+    assert [r.credential_id for r in iss.register.list()] == VALID_IDS[1:]  # no index burned
+
+
+def test_a_failed_sync_confirms_nothing_of_its_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Group commit: when the chunk's sync reports a write-back error (EIO, a disk that
+    filled while flushing), no row of the chunk is confirmed or reported issued; they stay
+    pending and the next run issues them with the same index."""
+    import errno
+
+    from blauweknop import Issuer
+    from blauweknop._register import _durable
+    from rodeknop_vc._batch import issue_batch, read_batch
+
+    d = copy_examples(tmp_path)
+    home = init_home(d)
+    iss = Issuer.open(home)
+    rows, _ = read_batch(d / "admissions.csv", iss)
+    monkeypatch.setattr(_durable, "_syncfs", lambda: lambda fd: errno.EIO)
+    issued, done, failed = issue_batch(iss, rows, d / "out")
+    assert (issued, done) == ([], [])
+    assert {f.message.split(":")[0] for f in failed} == {"storage_write_failed"}
+    pending = {r.credential_id: r.idx for r in iss.register.list(state="pending")}
+    assert sorted(pending) == sorted(VALID_IDS)
+    monkeypatch.undo()
+    issued, done, failed = issue_batch(iss, rows, d / "out")
+    assert (issued, failed) == (VALID_IDS, [])
+    assert {r.credential_id: r.idx for r in iss.register.list(state="valid")} == pending

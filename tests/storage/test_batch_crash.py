@@ -2,7 +2,8 @@
 "Resumability"): the real command is killed with SIGKILL at random moments, then resumed.
 
 After every kill the register passes its integrity check, no status index is used twice, at most
-one row is pending, and every confirmed row has its file. The resumed run then issues each row
+one chunk of rows (the group commit in flight, the last rows reserved) is pending, and every
+confirmed row has its file. The resumed run then issues each row
 exactly once: one register row per declaration id, state ``valid``, one output file each, signed
 by the issuer and carrying the index the register holds. A register copied while a batch runs
 (file copy, or ``Register.backup``) opens and passes the integrity check.
@@ -17,6 +18,7 @@ import io
 import json
 import os
 import random
+import resource
 import shutil
 import signal
 import sqlite3
@@ -29,13 +31,14 @@ from typing import Any
 import pytest
 
 from blauweknop import Key, did_jwk, verify_sd_jwt
-from blauweknop._register import CredentialRecord, Register
+from blauweknop._register import CredentialRecord, Register, open_register
+from rodeknop_vc._batch import CHUNK_FIRST, CHUNK_MAX
 
 BIN = Path(sys.executable).parent
 GEM = "urn:oin:00000001001234567000"
-ROWS = 100  # long enough (~1 s idle) that a kill lands mid-batch even on a fast, idle machine
+ROWS = 300  # long enough that a kill lands mid-batch even on a fast, idle machine (group commit)
 KILLS = 20
-MAX_ROUNDS = 60
+MAX_ROUNDS = 80  # on a fast machine some runs finish before their kill
 HEADER = (
     "declaration_id",
     "holder_key",
@@ -106,8 +109,9 @@ def write_batch(path: Path, prefix: str, holders: list[str], rows: int = ROWS) -
     return ids
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
+def init_home(tmp_path: Path, register_url: str | None = None) -> Path:
+    """``rodeknop init`` a municipality home in ``tmp_path/gem`` (its register in the home's
+    SQLite file, or at ``register_url``)."""
     p = subprocess.run(
         [
             str(BIN / "rodeknop"),
@@ -122,6 +126,7 @@ def home(tmp_path: Path) -> Path:
             "GM0772",
             "--status-uri",
             "https://status.eindhoven.example/rk",
+            *(["--register", register_url] if register_url else []),
         ],
         cwd=tmp_path,
         capture_output=True,
@@ -132,14 +137,35 @@ def home(tmp_path: Path) -> Path:
     return tmp_path / "gem"
 
 
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A home with a SQLite register (for the tests of the SQLite file itself)."""
+    return init_home(tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_home(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, str]:
+    """``(home, where its register is)``: SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        h = init_home(tmp_path)
+        return h, str(h / "register.sqlite")
+    url = str(request.getfixturevalue("pg_url"))
+    return init_home(tmp_path, url), url
+
+
 def issuer_key(home: Path) -> Key:
     entry = json.loads((home / "trust-entry.json").read_text())
     return Key.from_jwk(entry["jwks"]["keys"][0])
 
 
-def no_index_twice(db: Path) -> None:
+def no_index_twice(db: Path | str) -> None:
     """Checked with plain SQL, independently of the register's own check."""
-    conn = sqlite3.connect(db)
+    if str(db).startswith("postgresql://"):
+        import psycopg
+
+        conn: Any = psycopg.connect(str(db))
+    else:
+        conn = sqlite3.connect(db)
     try:
         twice = conn.execute(
             "SELECT status_list_id, status_idx FROM credentials "
@@ -171,11 +197,14 @@ def wait_for(path: Path, proc: subprocess.Popen[bytes], timeout: float = 60.0) -
         time.sleep(0.002)
 
 
-def test_sigkill_at_random_moments_then_resume_issues_every_row_once(home: Path) -> None:
+def test_sigkill_at_random_moments_then_resume_issues_every_row_once(
+    any_home: tuple[Path, str],
+) -> None:
+    home, db = any_home
     d = home.parent
-    db = home / "register.sqlite"
     key = issuer_key(home)
-    seed = int.from_bytes(os.urandom(4), "big")
+    # seeded and reproducible (BK_CRASH_SEED=<n> replays a run; the seed is printed)
+    seed = int(os.environ.get("BK_CRASH_SEED", "20261206"))
     rng = random.Random(seed)
     holders = [did_jwk(Key.generate("ES256" if i % 2 else "EdDSA").public()) for i in range(6)]
     kills = 0
@@ -202,14 +231,17 @@ def test_sigkill_at_random_moments_then_resume_issues_every_row_once(home: Path)
 
         # -- right after the kill ---------------------------------------------------------------
         no_index_twice(db)
-        with Register.open(db) as reg:
+        with open_register(db) as reg:
             report = reg.integrity_check()
             assert report.ok, where
             assert report.allocations == report.credentials, where  # nothing burned
             recs = {r.credential_id: r for r in reg.list() if r.credential_id.startswith(prefix)}
         states = collections.Counter(r.state for r in recs.values())
         assert set(states) <= {"pending", "valid"}, where
-        assert states["pending"] <= 1, where  # rows are issued one after the other
+        # group commit: at most the chunk in flight is pending, and it is the last one
+        assert states["pending"] <= CHUNK_MAX, where
+        order = [recs[i].state for i in ids[: len(recs)]]
+        assert order == sorted(order, key=lambda s: s == "pending"), where
         assert list(recs) == ids[: len(recs)], where  # in CSV order, none skipped
         for r in recs.values():
             assert r.batch_row_key == r.credential_id, where
@@ -239,7 +271,7 @@ def test_sigkill_at_random_moments_then_resume_issues_every_row_once(home: Path)
         assert result["already_done"] == list(kept), where
         assert result["issued"] == [i for i in ids if i not in kept], where
         no_index_twice(db)
-        with Register.open(db) as reg:
+        with open_register(db) as reg:
             assert reg.integrity_check().ok
             after = {r.credential_id: r for r in reg.list() if r.credential_id.startswith(prefix)}
         assert list(after) == ids, where  # one register row per declaration id
@@ -262,7 +294,7 @@ def test_sigkill_at_random_moments_then_resume_issues_every_row_once(home: Path)
     assert kills >= KILLS, f"only {kills} of {rounds} runs were killed mid-way (seed {seed})"
     assert len(confirmed_at_kill) >= 3, (seed, confirmed_at_kill)  # kills at varied moments
     assert at_kill["pending"] + at_kill["pending with file"] >= 1, (seed, at_kill)
-    with Register.open(db) as reg:
+    with open_register(db) as reg:
         final = reg.integrity_check()
     assert final.credentials == final.allocations == rounds * ROWS
     assert final.pending == 0
@@ -276,11 +308,12 @@ def test_a_register_copied_while_issuing_opens_and_passes_its_check(home: Path) 
     d = home.parent
     db = home / "register.sqlite"
     holders = [did_jwk(Key.generate().public()) for _ in range(4)]
-    ids = write_batch(d / "big.csv", "GM0772-RK-COPY", holders, rows=80)
+    # group commit issues 80 rows in a blink: enough rows that copies land mid-run
+    ids = write_batch(d / "big.csv", "GM0772-RK-COPY", holders, rows=1000)
     proc = rodeknop("issue", "--home", "gem", "--batch", "big.csv", "--out-dir", "out", cwd=d)
     wait_for(d / "out", proc)
     copies: list[tuple[Path, bool]] = []
-    live = Register.open(db)
+    live = open_register(db)
     try:
         n = 0
         while proc.poll() is None and n < 40:
@@ -316,13 +349,13 @@ def test_a_register_copied_while_issuing_opens_and_passes_its_check(home: Path) 
         with Register.open(copy) as reg:
             report = reg.integrity_check()
             assert report.ok and report.allocations == report.credentials
-            assert report.pending <= 1  # the batch had at most one row in flight
+            assert report.pending <= CHUNK_MAX  # at most one chunk in flight
             counts.append(report.credentials)
         no_index_twice(copy)
     # copies taken one after the other never go back in time
     assert counts[0::2] == sorted(counts[0::2]) and counts[1::2] == sorted(counts[1::2])
     assert any(0 < c < len(ids) for c in counts), counts  # some really were mid-run
-    with Register.open(db) as reg:
+    with open_register(db) as reg:
         assert reg.integrity_check().credentials == len(ids)
         assert [r.credential_id for r in reg.list()] == ids
 
@@ -331,7 +364,8 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def test_ctrl_c_tells_the_operator_how_to_resume(home: Path) -> None:
+def test_ctrl_c_tells_the_operator_how_to_resume(any_home: tuple[Path, str]) -> None:
+    home, db = any_home
     d = home.parent
     # enough rows that the interrupt lands while issuing, even on an idle machine
     ids = write_batch(d / "b.csv", "GM0772-RK-INT", [did_jwk(Key.generate().public())], rows=1500)
@@ -362,7 +396,8 @@ def test_ctrl_c_tells_the_operator_how_to_resume(home: Path) -> None:
         # still being checked) and at least one is confirmed, on a loaded machine as on an
         # idle one (where the whole batch takes well under a second)
         deadline = time.monotonic() + 60
-        while proc.poll() is None and len(list((d / "out").glob("*.sd-jwt"))) < 3:
+        # (a file of the second chunk means the first chunk is confirmed: group commit)
+        while proc.poll() is None and len(list((d / "out").glob("*.sd-jwt"))) < CHUNK_FIRST + 3:
             assert time.monotonic() < deadline, "the batch never wrote a credential"
             time.sleep(0.001)
         proc.send_signal(signal.SIGINT)
@@ -371,11 +406,177 @@ def test_ctrl_c_tells_the_operator_how_to_resume(home: Path) -> None:
     assert proc.returncode == 130, (proc.returncode, err, (d / "stdout.txt").read_text()[-2000:])
     assert "interrupted: run the same command again to resume" in err
     assert "Traceback" not in err
-    with Register.open(home / "register.sqlite") as reg:
+    with open_register(db) as reg:
         report = reg.integrity_check()
-        assert report.ok and report.pending <= 1  # at most the row in flight
+        assert report.ok and report.pending <= CHUNK_MAX  # at most the chunk in flight
         done = [r.credential_id for r in reg.list(state="valid")]
     assert 0 < len(done) < len(ids)
     result = run_json("issue", "--home", "gem", "--batch", "b.csv", "--out-dir", "out", cwd=d)
     assert result["already_done"] == done
     assert result["already_done"] + result["issued"] == ids
+
+
+# -- faults beyond a killed process (issue 16): server crash, dropped connection, disk full --
+FAULT_ROWS = 1500  # long enough that the fault lands mid-batch on an idle machine
+
+
+def start_batch(d: Path, csv_name: str, **popen: Any) -> subprocess.Popen[bytes]:
+    """The batch as a subprocess, its stderr kept in ``d/stderr.txt``."""
+    err = (d / "stderr.txt").open("wb")
+    return subprocess.Popen(
+        [str(BIN / "rodeknop"), "issue", "--home", "gem", "--batch", csv_name, "--out-dir", "out"],
+        cwd=d,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=err,
+        **popen,
+    )
+
+
+def wait_for_files(out: Path, proc: subprocess.Popen[bytes], n: int) -> None:
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and (not out.exists() or len(list(out.glob("*.sd-jwt"))) < n):
+        assert time.monotonic() < deadline, "the batch never wrote a credential"
+        time.sleep(0.002)
+
+
+def resume_and_check(d: Path, where: str, ids: list[str], kept: dict[str, bytes]) -> None:
+    """Resume the batch; then every row is issued exactly once, the register is clean, and
+    the files of rows confirmed before the fault are unchanged (never signed again)."""
+    home, out = d / "gem", d / "out"
+    result = run_json("issue", "--home", "gem", "--batch", "b.csv", "--out-dir", "out", cwd=d)
+    assert result["rejected"] == [] and result["failed"] == [], result["failed"][:3]
+    assert sorted(result["issued"] + result["already_done"]) == sorted(ids)
+    assert set(kept) <= set(result["already_done"])
+    no_index_twice(where)
+    with open_register(where) as reg:
+        report = reg.integrity_check()
+        assert report.ok and report.pending == 0
+        assert report.credentials == report.allocations == len(ids)
+        recs = {r.credential_id: r for r in reg.list()}
+    assert sorted(recs) == sorted(ids)  # one register row per declaration id
+    key = issuer_key(home)
+    for cid in ids:
+        assert recs[cid].state == "valid"
+        check_file(out / f"{cid}.sd-jwt", key, recs[cid])
+    for cid, data in kept.items():
+        assert (out / f"{cid}.sd-jwt").read_bytes() == data
+    names = sorted(f.name for f in out.glob("*.sd-jwt"))
+    assert names == sorted(f"{i}.sd-jwt" for i in ids)
+
+
+def confirmed_files(where: str, out: Path) -> dict[str, bytes]:
+    """The files of the rows the register holds confirmed (each must exist and verify)."""
+    with open_register(where) as reg:
+        assert reg.integrity_check().ok
+        valid = [r.credential_id for r in reg.list(state="valid")]
+    return {cid: (out / f"{cid}.sd-jwt").read_bytes() for cid in valid}
+
+
+def test_postgres_server_crash_mid_batch_then_resume(
+    tmp_path: Path, pg_cluster: Any, pg_url: str
+) -> None:
+    """``pg_ctl stop -m immediate`` (the server dies without a checkpoint) while the batch
+    runs; the batch stops with ``register_unavailable``; after the restart (WAL replay) the
+    resume issues every row exactly once."""
+    d = tmp_path
+    init_home(d, pg_url)
+    ids = write_batch(d / "b.csv", "GM0772-RK-PGX", [did_jwk(Key.generate().public())], FAULT_ROWS)
+    proc = start_batch(d, "b.csv")
+    try:
+        wait_for_files(d / "out", proc, CHUNK_FIRST * 3)
+        assert proc.poll() is None, "the batch ended before the server was stopped"
+        pg_cluster.stop("immediate")
+        assert proc.wait(timeout=120) == 2
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        pg_cluster.pg_ctl_start()
+    err = (d / "stderr.txt").read_text()
+    assert "register_unavailable" in err and "Traceback" not in err, err[-2000:]
+    resume_and_check(d, pg_url, ids, confirmed_files(pg_url, d / "out"))
+
+
+def test_dropped_connection_mid_batch_then_resume(
+    tmp_path: Path, pg_cluster: Any, pg_url: str
+) -> None:
+    """The batch's connection is terminated (``pg_terminate_backend``: what a network cut
+    or a failover does); the batch stops, the resume issues every row exactly once."""
+    d = tmp_path
+    init_home(d, pg_url)
+    ids = write_batch(d / "b.csv", "GM0772-RK-DROP", [did_jwk(Key.generate().public())], FAULT_ROWS)
+    proc = start_batch(d, "b.csv")
+    try:
+        wait_for_files(d / "out", proc, CHUNK_FIRST * 3)
+        assert proc.poll() is None, "the batch ended before its connection was dropped"
+        dropped = 0
+        while proc.poll() is None and not dropped:
+            dropped = pg_cluster.terminate_backends(pg_url)
+        assert dropped >= 1
+        assert proc.wait(timeout=120) == 2
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = (d / "stderr.txt").read_text()
+    assert "register_unavailable" in err and "Traceback" not in err, err[-2000:]
+    resume_and_check(d, pg_url, ids, confirmed_files(pg_url, d / "out"))
+
+
+def _mount_tmpfs(path: Path, size: str, *, remount: bool = False) -> bool:
+    opts = f"size={size},mode=0700" + (",remount" if remount else "")
+    p = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(path)],
+        capture_output=True,
+        check=False,
+    )
+    return p.returncode == 0
+
+
+def test_disk_full_on_the_output_folder_then_resume(any_home: tuple[Path, str]) -> None:
+    """A real ENOSPC: the output folder is a 64 KiB tmpfs (mounted as root; skipped where
+    mounting is not allowed). Rows whose file cannot be written stay pending, confirmed
+    rows keep their files; after space is freed (remount bigger), the resume issues every
+    row exactly once."""
+    home, where = any_home
+    d = home.parent
+    out = d / "out"
+    out.mkdir(mode=0o700)
+    if os.geteuid() != 0 or not _mount_tmpfs(out, "64k"):
+        pytest.skip("mounting a small tmpfs needs root with CAP_SYS_ADMIN")
+    try:
+        ids = write_batch(d / "b.csv", "GM0772-RK-FULL", [did_jwk(Key.generate().public())], 120)
+        p = subprocess.run(
+            [str(BIN / "rodeknop"), "issue", "--home", "gem", "--batch", "b.csv",
+             "--out-dir", "out", "--json"],
+            cwd=d, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert p.returncode == 2, (p.stdout[-1000:], p.stderr[-1000:])
+        assert "storage_write_failed" in p.stdout + p.stderr
+        kept = confirmed_files(where, out)
+        assert 0 < len(kept) < len(ids), len(kept)  # the disk filled up mid-batch
+        no_index_twice(where)
+        assert _mount_tmpfs(out, "16m", remount=True)  # space freed
+        resume_and_check(d, where, ids, kept)
+    finally:
+        subprocess.run(["umount", "-l", str(out)], check=False, capture_output=True)
+
+
+def test_file_size_limit_on_the_batch_process_then_resume(any_home: tuple[Path, str]) -> None:
+    """``RLIMIT_FSIZE`` of 1 KiB on the batch process: no credential file fits (EFBIG), and a
+    SQLite register cannot grow either. Works without root. The batch fails cleanly, the
+    resume issues every row exactly once."""
+    home, where = any_home
+    d = home.parent
+    ids = write_batch(d / "b.csv", "GM0772-RK-FSZ", [did_jwk(Key.generate().public())], 60)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+
+    proc = start_batch(d, "b.csv", preexec_fn=limit)
+    assert proc.wait(timeout=300) == 2
+    err = (d / "stderr.txt").read_text()
+    assert "storage_write_failed" in err or "failed" in err, err[-2000:]
+    assert "Traceback" not in err
+    kept = confirmed_files(where, d / "out") if (d / "out").exists() else {}
+    assert kept == {}  # nothing confirmed without its file
+    resume_and_check(d, where, ids, kept)

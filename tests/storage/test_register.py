@@ -1,5 +1,9 @@
 """The issuer register: allocation, transitions, audit, keyed BSN, migrations, integrity,
-backup while issuing, locking, and crash safety under SIGKILL (SECURITY-BATTERY H1, H3, H4)."""
+backup while issuing, locking, and crash safety under SIGKILL (SECURITY-BATTERY H1, H3, H4).
+
+The tests of the register's guarantees run against both backends (``backend`` fixture:
+SQLite, and PostgreSQL on the throw-away server of tests/storage/conftest.py); those about
+one engine's file, pragmas or migrations run against that engine only."""
 
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ from blauweknop._register import (
     _kth_free,
     generate_bsn_key,
     load_bsn_key,
+    open_register,
     publish,
     save_bsn_key,
 )
@@ -65,12 +70,40 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def reg(db: Path) -> Iterator[Register]:
+def reg(target: str) -> Iterator[Register]:
+    r = open_register(
+        target, bsn_key=generate_bsn_key(), status_base_uri=BASE, list_size=64, clock=Clock()
+    )
+    yield r  # type: ignore[misc]  # both backends implement what the tests call
+    r.close()
+
+
+@pytest.fixture
+def sqlite_reg(db: Path) -> Iterator[Register]:
+    """A SQLite register, for the tests of the file itself (pragmas, modes, read-only)."""
     r = Register.open(
         db, bsn_key=generate_bsn_key(), status_base_uri=BASE, list_size=64, clock=Clock()
     )
     yield r
     r.close()
+
+
+def _no_index_twice_in(target: str) -> None:
+    if target.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(target) as c:
+            if c.execute("SELECT to_regclass('allocations')").fetchone() == (None,):
+                return  # killed before the first migration committed
+            for sql in (
+                "SELECT COUNT(*) FROM "
+                "(SELECT 1 FROM allocations GROUP BY list_id, idx HAVING COUNT(*) > 1) x",
+                "SELECT COUNT(*) FROM (SELECT 1 FROM credentials "
+                "GROUP BY status_list_id, status_idx HAVING COUNT(*) > 1) x",
+            ):
+                assert c.execute(sql).fetchone() == (0,)  # type: ignore[arg-type]
+    else:
+        _no_index_twice(Path(target))
 
 
 def _issue(reg: Register, cid: str, **kw: Any) -> Any:
@@ -92,12 +125,12 @@ def _no_index_twice(path: Path) -> None:
 
 
 # -- opening and settings ------------------------------------------------------------------
-def test_pragmas_and_file_mode(reg: Register, db: Path) -> None:
-    c = reg._conn
+def test_pragmas_and_file_mode(sqlite_reg: Register, db: Path) -> None:
+    c = sqlite_reg._conn
     assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert c.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert c.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert reg.schema_version == SCHEMA_VERSION
+    assert sqlite_reg.schema_version == SCHEMA_VERSION
     assert db.stat().st_mode & 0o077 == 0
 
 
@@ -133,14 +166,14 @@ def test_reservation_shape(reg: Register) -> None:
     )
 
 
-def test_status_base_uri_is_required_for_a_new_list(db: Path) -> None:
-    with Register.open(db) as r:
+def test_status_base_uri_is_required_for_a_new_list(target: str) -> None:
+    with open_register(target) as r:
         with pytest.raises(PolicyError) as ei:
             r.reserve("c1", "DebtStatement", "sd-jwt")
         assert ei.value.code == "status_uri_not_configured"
-    with Register.open(db, status_base_uri=BASE + "/") as r:
+    with open_register(target, status_base_uri=BASE + "/") as r:
         assert r.reserve("c1", "DebtStatement", "sd-jwt").list_uri == f"{BASE}/1.jwt"
-    with Register.open(db) as r:  # remembered
+    with open_register(target) as r:  # remembered
         assert r.reserve("c2", "DebtStatement", "sd-jwt").list_uri == f"{BASE}/1.jwt"
 
 
@@ -187,24 +220,24 @@ def test_kth_free_matches_brute_force(used: set[int], data: st.DataObject) -> No
     assert _kth_free(sorted(used), k) == free[k]
 
 
-def test_a_full_list_uses_every_index_once(db: Path) -> None:
+def test_a_full_list_uses_every_index_once(target: str) -> None:
     """Filling a list exercises the fallback (k-th free index) once rejection sampling misses."""
-    with Register.open(db, status_base_uri=BASE, list_size=50) as reg:
+    with open_register(target, status_base_uri=BASE, list_size=50) as reg:
         idxs = [reg.reserve(f"c{i}", "T", "sd-jwt").idx for i in range(50)]
         assert sorted(idxs) == list(range(50))
         assert reg.reserve("c50", "T", "sd-jwt").list_id == 2
 
 
-def test_indices_are_random(db: Path) -> None:
-    with Register.open(db, status_base_uri=BASE, list_size=131_072) as reg:
+def test_indices_are_random(target: str) -> None:
+    with open_register(target, status_base_uri=BASE, list_size=131_072) as reg:
         idxs = [reg.reserve(f"c{i}", "T", "sd-jwt").idx for i in range(20)]
     assert idxs != sorted(idxs)
     assert max(idxs) > 1000
 
 
-def test_a_failed_issuance_burns_its_index(db: Path) -> None:
+def test_a_failed_issuance_burns_its_index(target: str) -> None:
     """Reserve, then the signing fails: the index stays allocated and is never reused."""
-    with Register.open(db, status_base_uri=BASE, list_size=4) as reg:
+    with open_register(target, status_base_uri=BASE, list_size=4) as reg:
         burned = reg.reserve("lost", "T", "sd-jwt")
         reg.revoke("lost", "issuance failed", "issuer")
         others = {reg.reserve(f"c{i}", "T", "sd-jwt").idx for i in range(3)}
@@ -317,8 +350,8 @@ def test_unknown_credential(reg: Register) -> None:
         assert ei.value.code == "credential_unknown"
 
 
-def test_one_bit_lists_cannot_suspend(db: Path) -> None:
-    with Register.open(db, status_base_uri=BASE, list_size=8, bits=1) as reg:
+def test_one_bit_lists_cannot_suspend(target: str) -> None:
+    with open_register(target, status_base_uri=BASE, list_size=8, bits=1) as reg:
         r = _issue(reg, "c1")
         assert [e.status_purpose for e in r.bitstring_entries()] == ["revocation"]
         with pytest.raises(PolicyError, match="only expresses revocation"):
@@ -327,7 +360,77 @@ def test_one_bit_lists_cannot_suspend(db: Path) -> None:
         assert reg.status_list_bits(1).get(r.idx) == 1
 
 
-def test_audit_is_append_only(reg: Register, db: Path) -> None:
+_TAMPERING = (
+    "UPDATE audit SET actor = 'mallory'",
+    "DELETE FROM audit",
+    "DELETE FROM allocations",
+    "UPDATE allocations SET idx = idx + 1",
+    "DELETE FROM credentials",
+    "UPDATE credentials SET status_idx = status_idx + 1",
+    "UPDATE credentials SET bsn_hash = 'x'",
+    "DELETE FROM status_lists",
+    "UPDATE status_lists SET size = 1",
+)
+
+
+def test_audit_is_append_only_in_postgresql_too(pg_url: str) -> None:
+    """The database itself refuses (triggers), for any client: UPDATE/DELETE and TRUNCATE."""
+    import psycopg
+
+    with open_register(pg_url, status_base_uri=BASE, list_size=64) as reg:
+        _issue(reg, "c1")
+        with psycopg.connect(pg_url, autocommit=True) as c:
+            for sql in (
+                *_TAMPERING,
+                "TRUNCATE audit CASCADE",
+                "TRUNCATE allocations CASCADE",
+                "TRUNCATE credentials CASCADE",
+            ):
+                with pytest.raises(psycopg.errors.IntegrityError):
+                    c.execute(sql)  # type: ignore[arg-type]
+        assert len(reg.audit("c1")) == 2
+        assert reg.integrity_check().ok
+
+
+def test_an_issuing_role_that_does_not_own_the_tables(pg_cluster: Any, pg_url: str) -> None:
+    """The deployment of docs/register-postgresql.md: the owner migrates, the issuing role
+    (SELECT/INSERT/UPDATE only) issues, and cannot edit the audit trail nor drop its
+    triggers."""
+    import psycopg
+
+    open_register(pg_url, status_base_uri=BASE, list_size=64).close()  # owner: migrates
+    dbname = pg_url.split("/", 3)[3].split("?", 1)[0]
+    role = f"issuer_{dbname}"
+    pg_cluster.admin(f'CREATE ROLE "{role}" LOGIN')
+    for sql in (
+        f'GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO "{role}"',
+        f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"',
+        f'REVOKE CREATE ON SCHEMA public FROM PUBLIC, "{role}"',
+    ):
+        pg_cluster.admin(sql, dbname)
+    url = pg_url.replace("postgresql://postgres@", f"postgresql://{role}@")
+    with open_register(url, status_base_uri=BASE) as reg:
+        _issue(reg, "c1")
+        reg.revoke("c1", "settled", "clerk")
+        assert reg.integrity_check().ok
+    with psycopg.connect(url, autocommit=True) as c:
+        for sql in (
+            "UPDATE audit SET actor = 'mallory'",
+            "DELETE FROM audit",
+            "DROP TRIGGER audit_append_only ON audit",
+            "ALTER TABLE audit DISABLE TRIGGER ALL",
+            "TRUNCATE audit",
+            "SET session_replication_role = replica",
+        ):
+            with pytest.raises(psycopg.Error):
+                c.execute(sql)  # type: ignore[arg-type]
+    with open_register(pg_url) as reg:
+        assert [a.to_state for a in reg.audit("c1")] == ["pending", "valid", "revoked"]
+
+
+def test_audit_is_append_only(tmp_path: Path) -> None:
+    db = tmp_path / "register.db"
+    reg = Register.open(db, status_base_uri=BASE, list_size=64)
     _issue(reg, "c1")
     with contextlib.closing(sqlite3.connect(db)) as c:
         for sql in (
@@ -367,15 +470,15 @@ def test_bsn_is_stored_only_as_a_keyed_hash(db: Path) -> None:
             assert form not in blob
 
 
-def test_a_different_bsn_key_is_refused(db: Path) -> None:
-    Register.open(db, bsn_key=generate_bsn_key(), status_base_uri=BASE).close()
+def test_a_different_bsn_key_is_refused(target: str) -> None:
+    open_register(target, bsn_key=generate_bsn_key(), status_base_uri=BASE).close()
     with pytest.raises(StorageError) as ei:
-        Register.open(db, bsn_key=generate_bsn_key())
+        open_register(target, bsn_key=generate_bsn_key())
     assert ei.value.code == "bsn_key_mismatch"
 
 
-def test_bsn_needs_a_key(db: Path) -> None:
-    with Register.open(db, status_base_uri=BASE) as reg, pytest.raises(StorageError) as ei:
+def test_bsn_needs_a_key(target: str) -> None:
+    with open_register(target, status_base_uri=BASE) as reg, pytest.raises(StorageError) as ei:
         reg.reserve("c1", "T", "sd-jwt", bsn="111222333")
     assert ei.value.code == "bsn_key_missing"
 
@@ -510,8 +613,9 @@ def _tamper(db: Path, *sql: str) -> None:
     ],
 )
 def test_integrity_check_detects_corruption(
-    reg: Register, db: Path, sql: list[str], needle: str
+    sqlite_reg: Register, db: Path, sql: list[str], needle: str
 ) -> None:
+    reg = sqlite_reg
     _issue(reg, "c1")
     _issue(reg, "c2")
     assert reg.integrity_check().ok
@@ -524,6 +628,54 @@ def test_integrity_check_detects_corruption(
         report = reg.integrity_check(raise_on_error=False)
         assert not report.ok
         assert report.problems
+
+
+@pytest.mark.parametrize(
+    ("sql", "needle"),
+    [
+        (
+            ["UPDATE credentials SET state = 'revoked' WHERE credential_id = 'c1'"],
+            "audit trail ends",
+        ),
+        (
+            [
+                "INSERT INTO credentials (credential_id, type, format, status_list_id, "
+                "status_idx, state, issued_at, updated_at) "
+                "VALUES ('ghost', 'T', 'sd-jwt', 1, 999, 'valid', 0, 0)"
+            ],
+            "never allocated",
+        ),
+        (["UPDATE status_lists SET allocated = allocated - 1"], "counts"),
+        (
+            [
+                "ALTER TABLE credentials DROP CONSTRAINT credentials_status_list_id_status_idx_key",
+                "INSERT INTO credentials SELECT 'twin', type, format, holder_thumbprint, "
+                "bsn_hash, status_list_id, status_idx, valid_from, valid_until, state, "
+                "issued_at, updated_at, NULL FROM credentials WHERE credential_id = 'c1'",
+            ],
+            "used by 2 credentials",
+        ),
+    ],
+)
+def test_integrity_check_detects_corruption_in_postgresql(
+    pg_url: str, sql: list[str], needle: str
+) -> None:
+    """A superuser can switch the triggers and foreign keys off (``session_replication_role
+    = replica``): the register's own check still finds what was done."""
+    import psycopg
+
+    with open_register(pg_url, status_base_uri=BASE, list_size=64) as reg:
+        _issue(reg, "c1")
+        _issue(reg, "c2")
+        assert reg.integrity_check().ok
+        with psycopg.connect(pg_url, autocommit=True) as c:
+            c.execute("SET session_replication_role = replica")
+            for q in sql:
+                c.execute(q)  # type: ignore[arg-type]
+        with pytest.raises(StorageError) as ei:
+            reg.integrity_check()
+        assert ei.value.code == "register_corrupt"
+        assert needle in ei.value.message
 
 
 def test_integrity_report_counts(reg: Register) -> None:
@@ -557,8 +709,8 @@ def test_locked_register(db: Path) -> None:
         assert reg.reserve("c1", "T", "sd-jwt").state == "pending"
 
 
-def test_read_only_open(reg: Register, db: Path) -> None:
-    _issue(reg, "c1")
+def test_read_only_open(sqlite_reg: Register, db: Path) -> None:
+    _issue(sqlite_reg, "c1")
     with Register.open(db, read_only=True) as ro:
         assert ro.get("c1").state == "valid"
         assert ro.integrity_check().ok
@@ -568,9 +720,9 @@ def test_read_only_open(reg: Register, db: Path) -> None:
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
-def test_read_only_file(reg: Register, db: Path) -> None:
-    _issue(reg, "c1")
-    reg.close()
+def test_read_only_file(sqlite_reg: Register, db: Path) -> None:
+    _issue(sqlite_reg, "c1")
+    sqlite_reg.close()
     for p in db.parent.iterdir():
         p.chmod(0o444)
     db.parent.chmod(0o555)
@@ -581,10 +733,10 @@ def test_read_only_file(reg: Register, db: Path) -> None:
         db.parent.chmod(0o755)
 
 
-def test_unwritable_file_even_for_root(reg: Register, db: Path) -> None:
+def test_unwritable_file_even_for_root(sqlite_reg: Register, db: Path) -> None:
     """The same as above where root ignores permissions: an immutable file (chattr +i)."""
-    _issue(reg, "c1")
-    reg.close()
+    _issue(sqlite_reg, "c1")
+    sqlite_reg.close()
     if subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode != 0:
         pytest.skip("chattr +i is not available here")
     try:
@@ -610,10 +762,10 @@ def test_status_list_bits(reg: Register) -> None:
         reg.status_list_bits(99)
 
 
-def test_publish_and_verify_end_to_end(db: Path, tmp_path: Path) -> None:
+def test_publish_and_verify_end_to_end(target: str, tmp_path: Path) -> None:
     key = Key.generate()
     out = tmp_path / "public"
-    with Register.open(db, status_base_uri=BASE, list_size=4) as reg:
+    with open_register(target, status_base_uri=BASE, list_size=4) as reg:
         rs = [_issue(reg, f"c{i}") for i in range(6)]  # two lists
         reg.revoke("c0", "r", "x")
         reg.suspend("c5", "r", "x")
@@ -668,14 +820,14 @@ def test_publish_and_verify_end_to_end(db: Path, tmp_path: Path) -> None:
 
 
 # -- concurrency and crashes ---------------------------------------------------------------
-def _worker(db: Path, run: str, *extra: str) -> subprocess.Popen[str]:
+def _worker(db: Path | str, run: str, *extra: str) -> subprocess.Popen[str]:
     # cwd fixed: another test in this process may have left the working directory elsewhere
     return subprocess.Popen(
         [sys.executable, str(WORKER), str(db), run, *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        cwd=db.parent,
+        cwd=WORKER.parent,
     )
 
 
@@ -688,18 +840,23 @@ def _wait_ready(proc: subprocess.Popen[str]) -> None:
         pytest.fail(f"worker did not start (exit {proc.returncode}): {line!r}\n{err}")
 
 
-def test_two_processes_never_share_an_index(db: Path) -> None:
-    """SECURITY-BATTERY H4: concurrent issuers, BEGIN IMMEDIATE + UNIQUE(list_id, idx)."""
-    Register.open(db, bsn_key=WORKER_BSN_KEY, status_base_uri=BASE, list_size=40).close()
-    procs = [_worker(db, f"p{i}", "--count", "60") for i in range(2)]
+def test_eight_processes_never_share_an_index(target: str) -> None:
+    """SECURITY-BATTERY H4: 8 concurrent issuers (single rows and group-committed chunks),
+    the write lock (SQLite BEGIN IMMEDIATE, PostgreSQL advisory lock) + UNIQUE(list_id, idx)."""
+    open_register(target, bsn_key=WORKER_BSN_KEY, status_base_uri=BASE, list_size=40).close()
+    procs = [
+        _worker(target, f"p{i}", "--count", "40", *(["--chunk", "7"] if i % 2 else []))
+        for i in range(8)
+    ]
     for p in procs:
-        _, err = p.communicate(timeout=60)
+        _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
-    _no_index_twice(db)
-    with Register.open(db, bsn_key=WORKER_BSN_KEY) as reg:
+    _no_index_twice_in(target)
+    with open_register(target, bsn_key=WORKER_BSN_KEY) as reg:
         rep = reg.integrity_check()
-        assert rep.credentials == 120
-        assert rep.lists == 3
+        assert rep.credentials == rep.allocations == 320
+        assert rep.lists == 8
+        assert {r.state for r in reg.list()} <= {"valid", "revoked", "suspended"}
 
 
 def test_backup_while_another_process_issues(db: Path, tmp_path: Path) -> None:
@@ -728,14 +885,14 @@ def test_backup_while_another_process_issues(db: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_moments_never_corrupts(db: Path) -> None:
+def test_sigkill_at_random_moments_never_corrupts(target: str) -> None:
     """SECURITY-BATTERY H1/H3: kill -9 a worker 20 times at random moments (some during
     start-up and migration). After each kill the register passes its integrity check and no
     index is used twice; at the end a resumed run completes every row exactly once."""
     rng = random.Random(os.getpid())
     runs = 20
     for run in range(runs):
-        proc = _worker(db, f"r{run}")
+        proc = _worker(target, f"r{run}", *(["--chunk", "5"] if run % 2 else []))
         if run % 5 == 0:
             time.sleep(rng.uniform(0.0, 0.4))  # may land in interpreter start-up or migration
         else:
@@ -743,13 +900,13 @@ def test_sigkill_at_random_moments_never_corrupts(db: Path) -> None:
             time.sleep(rng.uniform(0.0, 0.3))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        if not db.exists():
+        if not target.startswith("postgresql://") and not Path(target).exists():
             continue
-        _no_index_twice(db)
-        with Register.open(db, bsn_key=WORKER_BSN_KEY, status_base_uri=BASE) as reg:
+        _no_index_twice_in(target)
+        with open_register(target, bsn_key=WORKER_BSN_KEY, status_base_uri=BASE) as reg:
             reg.integrity_check()
     # resume: every reserved-but-unconfirmed row is completed with its own id and index
-    with Register.open(db, bsn_key=WORKER_BSN_KEY, status_base_uri=BASE) as reg:
+    with open_register(target, bsn_key=WORKER_BSN_KEY, status_base_uri=BASE) as reg:
         before = {r.credential_id: (r.list_id, r.idx) for r in reg.list()}
         for rec in reg.list(state="pending"):
             assert rec.batch_row_key is not None
@@ -767,18 +924,39 @@ def test_sigkill_at_random_moments_never_corrupts(db: Path) -> None:
         assert {r.credential_id: (r.list_id, r.idx) for r in reg.list()} == before
         report = reg.integrity_check()
         assert report.credentials == len(before) > 0
-    _no_index_twice(db)
+    _no_index_twice_in(target)
 
 
 # -- rollback fence (issue 12.5) -------------------------------------------------------------
-def _fenced(path: Path) -> Register:
-    return Register.open(
-        path, status_base_uri=BASE, list_size=64, clock=Clock(), fence=path.with_suffix(".fence")
-    )
+@pytest.fixture
+def fenced(target: str, request: pytest.FixtureRequest) -> Callable[[Path], Register]:
+    """Opens the test's register (either backend) with the fence file ``<path>.fence``; a
+    second ``path`` is a second register (for PostgreSQL: a second database)."""
+    places: dict[Path, str] = {}
+
+    def open_it(path: Path) -> Register:
+        if path not in places:
+            if not target.startswith("postgresql://"):
+                places[path] = str(path)
+            elif not places:
+                places[path] = target
+            else:
+                places[path] = request.getfixturevalue("pg_cluster").new_database()
+        return open_register(  # type: ignore[return-value]  # both backends
+            places[path],
+            status_base_uri=BASE,
+            list_size=64,
+            clock=Clock(),
+            fence=path.with_suffix(".fence"),
+        )
+
+    return open_it
 
 
-def test_fence_follows_every_change_and_a_lagging_fence_is_safe(tmp_path: Path) -> None:
-    r = _fenced(tmp_path / "r.db")
+def test_fence_follows_every_change_and_a_lagging_fence_is_safe(
+    fenced: Callable[[Path], Register], tmp_path: Path
+) -> None:
+    r = fenced(tmp_path / "r.db")
     assert r.read_fence() is None
     _issue(r, "c1")
     assert r.read_fence() == r.register_seq == 2  # reserve + confirm
@@ -792,8 +970,10 @@ def test_fence_follows_every_change_and_a_lagging_fence_is_safe(tmp_path: Path) 
     r.close()
 
 
-def test_fence_ahead_of_the_register_refuses_every_change(tmp_path: Path) -> None:
-    r = _fenced(tmp_path / "r.db")
+def test_fence_ahead_of_the_register_refuses_every_change(
+    fenced: Callable[[Path], Register], tmp_path: Path
+) -> None:
+    r = fenced(tmp_path / "r.db")
     _issue(r, "c1")
     (tmp_path / "r.fence").write_text(json.dumps({"version": 1, "register_seq": 99}))
     for attempt in (
@@ -816,8 +996,10 @@ def test_fence_ahead_of_the_register_refuses_every_change(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("content", [b"", b"{", b'{"version": 1, "register_seq": -1}', b"[]"])
-def test_damaged_fence_is_not_taken_as_no_fence(tmp_path: Path, content: bytes) -> None:
-    r = _fenced(tmp_path / "r.db")
+def test_damaged_fence_is_not_taken_as_no_fence(
+    fenced: Callable[[Path], Register], tmp_path: Path, content: bytes
+) -> None:
+    r = fenced(tmp_path / "r.db")
     _issue(r, "c1")
     (tmp_path / "r.fence").write_bytes(content)
     with pytest.raises(StorageError) as e:
@@ -826,8 +1008,10 @@ def test_damaged_fence_is_not_taken_as_no_fence(tmp_path: Path, content: bytes) 
     r.close()
 
 
-def test_published_lists_carry_the_register_sequence(tmp_path: Path) -> None:
-    r = _fenced(tmp_path / "r.db")
+def test_published_lists_carry_the_register_sequence(
+    fenced: Callable[[Path], Register], tmp_path: Path
+) -> None:
+    r = fenced(tmp_path / "r.db")
     key = Key.generate()
     c1 = _issue(r, "c1")
     out = tmp_path / "pub"
@@ -842,7 +1026,7 @@ def test_published_lists_carry_the_register_sequence(tmp_path: Path) -> None:
     assert payload["register_seq"] == r.register_seq
     # A list file signed by someone else cannot fence us out.
     forged = tmp_path / "forged"
-    r2 = _fenced(tmp_path / "r2.db")
+    r2 = fenced(tmp_path / "r2.db")
     _issue(r2, "x1")
     for i in range(5):
         _issue(r2, f"x{i + 2}")
@@ -851,3 +1035,62 @@ def test_published_lists_carry_the_register_sequence(tmp_path: Path) -> None:
     publish(r, key, ISS, out, NOW + 1, 3600)  # not refused: the foreign token is ignored
     r.close()
     r2.close()
+
+
+# -- PostgreSQL: selecting it, and what it refuses ---------------------------------------------
+def test_a_register_url_with_a_password_is_refused(tmp_path: Path) -> None:
+    """A password never goes into config.json or onto a command line (PGPASSWORD, ~/.pgpass)."""
+    from blauweknop import Issuer
+
+    for url in (
+        "postgresql://bk:hunter2@db.example/register",
+        "postgresql://bk@db.example/register?password=hunter2",
+    ):
+        with pytest.raises(InvalidDataError) as ei:
+            Issuer.init(
+                tmp_path / f"h{len(url)}",
+                issuer_id=ISS,
+                name="CJIB",
+                status_base_uri=BASE,
+                register=url,
+            )
+        assert "hunter2" not in ei.value.message
+    with pytest.raises(InvalidDataError):
+        Issuer.init(tmp_path / "h2", issuer_id=ISS, name="CJIB", register="mysql://x/y")
+
+
+def test_an_unreachable_server_is_register_unavailable(tmp_path: Path) -> None:
+    from blauweknop._register import redact_url
+
+    url = f"postgresql://bk:hunter2@/register?host={tmp_path}/nowhere&port=5999"
+    assert "hunter2" not in redact_url(url)
+    with pytest.raises(StorageError) as ei:
+        open_register(url, connect_timeout=2)
+    assert ei.value.code == "register_unavailable"
+    assert "hunter2" not in ei.value.message
+
+
+def test_a_newer_postgresql_schema_is_refused(pg_cluster: Any, pg_url: str) -> None:
+    from blauweknop._register._pg_schema import PG_SCHEMA_VERSION
+
+    open_register(pg_url, status_base_uri=BASE).close()
+    dbname = pg_url.split("/", 3)[3].split("?", 1)[0]
+    newer = PG_SCHEMA_VERSION + 1
+    pg_cluster.admin(f"UPDATE register_schema SET version = {newer:d}", dbname)  # noqa: S608
+    with pytest.raises(StorageError) as ei:
+        open_register(pg_url)
+    assert ei.value.code == "register_version_unsupported"
+
+
+def test_a_dropped_connection_fails_the_call_and_the_next_one_reconnects(
+    pg_cluster: Any, pg_url: str
+) -> None:
+    with open_register(pg_url, status_base_uri=BASE, list_size=64) as reg:
+        _issue(reg, "c1")
+        assert pg_cluster.terminate_backends(pg_url) == 1
+        with pytest.raises(StorageError) as ei:
+            reg.revoke("c1", "r", "a")
+        assert ei.value.code == "register_unavailable"
+        assert reg.get("c1").state == "valid"  # nothing half-done; a new connection
+        assert reg.revoke("c1", "r", "a").state == "revoked"
+        assert reg.integrity_check().ok

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from blauweknop._errors import PolicyError
 from blauweknop._keys import Key
-from blauweknop._register import IssuerRegister, Register, publish
+from blauweknop._register import IssuerRegister, Register, open_register, publish
 from blauweknop._status import (
     MIN_BITSTRING_ENTRIES,
     BitstringStatusList,
@@ -43,10 +43,13 @@ def fake_proof(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "proof": {"type": "DataIntegrityProof", "proofValue": "z-test"}}
 
 
-def make_register(tmp: Path, *, size: int, bits: int, states: list[str]) -> Register:
-    """A register whose credentials c0, c1, ... end in ``states`` (clock fixed)."""
-    reg = Register.open(
-        tmp / "r.db", status_base_uri=BASE, list_size=size, bits=bits, clock=lambda: NOW
+def make_register(
+    tmp: Path, *, size: int, bits: int, states: list[str], where: str | None = None
+) -> Register:
+    """A register whose credentials c0, c1, ... end in ``states`` (clock fixed), in
+    ``tmp/r.db`` or at ``where`` (a SQLite path or a PostgreSQL URL)."""
+    reg: Register = open_register(  # type: ignore[assignment]  # both backends
+        where or tmp / "r.db", status_base_uri=BASE, list_size=size, bits=bits, clock=lambda: NOW
     )
     for i, state in enumerate(states):
         cid = f"c{i}"
@@ -156,11 +159,12 @@ GOLDEN: dict[str, str] = {
 
 
 def test_published_lists_match_the_pre_split_register(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str
 ) -> None:
+    """Both backends publish byte for byte what the register published before the split."""
     # indices are drawn at random; draw them from a seeded generator so the files are fixed
     monkeypatch.setattr(secrets, "randbelow", random.Random(13).randrange)
-    reg = make_register(tmp_path, size=8, bits=2, states=GOLDEN_STATES)
+    reg = make_register(tmp_path, size=8, bits=2, states=GOLDEN_STATES, where=target)
     try:
         files = published_files(reg, tmp_path / "out")
     finally:
@@ -185,8 +189,8 @@ class OnlyTheSeam:
         return getattr(self._register, name)
 
 
-def test_the_sqlite_register_implements_the_seam(tmp_path: Path) -> None:
-    reg = make_register(tmp_path, size=16, bits=2, states=["revoked"])
+def test_both_registers_implement_the_seam(tmp_path: Path, target: str) -> None:
+    reg = make_register(tmp_path, size=16, bits=2, states=["revoked"], where=target)
     try:
         assert isinstance(reg, IssuerRegister)
         assert {"reserve", "confirm", "revoke", "status_entries", "reconcile"} <= SEAM
@@ -195,8 +199,10 @@ def test_the_sqlite_register_implements_the_seam(tmp_path: Path) -> None:
         reg.close()
 
 
-def test_publishing_needs_nothing_but_the_seam(tmp_path: Path) -> None:
-    reg = make_register(tmp_path, size=16, bits=2, states=["revoked", "suspended", "valid"])
+def test_publishing_needs_nothing_but_the_seam(tmp_path: Path, target: str) -> None:
+    reg = make_register(
+        tmp_path, size=16, bits=2, states=["revoked", "suspended", "valid"], where=target
+    )
     try:
         with pytest.raises(AttributeError):
             _ = OnlyTheSeam(reg).integrity_check  # storage-specific: not in the seam
@@ -212,8 +218,8 @@ def test_publishing_needs_nothing_but_the_seam(tmp_path: Path) -> None:
         reg.close()
 
 
-def test_status_entries_of_an_unknown_list_are_refused(tmp_path: Path) -> None:
-    reg = make_register(tmp_path, size=16, bits=2, states=["revoked"])
+def test_status_entries_of_an_unknown_list_are_refused(tmp_path: Path, target: str) -> None:
+    reg = make_register(tmp_path, size=16, bits=2, states=["revoked"], where=target)
     try:
         with pytest.raises(PolicyError) as info:
             reg.status_entries(99)

@@ -1,5 +1,6 @@
 """The issuer's register: every credential issued, its status-list index, its state, and an
-append-only audit trail, in one SQLite file (docs/issuing-organisation.md).
+append-only audit trail, in one SQLite file (docs/issuing-organisation.md) or in a PostgreSQL
+database shared by several issuing machines (:mod:`._postgres`, docs/register-postgresql.md).
 
 A private package, split by job (issue 13):
 
@@ -9,6 +10,9 @@ A private package, split by job (issue 13):
 * :mod:`._store` / :mod:`._reads` -- the SQLite register (writes / reads); :mod:`._schema`
   its schema and migrations, :mod:`._rows` its row operations (allocation, audit),
   :mod:`._reconcile` and :mod:`._integrity` its recovery and self-check;
+* :mod:`._postgres` / :mod:`._pg_schema` -- the PostgreSQL register (same seam, same
+  guarantees); :func:`open_register` picks the backend from a path or a URL;
+* :mod:`._durable` -- group commit of a batch chunk's files (one sync per chunk);
 * :mod:`._fence` -- the rollback fence file; :mod:`._bsn` -- the keyed BSN hash and its key;
 * :mod:`._publish` -- publishing the lists, through the status package's encoders.
 
@@ -68,6 +72,8 @@ Example:
 from __future__ import annotations
 
 from ._bsn import generate_bsn_key, load_bsn_key, save_bsn_key
+from ._open import open_register
+from ._postgres import PostgresRegister, is_postgres_url, redact_url
 from ._protocol import IssuerRegister
 from ._publish import publish, read_published
 from ._records import (
@@ -81,6 +87,7 @@ from ._records import (
     PublishedFile,
     ReconcileReport,
     Reservation,
+    ReserveRequest,
     StatusListInfo,
     bitstring_list_uri,
 )
@@ -99,15 +106,20 @@ __all__ = [
     "CredentialRecord",
     "IntegrityReport",
     "IssuerRegister",
+    "PostgresRegister",
     "PublishedFile",
     "ReconcileReport",
     "Register",
     "Reservation",
+    "ReserveRequest",
     "StatusListInfo",
     "bitstring_list_uri",
     "generate_bsn_key",
+    "is_postgres_url",
     "load_bsn_key",
+    "open_register",
     "publish",
     "read_published",
+    "redact_url",
     "save_bsn_key",
 ]

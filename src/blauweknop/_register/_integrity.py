@@ -1,23 +1,25 @@
-"""The SQLite register's self-check: SQLite's own checks and the register's invariants."""
+"""The register's self-check: SQLite's own checks and the register's invariants (both backends)."""
 
 from __future__ import annotations
 
-import sqlite3
-
 from ._records import LEGAL
+from ._rows import Db
 
 __all__ = ["collect_problems"]
 
 
-def collect_problems(c: sqlite3.Connection) -> tuple[list[str], tuple[int, ...]]:
+def collect_problems(c: Db, *, sqlite: bool = True) -> tuple[list[str], tuple[int, ...]]:
     """Problems found (one line each) and the counts ``(lists, allocations, credentials,
-    audit rows, pending)``; run it inside one read transaction for a consistent snapshot."""
+    audit rows, pending)``; run it inside one read transaction for a consistent snapshot.
+    ``sqlite``: run SQLite's own file checks too (PostgreSQL enforces its foreign keys
+    itself and checks its pages with ``amcheck``, an operator's tool)."""
     problems: list[str] = []
-    result = [r[0] for r in c.execute("PRAGMA integrity_check")]
-    if result != ["ok"]:
-        problems.extend(f"sqlite: {r}" for r in result[:20])
-    for r in c.execute("PRAGMA foreign_key_check").fetchall()[:20]:
-        problems.append(f"foreign key: table {r[0]} row {r[1]} -> {r[2]}")
+    if sqlite:
+        result = [r[0] for r in c.execute("PRAGMA integrity_check")]
+        if result != ["ok"]:
+            problems.extend(f"sqlite: {r}" for r in result[:20])
+        for r in c.execute("PRAGMA foreign_key_check").fetchall()[:20]:
+            problems.append(f"foreign key: table {r[0]} row {r[1]} -> {r[2]}")
     for r in c.execute(
         "SELECT status_list_id, status_idx, COUNT(*) FROM credentials "
         "GROUP BY status_list_id, status_idx HAVING COUNT(*) > 1 LIMIT 20"

@@ -10,6 +10,8 @@ methods with the same guarantees and error codes:
   stays burned even when issuance fails;
 * every state change appends an audit row; states move only along the legal transitions
   (:data:`~._records.LEGAL`);
+* group commit (:meth:`reserve_many`, :meth:`confirm_many`) gives each row exactly the
+  guarantees of its single-row call; only the number of durable commits changes;
 * the sequence (:attr:`register_seq`) grows with every change, and a register behind its
   fence refuses every change (``register_rolled_back``) until :meth:`reconcile`.
 
@@ -26,8 +28,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from .._errors import PolicyError
 from .._status import StatusList, StatusType
-from ._records import CredentialRecord, ReconcileReport, Reservation, StatusListInfo
+from ._records import (
+    CredentialRecord,
+    ReconcileReport,
+    Reservation,
+    ReserveRequest,
+    StatusListInfo,
+)
 
 __all__ = ["IssuerRegister"]
 
@@ -61,6 +70,24 @@ class IssuerRegister(Protocol):
 
     def confirm(self, credential_id: str, *, actor: str = "issuer") -> CredentialRecord:
         """Phase 2 of issuance: ``pending`` → ``valid`` (idempotent)."""
+        ...
+
+    def reserve_many(
+        self, requests: Sequence[ReserveRequest], *, actor: str = "issuer"
+    ) -> builtins.list[Reservation | PolicyError]:
+        """Group commit of phase 1: :meth:`reserve` for a chunk of rows in one transaction
+        (one durable commit); per row its reservation or the ``PolicyError`` refusing it."""
+        ...
+
+    def confirm_many(
+        self, credential_ids: Sequence[str], *, actor: str = "issuer"
+    ) -> builtins.list[PolicyError | None]:
+        """Group commit of phase 2: :meth:`confirm` for a chunk in one transaction; per
+        credential ``None`` or the ``PolicyError`` refusing it."""
+        ...
+
+    def get_many(self, credential_ids: Sequence[str]) -> dict[str, CredentialRecord]:
+        """The records of the ids that exist, in one consistent snapshot."""
         ...
 
     def revoke(self, credential_id: str, reason: str, actor: str) -> CredentialRecord:

@@ -10,7 +10,7 @@ import builtins
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +29,19 @@ from ._records import (
     StatusListInfo,
     from_row,
 )
-from ._rows import CRED_SELECT, audit_seq, record
+from ._rows import CRED_SELECT, Db, audit_seq, record
 from ._schema import sqlite_errors
 
 __all__ = ["RegisterReader"]
+
+#: Ids per ``IN (...)`` query (SQLite allows 32,766 parameters; stay well below).
+_IN_CHUNK = 500
 
 
 class RegisterReader:
     """Queries of an open SQLite register (see :class:`~._store.Register`)."""
 
-    _conn: sqlite3.Connection
+    _conn: Any  # sqlite3.Connection, or the PostgreSQL adapter (a Db)
     _bsn_key: bytes | None
     path: Path
     read_only: bool
@@ -48,7 +51,7 @@ class RegisterReader:
     def register_seq(self) -> int:
         """The register's sequence: it grows with every change (reservation, transition,
         reconciliation) and never goes down, so an older copy has a smaller one."""
-        with sqlite_errors("reading the register sequence"):
+        with self._errors("reading the register sequence"):
             return audit_seq(self._conn)
 
     def read_fence(self) -> int | None:
@@ -59,11 +62,18 @@ class RegisterReader:
         """
         return None if self.fence_path is None else read_fence_file(self.fence_path)
 
+    #: Whether the engine's own checks (``PRAGMA integrity_check``...) apply.
+    _sqlite_checks = True
+
+    def _errors(self, what: str) -> contextlib.AbstractContextManager[None]:
+        """Raise the engine's errors inside the block as :class:`StorageError`."""
+        return sqlite_errors(what)
+
     @contextlib.contextmanager
-    def _read(self, what: str) -> Iterator[sqlite3.Connection]:
+    def _read(self, what: str) -> Iterator[Db]:
         """A read transaction: one consistent snapshot across several queries."""
         c = self._conn
-        with sqlite_errors(what):
+        with self._errors(what):
             c.execute("BEGIN")
             try:
                 yield c
@@ -74,7 +84,7 @@ class RegisterReader:
     @property
     def schema_version(self) -> int:
         """``PRAGMA user_version`` of the open file."""
-        with sqlite_errors("reading the schema version"):
+        with self._errors("reading the schema version"):
             return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
     def bsn_hash(self, bsn: str) -> str:
@@ -86,7 +96,7 @@ class RegisterReader:
 
     def get(self, credential_id: str) -> CredentialRecord:
         """The record of ``credential_id``; ``PolicyError("credential_unknown")`` if none."""
-        with sqlite_errors("reading the register"):
+        with self._errors("reading the register"):
             row = self._conn.execute(
                 CRED_SELECT + " WHERE c.credential_id = ?", (credential_id,)
             ).fetchone()
@@ -96,10 +106,23 @@ class RegisterReader:
             )
         return record(row)
 
+    def get_many(self, credential_ids: Sequence[str]) -> dict[str, CredentialRecord]:
+        """The records of those ``credential_ids`` that exist (unknown ids are left out), read
+        in one consistent snapshot: a batch looks a chunk up in one go."""
+        ids = list(dict.fromkeys(credential_ids))
+        out: dict[str, CredentialRecord] = {}
+        with self._read("reading the register") as c:
+            for i in range(0, len(ids), _IN_CHUNK):
+                part = ids[i : i + _IN_CHUNK]
+                marks = ", ".join("?" * len(part))
+                for row in c.execute(CRED_SELECT + f" WHERE c.credential_id IN ({marks})", part):
+                    out[row[0]] = record(row)
+        return out
+
     def find_by_bsn(self, bsn: str) -> builtins.list[CredentialRecord]:
         """Credentials registered for a BSN (looked up by its keyed hash)."""
         h = self.bsn_hash(bsn)
-        with sqlite_errors("reading the register"):
+        with self._errors("reading the register"):
             rows = self._conn.execute(
                 CRED_SELECT + " WHERE c.bsn_hash = ? ORDER BY c.issued_at, c.credential_id", (h,)
             ).fetchall()
@@ -112,13 +135,13 @@ class RegisterReader:
         if credential_id is not None:
             sql += " WHERE credential_id = ?"
             args = (credential_id,)
-        with sqlite_errors("reading the audit trail"):
+        with self._errors("reading the audit trail"):
             rows = self._conn.execute(sql + " ORDER BY seq", args).fetchall()
         return [from_row(AuditEntry, r) for r in rows]
 
     def lists(self) -> builtins.list[StatusListInfo]:
         """All status lists, oldest first."""
-        with sqlite_errors("reading the register"):
+        with self._errors("reading the register"):
             rows = self._conn.execute(
                 "SELECT id, uri, bits, size, purpose, allocated, created_at FROM status_lists "
                 "ORDER BY id"
@@ -163,7 +186,7 @@ class RegisterReader:
             where.append("c.type = ?")
             args.append(type)
         sql = CRED_SELECT + (" WHERE " + " AND ".join(where) if where else "")
-        with sqlite_errors("reading the register"):
+        with self._errors("reading the register"):
             rows = self._conn.execute(
                 sql + " ORDER BY c.issued_at, c.credential_id", args
             ).fetchall()
@@ -182,7 +205,7 @@ class RegisterReader:
         """
         try:
             with self._read("checking the register") as c:
-                problems, counts = collect_problems(c)
+                problems, counts = collect_problems(c, sqlite=self._sqlite_checks)
         except StorageError as e:
             if e.code != "storage_error":
                 raise
@@ -221,7 +244,7 @@ class RegisterReader:
             raise StorageError("file_exists", f"{d} exists; refusing to overwrite it") from e
         except OSError as e:
             raise StorageError("storage_write_failed", f"cannot create {d}: {e}") from e
-        with sqlite_errors(f"backing up the register to {d}"):
+        with self._errors(f"backing up the register to {d}"):
             target = sqlite3.connect(d, isolation_level=None)
             try:
                 self._conn.backup(target)

@@ -1,4 +1,4 @@
-"""Reconciling a restored SQLite register with the last published status lists.
+"""Reconciling a restored register (either backend) with the last published status lists.
 
 The inside of :meth:`Register.reconcile`'s one transaction: re-apply every revocation and
 suspension the published lists show (with legal, audited steps), recreate lists made after
@@ -8,13 +8,13 @@ the backup, close every list for new issuance, and move the sequence past the fe
 from __future__ import annotations
 
 import re
-import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .._errors import InvalidDataError
 from .._status import StatusList, StatusType
 from ._rows import (
+    Db,
     audit_seq,
     insert_credential,
     is_allocated,
@@ -23,7 +23,7 @@ from ._rows import (
     set_state,
 )
 
-__all__ = ["Reapplied", "reapply_published"]
+__all__ = ["Reapplied", "reapply_published", "sqlite_raise_seq"]
 
 #: The audited steps that bring a credential from its state to the published one.
 _STEPS: dict[tuple[str, str], tuple[str, ...]] = {
@@ -45,14 +45,25 @@ class Reapplied:
     closed: tuple[int, ...] = ()
 
 
+def sqlite_raise_seq(c: Db, at_least: int) -> None:
+    """Move SQLite's register sequence (the audit trail's ``AUTOINCREMENT`` counter) up to
+    ``at_least`` when it is below."""
+    if audit_seq(c) < at_least:
+        if c.execute("SELECT 1 FROM sqlite_sequence WHERE name = 'audit'").fetchone():
+            c.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'audit'", (at_least,))
+        else:
+            c.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('audit', ?)", (at_least,))
+
+
 def reapply_published(
-    c: sqlite3.Connection,
+    c: Db,
     published: Sequence[tuple[str, StatusList, int]],
     floor: int,
     *,
     who: str | None,
     why: str | None,
     now: int,
+    raise_seq: Callable[[Db, int], None] = sqlite_raise_seq,
 ) -> Reapplied:
     """Re-apply ``published`` (``(list uri, list, register_seq)``), close every list and move
     the register's sequence past ``floor``; runs inside the caller's transaction."""
@@ -95,11 +106,7 @@ def reapply_published(
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (str(max(done.closed)),),
         )
-    if audit_seq(c) < floor + 1:
-        if c.execute("SELECT 1 FROM sqlite_sequence WHERE name = 'audit'").fetchone():
-            c.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'audit'", (floor + 1,))
-        else:
-            c.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('audit', ?)", (floor + 1,))
+    raise_seq(c, floor + 1)
     return done
 
 
@@ -118,7 +125,7 @@ def _not_valid(sl: StatusList, size: int) -> Iterator[tuple[int, int]]:
 
 
 def _reapply(
-    c: sqlite3.Connection,
+    c: Db,
     list_id: int,
     idx: int,
     want: str,

@@ -141,6 +141,21 @@ class Reservation:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ReserveRequest:
+    """One credential to reserve in :meth:`IssuerRegister.reserve_many` (the arguments of
+    :meth:`IssuerRegister.reserve`, one row of a chunk)."""
+
+    credential_id: str
+    credential_type: str
+    credential_format: str
+    holder_thumbprint: str | None = None
+    bsn: str | None = None
+    valid_from: int | float | datetime | None = None
+    valid_until: int | float | datetime | None = None
+    batch_row_key: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CredentialRecord:
     """One row of the register (no BSN: only its keyed hash)."""
 

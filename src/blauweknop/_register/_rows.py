@@ -1,22 +1,32 @@
-"""The SQLite register's row operations, shared by issuance, transitions and reconciliation:
-index allocation, status lists, credential rows, audit rows and the register sequence.
+"""The register's row operations, shared by issuance, transitions and reconciliation, and by
+both backends: index allocation, status lists, credential rows, audit rows.
 
-Every function runs inside the caller's ``BEGIN IMMEDIATE`` transaction (:meth:`Register._tx`),
-so two issuers never read the same free index.
+Every function runs inside the caller's write transaction, which holds the register's write
+lock (SQLite ``BEGIN IMMEDIATE``, :meth:`Register._tx`; PostgreSQL a transaction-scoped
+advisory lock, :meth:`PostgresRegister._tx`), so two issuers never read the same free index.
+The SQL is the common subset of both dialects with ``?`` placeholders; the PostgreSQL backend
+hands in a connection adapter that speaks it (:class:`Db`). The register sequence differs
+per backend (:func:`audit_seq` is SQLite's).
 """
 
 from __future__ import annotations
 
 import secrets
-import sqlite3
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
 
 from .._errors import PolicyError
-from ._records import DEFAULT_BITS, DEFAULT_LIST_SIZE, CredentialRecord, from_row
+from ._records import (
+    DEFAULT_BITS,
+    DEFAULT_LIST_SIZE,
+    CredentialRecord,
+    Reservation,
+    from_row,
+)
 
 __all__ = [
     "CRED_SELECT",
+    "Db",
     "allocate",
     "audit_seq",
     "audit_step",
@@ -26,8 +36,27 @@ __all__ = [
     "new_list",
     "record",
     "record_allocation",
+    "reserve_row",
     "set_state",
+    "transition_row",
 ]
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor the row operations use."""
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Db(Protocol):
+    """A connection inside a write transaction: ``execute`` with ``?`` placeholders."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
+
 
 CRED_SELECT = """
     SELECT c.credential_id, c.type, c.format, c.holder_thumbprint, c.bsn_hash,
@@ -42,7 +71,7 @@ def record(row: Sequence[Any]) -> CredentialRecord:
     return from_row(CredentialRecord, row)
 
 
-def audit_seq(c: sqlite3.Connection) -> int:
+def audit_seq(c: Db) -> int:
     """The register's sequence: the audit trail's ``AUTOINCREMENT`` counter."""
     row = c.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").fetchone()
     return int(row[0]) if row else 0
@@ -63,7 +92,7 @@ def kth_free(used_sorted: Sequence[int], k: int) -> int:
     return idx
 
 
-def allocate(c: sqlite3.Connection, cid: str | None, now: int) -> tuple[int, str, int, int]:
+def allocate(c: Db, cid: str | None, now: int) -> tuple[int, str, int, int]:
     """Pick a uniformly random free index of the newest list (a new list when it is full or
     closed) and record it for ``cid``; returns ``(list id, list uri, bits, index)``."""
     row = c.execute(
@@ -96,7 +125,7 @@ def allocate(c: sqlite3.Connection, cid: str | None, now: int) -> tuple[int, str
     return list_id, uri, bits, idx
 
 
-def is_allocated(c: sqlite3.Connection, list_id: int, idx: int) -> bool:
+def is_allocated(c: Db, list_id: int, idx: int) -> bool:
     """Whether index ``idx`` of list ``list_id`` was ever handed out (allocations are kept)."""
     return bool(
         c.execute(
@@ -105,9 +134,7 @@ def is_allocated(c: sqlite3.Connection, list_id: int, idx: int) -> bool:
     )
 
 
-def record_allocation(
-    c: sqlite3.Connection, list_id: int, idx: int, cid: str | None, now: int
-) -> None:
+def record_allocation(c: Db, list_id: int, idx: int, cid: str | None, now: int) -> None:
     """Burn index ``idx`` of list ``list_id`` for ``cid`` and count it."""
     c.execute(
         "INSERT INTO allocations (list_id, idx, credential_id, allocated_at) VALUES (?, ?, ?, ?)",
@@ -116,7 +143,7 @@ def record_allocation(
     c.execute("UPDATE status_lists SET allocated = allocated + 1 WHERE id = ?", (list_id,))
 
 
-def new_list(c: sqlite3.Connection, list_id: int, now: int) -> tuple[Any, ...]:
+def new_list(c: Db, list_id: int, now: int) -> tuple[Any, ...]:
     """Create status list ``list_id`` in the shape the register's settings give; returns
     ``(id, uri, bits, size, allocated)``."""
     meta = dict(c.execute("SELECT key, value FROM register_meta").fetchall())
@@ -139,7 +166,7 @@ def new_list(c: sqlite3.Connection, list_id: int, now: int) -> tuple[Any, ...]:
 
 
 def insert_credential(
-    c: sqlite3.Connection,
+    c: Db,
     cid: str,
     fields: tuple[str, str, str | None, str | None],
     list_id: int,
@@ -167,7 +194,7 @@ def insert_credential(
 
 
 def set_state(
-    c: sqlite3.Connection,
+    c: Db,
     cid: str,
     from_state: str,
     to_state: str,
@@ -184,7 +211,7 @@ def set_state(
 
 
 def audit_step(
-    c: sqlite3.Connection,
+    c: Db,
     cid: str,
     from_state: str | None,
     to_state: str,
@@ -198,3 +225,105 @@ def audit_step(
         "VALUES (?, ?, ?, ?, ?, ?)",
         (cid, now, who, why, from_state, to_state),
     )
+
+
+def reserve_row(
+    c: Db,
+    cid: str,
+    fields: tuple[str, str, str | None, str | None],
+    validity: tuple[int | None, int | None],
+    brk: str | None,
+    now: int,
+    *,
+    who: str,
+    resume_pending: bool,
+) -> Reservation:
+    """The inside of one reservation (see :meth:`Register.reserve`): the existing
+    reservation of batch row ``brk``, or of a ``pending`` credential ``cid`` when
+    ``resume_pending``; else a fresh random index and a ``pending`` row. ``fields`` is
+    ``(type, format, holder thumbprint, BSN hash)``, all checked by the caller.
+
+    Raises ``PolicyError("credential_exists")`` before writing anything.
+    """
+    if brk is not None:
+        row = c.execute(
+            "SELECT c.credential_id, c.status_list_id, l.uri, c.status_idx, l.bits, c.state "
+            "FROM credentials c JOIN status_lists l ON l.id = c.status_list_id "
+            "WHERE c.batch_row_key = ?",
+            (brk,),
+        ).fetchone()
+        if row is not None:
+            return from_row(Reservation, row, resumed=True)
+    row = c.execute(
+        "SELECT c.status_list_id, l.uri, c.status_idx, l.bits, c.state, c.type, "
+        "c.format, c.holder_thumbprint, c.batch_row_key "
+        "FROM credentials c JOIN status_lists l ON l.id = c.status_list_id "
+        "WHERE c.credential_id = ?",
+        (cid,),
+    ).fetchone()
+    if row is not None:
+        if (
+            resume_pending
+            and brk is None
+            and row[4] == "pending"
+            and tuple(row[5:9]) == (*fields[:3], None)
+        ):
+            return Reservation(
+                credential_id=cid,
+                list_id=row[0],
+                list_uri=row[1],
+                idx=row[2],
+                bits=row[3],
+                state="pending",
+                resumed=True,
+            )
+        raise PolicyError("credential_exists", f"credential {cid!r} is already registered")
+    list_id, uri, bits, idx = allocate(c, cid, now)
+    insert_credential(
+        c, cid, fields, list_id, idx, validity, brk, now, who=who, why="index reserved for issuance"
+    )
+    return Reservation(
+        credential_id=cid,
+        list_id=list_id,
+        list_uri=uri,
+        idx=idx,
+        bits=bits,
+        state="pending",
+        resumed=False,
+    )
+
+
+def transition_row(
+    c: Db,
+    cid: str,
+    to_state: str,
+    allowed_from: tuple[str, ...],
+    who: str,
+    why: str,
+    now: int,
+    *,
+    verb: str,
+    idempotent: bool = False,
+) -> None:
+    """The inside of one state transition with its audit row (see :meth:`Register.revoke`).
+
+    Raises ``PolicyError`` (``credential_unknown``, ``illegal_transition``) before writing.
+    """
+    row = c.execute(
+        "SELECT c.state, l.purpose FROM credentials c "
+        "JOIN status_lists l ON l.id = c.status_list_id WHERE c.credential_id = ?",
+        (cid,),
+    ).fetchone()
+    if row is None:
+        raise PolicyError("credential_unknown", f"no credential {cid!r} in the register")
+    state, purpose = row
+    if idempotent and state == to_state:
+        return
+    if state not in allowed_from:
+        raise PolicyError("illegal_transition", f"cannot {verb} credential {cid!r}: it is {state}")
+    if to_state == "suspended" and "suspension" not in purpose:
+        raise PolicyError(
+            "illegal_transition",
+            f"cannot suspend {cid!r}: its status list only expresses revocation",
+        )
+    set_state(c, cid, state, to_state, who, why, now)

@@ -7,6 +7,7 @@ implements too; the reads are in :mod:`._reads`, the SQL row operations in :mod:
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import hmac
 import os
@@ -25,8 +26,15 @@ from ._fence import rolled_back, write_fence_file
 from ._protocol import IssuerRegister
 from ._reads import RegisterReader
 from ._reconcile import reapply_published
-from ._records import CredentialRecord, ReconcileReport, Reservation, check_text, epoch, from_row
-from ._rows import allocate, audit_seq, insert_credential, set_state
+from ._records import (
+    CredentialRecord,
+    ReconcileReport,
+    Reservation,
+    ReserveRequest,
+    check_text,
+    epoch,
+)
+from ._rows import audit_seq, reserve_row, transition_row
 from ._schema import SCHEMA_VERSION, migrate, sqlite_errors, wrap_sqlite
 
 __all__ = ["Register"]
@@ -359,62 +367,100 @@ class Register(RegisterReader):
         vu = epoch(valid_until, "valid_until")
         now = int(self._clock())
         with self._tx("reserving a status-list index") as c:
-            if brk is not None:
-                row = c.execute(
-                    "SELECT c.credential_id, c.status_list_id, l.uri, c.status_idx, l.bits, "
-                    "c.state "
-                    "FROM credentials c JOIN status_lists l ON l.id = c.status_list_id "
-                    "WHERE c.batch_row_key = ?",
-                    (brk,),
-                ).fetchone()
-                if row is not None:
-                    return from_row(Reservation, row, resumed=True)
-            row = c.execute(
-                "SELECT c.status_list_id, l.uri, c.status_idx, l.bits, c.state, c.type, "
-                "c.format, c.holder_thumbprint, c.batch_row_key "
-                "FROM credentials c JOIN status_lists l ON l.id = c.status_list_id "
-                "WHERE c.credential_id = ?",
-                (cid,),
-            ).fetchone()
-            if row is not None:
-                if (
-                    resume_pending
-                    and brk is None
-                    and row[4] == "pending"
-                    and tuple(row[5:9]) == (ctype, cfmt, thumb, None)
-                ):
-                    return Reservation(
-                        credential_id=cid,  # type: ignore[arg-type]  # _text checked it
-                        list_id=row[0],
-                        list_uri=row[1],
-                        idx=row[2],
-                        bits=row[3],
-                        state="pending",
-                        resumed=True,
-                    )
-                raise PolicyError("credential_exists", f"credential {cid!r} is already registered")
-            list_id, uri, bits, idx = allocate(c, cid, now)
-            insert_credential(
+            return reserve_row(
                 c,
                 cid,  # type: ignore[arg-type]  # check_text checked it
                 (ctype, cfmt, thumb, bsn_h),  # type: ignore[arg-type]  # checked too
-                list_id,
-                idx,
                 (vf, vu),
                 brk,
                 now,
-                who=who,
-                why="index reserved for issuance",
+                who=who,  # type: ignore[arg-type]  # checked too
+                resume_pending=resume_pending,
             )
-        return Reservation(
-            credential_id=cid,  # type: ignore[arg-type]  # _text checked it
-            list_id=list_id,
-            list_uri=uri,
-            idx=idx,
-            bits=bits,
-            state="pending",
-            resumed=False,
+
+    def reserve_many(
+        self, requests: Sequence[ReserveRequest], *, actor: str = "issuer"
+    ) -> builtins.list[Reservation | PolicyError]:
+        """Group commit of phase 1: :meth:`reserve` for every request (with
+        ``resume_pending=False``), in ONE transaction and one durable commit.
+
+        Returns one outcome per request, in order: its :class:`Reservation`, or the
+        ``PolicyError`` (``credential_exists``) that refused that row alone (nothing was
+        written for it). Bad input (:class:`InvalidDataError`) refuses the whole call before
+        anything is written; a storage error rolls the whole chunk back.
+        """
+        who = str(check_text(actor, "actor"))
+        checked = [self._checked_request(r) for r in requests]
+        now = int(self._clock())
+        out: builtins.list[Reservation | PolicyError] = []
+        if not checked:
+            return out
+        with self._tx(f"reserving {len(checked)} status-list indices") as c:
+            for cid, fields, validity, brk in checked:
+                try:
+                    out.append(
+                        reserve_row(
+                            c,
+                            cid,
+                            fields,
+                            validity,
+                            brk,
+                            now,
+                            who=who,
+                            resume_pending=False,
+                        )
+                    )
+                except PolicyError as e:
+                    out.append(e)
+        return out
+
+    def _checked_request(
+        self, r: ReserveRequest
+    ) -> tuple[
+        str, tuple[str, str, str | None, str | None], tuple[int | None, int | None], str | None
+    ]:
+        cid = check_text(r.credential_id, "credential_id")
+        fields = (
+            check_text(r.credential_type, "type"),
+            check_text(r.credential_format, "format"),
+            check_text(r.holder_thumbprint, "holder_thumbprint", optional=True),
+            self.bsn_hash(r.bsn) if r.bsn is not None else None,
         )
+        validity = (epoch(r.valid_from, "valid_from"), epoch(r.valid_until, "valid_until"))
+        brk = check_text(r.batch_row_key, "batch_row_key", optional=True)
+        return cid, fields, validity, brk  # type: ignore[return-value]  # checked above
+
+    def confirm_many(
+        self, credential_ids: Sequence[str], *, actor: str = "issuer"
+    ) -> builtins.list[PolicyError | None]:
+        """Group commit of phase 2: :meth:`confirm` for every credential, in ONE transaction
+        and one durable commit. Returns ``None`` per confirmed (or already valid) credential,
+        or the ``PolicyError`` that refused it alone (``credential_unknown``,
+        ``illegal_transition``)."""
+        who = str(check_text(actor, "actor"))
+        cids = [str(check_text(cid, "credential_id")) for cid in credential_ids]
+        now = int(self._clock())
+        out: builtins.list[PolicyError | None] = []
+        if not cids:
+            return out
+        with self._tx(f"confirming {len(cids)} credentials") as c:
+            for cid in cids:
+                try:
+                    transition_row(
+                        c,
+                        cid,
+                        "valid",
+                        ("pending",),
+                        who,
+                        "issued",
+                        now,
+                        verb="confirm",
+                        idempotent=True,
+                    )
+                    out.append(None)
+                except PolicyError as e:
+                    out.append(e)
+        return out
 
     def confirm(self, credential_id: str, *, actor: str = "issuer") -> CredentialRecord:
         """Phase 2 of issuance: the credential was signed and written; ``pending`` → ``valid``.
@@ -494,27 +540,17 @@ class Register(RegisterReader):
         who = check_text(actor, "actor")
         now = int(self._clock())
         with self._tx(f"{verb} {cid}") as c:
-            row = c.execute(
-                "SELECT c.state, l.purpose FROM credentials c "
-                "JOIN status_lists l ON l.id = c.status_list_id WHERE c.credential_id = ?",
-                (cid,),
-            ).fetchone()
-            if row is None:
-                raise PolicyError("credential_unknown", f"no credential {cid!r} in the register")
-            state, purpose = row
-            if idempotent and state == to_state:
-                pass
-            elif state not in allowed_from:
-                raise PolicyError(
-                    "illegal_transition", f"cannot {verb} credential {cid!r}: it is {state}"
-                )
-            elif to_state == "suspended" and "suspension" not in purpose:
-                raise PolicyError(
-                    "illegal_transition",
-                    f"cannot suspend {cid!r}: its status list only expresses revocation",
-                )
-            else:
-                set_state(c, cid, state, to_state, who, why, now)  # type: ignore[arg-type]
+            transition_row(
+                c,
+                cid,  # type: ignore[arg-type]  # check_text checked it
+                to_state,
+                allowed_from,
+                who,  # type: ignore[arg-type]  # checked too
+                why,  # type: ignore[arg-type]  # checked too
+                now,
+                verb=verb,
+                idempotent=idempotent,
+            )
         return self.get(cid)  # type: ignore[arg-type]  # _text checked it
 
     # -- queries ------------------------------------------------------------------------------
