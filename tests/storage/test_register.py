@@ -1094,3 +1094,17 @@ def test_a_dropped_connection_fails_the_call_and_the_next_one_reconnects(
         assert reg.get("c1").state == "valid"  # nothing half-done; a new connection
         assert reg.revoke("c1", "r", "a").state == "revoked"
         assert reg.integrity_check().ok
+
+
+def test_the_openid4vci_service_refuses_a_postgresql_home(pg_url: str, tmp_path: Path) -> None:
+    """Its protocol state has a SQLite store only: on a PostgreSQL home it would live on one
+    machine beside a shared register, so ``for_home`` refuses instead of splitting the state."""
+    from blauweknop import Issuer
+    from blauweknop.oid4vci import IssuerService
+
+    home = tmp_path / "pg-home"
+    Issuer.init(home, issuer_id=ISS, name="CJIB", status_base_uri=BASE, register=pg_url)
+    with pytest.raises(PolicyError) as ei:
+        IssuerService.for_home(home, issuer_url="http://127.0.0.1:1")
+    assert ei.value.code == "register_backend_unsupported"
+    assert not (home / "register.sqlite").exists()

@@ -311,7 +311,17 @@ class IssuerService:
                 return first
             return Issuer.open(h)
 
-        store = options.pop("store", None) or SQLiteProtocolStore(h / "register.sqlite")
+        store = options.pop("store", None)
+        if store is None:
+            if first.config.get("register"):
+                # The protocol state needs its own store on a shared register; until the
+                # PostgreSQL ProtocolStore exists, refuse rather than keep it on one machine.
+                raise PolicyError(
+                    "register_backend_unsupported",
+                    "the OpenID4VCI issuer service keeps its state in the home's SQLite "
+                    "register; this home uses a PostgreSQL register (pass store=...)",
+                )
+            store = SQLiteProtocolStore(h / "register.sqlite")
         return cls(issuer_url=issuer_url, open_issuer=open_issuer, store=store, **options)
 
     # -- helpers ------------------------------------------------------------------------
