@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from jwcrypto import jwe, jwk
 from area_world import AFTER, PARTY, PERIOD, AreaWorld, build_area_world, population
+from jwcrypto import jwe, jwk
 from scheme import PILOT_NOW, STRANGER_ORG
 
 from blauweknop import (
@@ -540,3 +540,56 @@ def test_a_batch_row_records_its_pc4_and_a_bad_one_is_rejected(tmp_path: Path) -
     (row,) = gem.register.area_snapshot(int(AFTER))
     assert (row["credential_id"], row["pc4"]) == (good[0].key, "5612")
     assert "5612" not in (tmp_path / "out" / f"{good[0].key}.sd-jwt").read_text()
+
+
+def test_the_pilot_population_combines_to_the_same_figures(tmp_path: Path) -> None:
+    """The pilot's people (examples/data/area-population.csv) issued with sealed BSNs: the
+    party's pseudonyms link exactly the people the CSV says, so ``arrears_2plus`` per area is
+    the population's (14 in all, what the pilot printed with the earlier link values)."""
+    import csv
+
+    from area_world import Person, install_party_key, issue_population
+    from scheme import Scheme
+
+    csv_path = Path(__file__).resolve().parents[2] / "examples" / "data" / "area-population.csv"
+    with csv_path.open(newline="") as fh:
+        people = [
+            Person(
+                bsn=r["bsn"],
+                pc4=r["pc4"],
+                cjib=int(r["cjib_outstanding"]),
+                cjib_arrears=int(r["cjib_in_arrears"]) > 0,
+                duo=int(r["duo_outstanding"]),
+                duo_arrears=int(r["duo_in_arrears"]) > 0,
+                rode_knop=r["rode_knop"] == "1",
+            )
+            for r in csv.DictReader(fh)
+        ]
+    scheme = Scheme.build(tmp_path, status_cache=False)
+    for issuer in (scheme.gem, scheme.cjib, scheme.duo):
+        install_party_key(issuer)
+    issue_population(scheme, people)
+    done = [
+        PARTY.apply(signed_extract(i, PERIOD, now=AFTER), scheme.trust, now=AFTER)
+        for i in (scheme.gem, scheme.cjib, scheme.duo)
+    ]
+    want: dict[str, int] = {}
+    for p in people:
+        both = bool(p.cjib and p.cjib_arrears and p.duo and p.duo_arrears)
+        want[p.pc4] = want.get(p.pc4, 0) + both
+    assert sum(want.values()) == 14
+    # exact, before suppression: distinct pseudonyms with arrears at two issuers per area
+    at: dict[tuple[str, str], set[str]] = {}
+    for e in done:
+        for pc4, measures, pseudonym in e.rows:
+            assert pseudonym is not None
+            if "arrears" in measures:
+                at.setdefault((pc4, pseudonym), set()).add(e.issuer)
+    got: dict[str, int] = dict.fromkeys(want, 0)
+    for (pc4, _), issuers in at.items():
+        got[pc4] += len(issuers) >= 2
+    assert got == want
+    combined = combine(done, k=5)
+    assert combined.areas[TOTAL]["arrears_2plus"] == 14
+    for pc4, n in want.items():
+        assert combined.areas[pc4]["arrears_2plus"] in (None, n)
