@@ -50,6 +50,7 @@ from blauweknop.arrangement import (
     statements_request,
 )
 from blauweknop.debt import DebtStatement
+from blauweknop.files import atomic_write
 from rodeknop_vc import RODE_KNOP_VCT, PaymentIncapacityDeclaration, hold_decision
 
 HERE = Path(__file__).parent
@@ -306,10 +307,10 @@ def area_figures(work: Path, issuers: tuple[Issuer, ...], trust: TrustList, now:
         "party.jwk": json.dumps(party.private_jwk()),
         "pseudonym.key": secrets.token_hex(32),
     }
-    for name, text in party_files.items():
-        (work / "area-party" / name).write_text(text + "\n")
-        (work / "area-party" / name).chmod(0o600)
+    for name, text in party_files.items():  # private: 0600 from the start
+        atomic_write(work / "area-party" / name, (text + "\n").encode(), mode=0o600)
     party = Pseudonymiser(bytes.fromhex(party_files["pseudonym.key"]), party.private_jwk())
+    (work / "area-party" / "party.pub.jwk").write_text(json.dumps(party.public_jwk()) + "\n")
     for issuer in issuers:
         (issuer.home / "area-party.pub.jwk").write_text(json.dumps(party.public_jwk()) + "\n")
     holder = Key.generate().public_jwk()

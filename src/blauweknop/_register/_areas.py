@@ -19,10 +19,10 @@ from .._errors import InvalidDataError
 __all__ = [
     "AMOUNT_BANDS",
     "AREA_ROWS_SQL",
-    "amount_band",
-    "area_rows",
     "SEALED_BSN_ALG",
     "SEALED_BSN_ENC",
+    "amount_band",
+    "area_rows",
     "insert_area",
     "party_public_key",
     "seal_bsn",
@@ -69,8 +69,8 @@ def insert_area(
     """Record one credential's area signal (once: a repeat, e.g. a resumed issuance, changes
     nothing)."""
     c.execute(
-        "INSERT INTO area_signals (credential_id, pc4, amount_band, in_arrears,"
-        " sealed_bsn, recorded_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (credential_id) DO NOTHING",
+        "INSERT INTO area_signals (credential_id, pc4, amount_band, in_arrears, sealed_bsn,"
+        " recorded_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (credential_id) DO NOTHING",
         (
             credential_id,
             pc4,
