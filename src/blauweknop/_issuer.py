@@ -15,6 +15,8 @@ Home directory layout (never edit by hand)::
     HOME/certificate.pem     optional: the active key's certificate chain from the scheme CA
                              (leaf first); credentials and status lists then carry it in
                              ``x5c`` (:meth:`Issuer.install_certificate`, specs/x509.md)
+    HOME/area-party.pub.jwk  optional: the pseudonymisation party's PUBLIC key; BSNs of
+                             area signals are sealed to it (specs/area-report.md)
 
 **One writer at a time.** Every operation that writes takes an exclusive lock on the home
 (``flock`` on ``issuer.lock``; the kernel releases it if the process dies). A second writer,
