@@ -50,6 +50,7 @@ from blauweknop.arrangement import (
     statements_request,
 )
 from blauweknop.debt import DebtStatement
+from blauweknop.files import atomic_write
 from rodeknop_vc import RODE_KNOP_VCT, PaymentIncapacityDeclaration, hold_decision
 
 HERE = Path(__file__).parent
@@ -295,12 +296,23 @@ def main(argv: list[str] | None = None) -> int:
 def area_figures(work: Path, issuers: tuple[Issuer, ...], trust: TrustList, now: float) -> None:
     """The issuers record a PC4 per credential (examples/data/area-population.csv, fictional
     people), report November with suppression (k = 5 for this small population), and a
-    monitor combines them over keyed pseudonyms and draws a chart."""
+    monitor combines them over keyed pseudonyms and draws a chart.
+
+    The scheme's pseudonymisation party has a P-256 key pair and an HMAC key; the issuers
+    hold only its public key (``area-party.pub.jwk``) and record each BSN sealed to it."""
     eindhoven, cjib, duo = issuers
-    link_key = secrets.token_hex(32)  # the scheme's link key, held by the issuers only
+    party = Pseudonymiser.generate()  # the party's keys; they stay in its own folder
+    (work / "area-party").mkdir(exist_ok=True)
+    party_files = {
+        "party.jwk": json.dumps(party.private_jwk()),
+        "pseudonym.key": secrets.token_hex(32),
+    }
+    for name, text in party_files.items():  # private: 0600 from the start
+        atomic_write(work / "area-party" / name, (text + "\n").encode(), mode=0o600)
+    party = Pseudonymiser(bytes.fromhex(party_files["pseudonym.key"]), party.private_jwk())
+    (work / "area-party" / "party.pub.jwk").write_text(json.dumps(party.public_jwk()) + "\n")
     for issuer in issuers:
-        (issuer.home / "area-link.key").write_text(link_key + "\n")
-        (issuer.home / "area-link.key").chmod(0o600)
+        (issuer.home / "area-party.pub.jwk").write_text(json.dumps(party.public_jwk()) + "\n")
     holder = Key.generate().public_jwk()
     st = json.loads((DATA / "debt-statement.json").read_text())
     st_duo = json.loads((DATA / "debt-statement-duo.json").read_text())
@@ -341,7 +353,7 @@ def area_figures(work: Path, issuers: tuple[Issuer, ...], trust: TrustList, now:
     print(f"CJIB's signed report (area-report+jwt, verified offline): people, k = {checked.k}")
     for line in checked.lines():
         print("  " + line)
-    party = Pseudonymiser(secrets.token_bytes(32))  # only the pseudonymisation party has it
+    # the party opens each sealed BSN, keys it at once and drops it; the monitor combines
     combined = combine(
         [
             party.apply(signed_extract(i, "2026-11", now=december), trust, now=december)
@@ -349,7 +361,7 @@ def area_figures(work: Path, issuers: tuple[Issuer, ...], trust: TrustList, now:
         ],
         k=k,
     )
-    print("The monitor's combined figures (distinct people over keyed pseudonyms):")
+    print("The monitor's combined figures (distinct people over the party's keyed pseudonyms):")
     cols = combined.measures
     print("  " + f"{'PC4':<6}" + "".join(f"{c:>14}" for c in cols))
     for pc4, cells in combined.areas.items():

@@ -5,6 +5,7 @@ their area. The register clocks are injected (``PILOT_NOW``) so the snapshot of 
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 from scheme import CJIB_ORG, DUO_ORG, GEMEENTE_EINDHOVEN, PILOT_NOW, Scheme
 
 from blauweknop import Issuer, Key
+from blauweknop.area import Pseudonymiser
 from blauweknop.debt import DebtStatement
 from rodeknop_vc import PaymentIncapacityDeclaration
 
@@ -20,7 +22,9 @@ PERIOD = "2026-11"
 #: After the period's snapshot (2026-12-01 00:00 in the Netherlands).
 AFTER = PILOT_NOW + 10 * 86400
 AREAS = ("5611", "5612", "5613", "5614")
-LINK_KEY = bytes(range(32))
+#: The scheme's pseudonymisation party: its keys never reach an issuer home (issuers get
+#: ``area-party.pub.jwk`` only).
+PARTY = Pseudonymiser.generate()
 
 
 def bsn(rng: random.Random) -> str:
@@ -92,10 +96,9 @@ class AreaWorld:
         return {"gem": self.scheme.gem, "cjib": self.scheme.cjib, "duo": self.scheme.duo}
 
 
-def install_link_key(issuer: Issuer, key: bytes = LINK_KEY) -> None:
-    path = issuer.home / "area-link.key"
-    path.write_text(key.hex() + "\n")
-    path.chmod(0o600)
+def install_party_key(issuer: Issuer, party: Pseudonymiser = PARTY) -> None:
+    """Configure the party's PUBLIC key in the issuer home (what an issuer may hold)."""
+    (issuer.home / "area-party.pub.jwk").write_text(json.dumps(party.public_jwk()) + "\n")
 
 
 def issue_population(scheme: Scheme, people: list[Person], *, start: int = 0) -> None:
@@ -121,11 +124,11 @@ def issue_population(scheme: Scheme, people: list[Person], *, start: int = 0) ->
             scheme.gem.issue(declaration(p, n), holder_jwk=holder, now=PILOT_NOW, area=p.pc4)
 
 
-def build_area_world(root: Path, n: int = 80, *, link: bool = True) -> AreaWorld:
+def build_area_world(root: Path, n: int = 80, *, party: bool = True) -> AreaWorld:
     scheme = Scheme.build(root, status_cache=False)
-    if link:
+    if party:
         for issuer in (scheme.gem, scheme.cjib, scheme.duo):
-            install_link_key(issuer)
+            install_party_key(issuer)
     people = population(n)
     issue_population(scheme, people)
     return AreaWorld(scheme, people)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import secrets
+from pathlib import Path
 
 import click
 
@@ -73,8 +75,10 @@ def area() -> None:
     \b
       blauweknop area report --home cjib --period 2026-11 --out cjib-report.jwt \\
         --extract-out cjib-extract.jwt
-      blauweknop area combine cjib-extract.jwt duo-extract.jwt --key-file pp.key \\
-        --trust-list trust.jwt --anchor anchor.pub.jwk --out combined.json
+      blauweknop area party-keys --out-dir party      (the pseudonymisation party, once)
+      blauweknop area combine cjib-extract.jwt duo-extract.jwt --key-file party/pseudonym.key \\
+        --party-key party/party.jwk --trust-list trust.jwt --anchor anchor.pub.jwk \\
+        --out combined.json
       blauweknop area chart combined.json --out areas     (areas.png and areas.svg)
     """
 
@@ -119,13 +123,38 @@ def report(
         click.echo(f"signed report written to {out}")
 
 
+@area.command("party-keys", context_settings=CONTEXT)
+@click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Key folder.")
+@click.option("--force", is_flag=True, help="Overwrite existing key files.")
+@JSON_OPTION
+@handle_errors()
+def party_keys(out_dir: str, force: bool, as_json: bool) -> None:
+    """Make the pseudonymisation party's keys: party.jwk (private P-256, 0600) and
+    pseudonym.key (HMAC, hex, 0600) stay with the party; party.pub.jwk goes to every issuer
+    as area-party.pub.jwk, to seal BSNs to."""
+    party = Pseudonymiser.generate()
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = [str(folder / n) for n in ("party.jwk", "pseudonym.key", "party.pub.jwk")]
+    write_output(files[0], json.dumps(party.private_jwk()) + "\n", force=force, mode=0o600)
+    write_output(files[1], secrets.token_hex(32) + "\n", force=force, mode=0o600)
+    write_output(files[2], json.dumps(party.public_jwk(), indent=2) + "\n", force=force)
+    done(as_json, f"wrote {', '.join(files)}", files=files)
+
+
 @area.command("combine", context_settings=CONTEXT)
 @click.argument("extracts", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option(
     "--key-file",
     required=True,
     type=click.Path(dir_okay=False),
-    help="The pseudonymisation party's key (hex, 32+ bytes).",
+    help="The pseudonymisation party's HMAC key (hex, 32+ bytes).",
+)
+@click.option(
+    "--party-key",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The pseudonymisation party's private P-256 JWK (opens the sealed BSNs).",
 )
 @click.option("--trust-list", required=True, type=click.Path(dir_okay=False))
 @click.option("--anchor", required=True, type=click.Path(dir_okay=False))
@@ -138,6 +167,7 @@ def report(
 def combine_cmd(
     extracts: tuple[str, ...],
     key_file: str,
+    party_key: str,
     trust_list: str,
     anchor: str,
     k: int,
@@ -146,7 +176,8 @@ def combine_cmd(
     at: str | None,
     as_json: bool,
 ) -> None:
-    """Pseudonymise the issuers' extracts and combine them per PC4 area."""
+    """As the pseudonymisation party: verify the issuers' extracts, open each sealed BSN and
+    key it at once (HMAC; the BSN is dropped), then combine per PC4 area."""
     now = _at(at)
     trust = _trust(trust_list, anchor, now)
     try:
@@ -154,7 +185,7 @@ def combine_cmd(
     except (UnicodeDecodeError, ValueError):
         fail("invalid_data", f"{key_file} does not hold a hex key")
         raise
-    pp = Pseudonymiser(key)
+    pp = Pseudonymiser(key, read_json_object(party_key, "party key"))
     done_extracts = [
         pp.apply(read_bytes(e, "extract").decode("ascii").strip(), trust, now=now) for e in extracts
     ]

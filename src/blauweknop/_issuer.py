@@ -15,6 +15,8 @@ Home directory layout (never edit by hand)::
     HOME/certificate.pem     optional: the active key's certificate chain from the scheme CA
                              (leaf first); credentials and status lists then carry it in
                              ``x5c`` (:meth:`Issuer.install_certificate`, specs/x509.md)
+    HOME/area-party.pub.jwk  optional: the pseudonymisation party's PUBLIC key; BSNs of
+                             area signals are sealed to it (specs/area-report.md)
 
 **One writer at a time.** Every operation that writes takes an exclusive lock on the home
 (``flock`` on ``issuer.lock``; the kernel releases it if the process dies). A second writer,
@@ -423,30 +425,46 @@ class Issuer(IssuerLifecycle):
         credential is ``credential_exists``. Takes the home's write lock (``home_locked``).
 
         ``area``: the subject's four-digit postcode area (PC4), recorded in the register for
-        the area report (specs/area-report.md), never in the credential.
+        the area report (specs/area-report.md), never in the credential. With the scheme's
+        pseudonymisation party's public key in the home (``area-party.pub.jwk``) the subject's
+        BSN is recorded sealed to that party (a JWE the issuer cannot open).
         """
         now_i = int(time.time() if now is None else now)
         if area is not None and not _PC4.fullmatch(area):
             raise InvalidDataError("invalid_data", "area: four digits, e.g. 5611", field="area")
         holder, nbf, exp = self._prepare(data, holder_jwk, format, now_i, valid_days)
+        party = self._area_party() if area is not None else None  # refused before issuing
         with self._writing():
             issued = self._issue_locked(
                 data, holder, format, now_i, nbf, exp, batch_row_key, write, credential_id
             )
             if area is not None:
-                self._record_area(issued.credential_id, data.to_claims(), area)
+                self._record_area(issued.credential_id, data.to_claims(), area, party)
             return issued
 
-    def _record_area(self, cid: str, claims: Mapping[str, Any], pc4: str) -> None:
-        from ._register._areas import link_value, signal_from_claims
+    def _area_party(self) -> dict[str, str] | None:
+        from ._register._areas import party_public_key
+
+        path = self.home / "area-party.pub.jwk"
+        if not path.exists():
+            return None
+        try:
+            jwk = json.loads(path.read_bytes())
+        except (OSError, ValueError) as e:
+            raise InvalidDataError("invalid_data", f"{path.name}: not a JSON JWK") from e
+        return party_public_key(jwk)
+
+    def _record_area(
+        self, cid: str, claims: Mapping[str, Any], pc4: str, party: dict[str, str] | None
+    ) -> None:
+        from ._register._areas import seal_bsn, signal_from_claims
 
         band, arrears = signal_from_claims(dict(claims))
         bsn = (claims.get("subject") or {}).get("bsn")
-        link_file = self.home / "area-link.key"
-        link = None
-        if bsn and link_file.exists():
-            link = link_value(bsn, self._secret_file(link_file))
-        self.register.record_area(cid, pc4=pc4, amount_band=band, in_arrears=arrears, link=link)
+        sealed = seal_bsn(str(bsn), party) if bsn and party is not None else None
+        self.register.record_area(
+            cid, pc4=pc4, amount_band=band, in_arrears=arrears, sealed_bsn=sealed
+        )
 
     def check_issuable(
         self,

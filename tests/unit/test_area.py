@@ -8,16 +8,20 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import hmac
 import json
 import random
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from area_world import AFTER, PERIOD, AreaWorld, build_area_world, population
+from area_world import AFTER, PARTY, PERIOD, AreaWorld, build_area_world, population
+from jwcrypto import jwe, jwk
 from scheme import PILOT_NOW, STRANGER_ORG
 
 from blauweknop import (
+    BlauweKnopError,
     InvalidDataError,
     Key,
     MalformedError,
@@ -38,8 +42,6 @@ from blauweknop.area import (
     verify_area_report,
 )
 from blauweknop.debt import DebtStatement
-
-PP_KEY = b"pseudonymisation party key (32+ bytes, fictional)"
 
 
 @pytest.fixture(scope="module")
@@ -205,8 +207,34 @@ def test_a_trusted_issuer_cannot_publish_a_cell_below_k(world: AreaWorld) -> Non
     assert info.value.code == "area_report_malformed"
 
 
+def _bsn_candidates(bsn: str) -> set[str]:
+    """What a BSN could leak as: itself, unkeyed hashes, HMACs under keys other than the
+    party's (the old shared scheme link key among them), in hex and base64url."""
+    raw = bsn.encode()
+    digests = [
+        hashlib.sha256(raw).digest(),
+        hashlib.sha256(b"bsn:" + raw).digest(),
+        hashlib.sha1(raw).digest(),  # noqa: S324 (looked for, not used)
+        hmac.new(bytes(range(32)), b"bsn:" + raw, hashlib.sha256).digest(),
+        hmac.new(b"", raw, hashlib.sha256).digest(),
+    ]
+    out = {bsn}
+    for d in digests:
+        out |= {d.hex(), base64.urlsafe_b64encode(d).rstrip(b"=").decode()}
+    return out
+
+
+def _area_signal_rows(world: AreaWorld) -> list[str]:
+    """The register's area_signals table as stored (every column)."""
+    out = []
+    for issuer in world.issuers.values():
+        with sqlite3.connect(issuer.home / "register.sqlite") as c:
+            out.append(json.dumps(c.execute("SELECT * FROM area_signals").fetchall()))
+    return out
+
+
 def test_no_bsn_or_hash_of_a_bsn_appears_in_any_report(world: AreaWorld) -> None:
-    pp = Pseudonymiser(PP_KEY)
+    pp = PARTY
     reports = [area_report(i, PERIOD, now=AFTER).sign(i) for i in world.issuers.values()]
     extracts = [signed_extract(i, PERIOD, now=AFTER) for i in world.issuers.values()]
     combined = combine([pp.apply(e, world.scheme.trust, now=AFTER) for e in extracts])
@@ -220,38 +248,174 @@ def test_no_bsn_or_hash_of_a_bsn_appears_in_any_report(world: AreaWorld) -> None
             for r in pp.apply(e, world.scheme.trust, now=AFTER).rows
         ]
     )
+    register = _area_signal_rows(world)
+    sealed = {
+        row["sealed_bsn"]
+        for i in world.issuers.values()
+        for row in i.register.area_snapshot(period_snapshot(PERIOD))
+    }
+    assert None not in sealed  # every person had a BSN and the issuers the party's key
+    assert all(str(v).count(".") == 4 for v in sealed)  # compact JWEs
     register_hashes = {
         row["bsn_hash"]
         for i in world.issuers.values()
         for row in i.register.area_snapshot(period_snapshot(PERIOD))
     }
-    links = {
-        row["link"]
-        for i in world.issuers.values()
-        for row in i.register.area_snapshot(period_snapshot(PERIOD))
-    }
-    assert None not in links  # every person had a BSN and the issuers the link key
+    extract_texts = [json.dumps(_payload(e)) for e in extracts]
     for p in world.people:
-        forbidden = {
-            p.bsn,
-            hashlib.sha256(p.bsn.encode()).hexdigest(),
-            hashlib.sha1(p.bsn.encode()).hexdigest(),  # noqa: S324 (looked for, not used)
-        }
-        for text in (public, *(json.dumps(_payload(e)) for e in extracts), pseudonymised):
-            for f in forbidden:
+        for f in _bsn_candidates(p.bsn):
+            for text in (public, *register, *extract_texts, pseudonymised):
                 assert f not in text
-    for h in register_hashes | links:
+        # the party's pseudonym exists only after the party: not in the register or extract
+        mine = pp.pseudonym(p.bsn)
+        assert all(mine not in text for text in (*register, *extract_texts, public))
+    for h in register_hashes | sealed:
         assert h not in public  # the public figures hold no per-person value at all
-    for h in register_hashes:
-        assert all(h not in json.dumps(_payload(e)) for e in extracts)
-    for h in register_hashes | links:
         assert h not in pseudonymised  # the combiner sees pseudonyms only
+    for h in register_hashes:
+        assert all(h not in text for text in extract_texts)
+
+
+def test_an_issuer_with_its_register_and_a_bsn_list_cannot_link(world: AreaWorld) -> None:
+    """Sealing is randomised: one BSN sealed in several records (at one issuer or several)
+    gives unrelated values, and sealing a guessed BSN again never reproduces a stored one."""
+    at = period_snapshot(PERIOD)
+    by_issuer = {s: i.register.area_snapshot(at) for s, i in world.issuers.items()}
+    values = [str(r["sealed_bsn"]) for rows in by_issuer.values() for r in rows]
+    assert len(values) == len(set(values))  # every record different
+    both = [p for p in world.people if p.cjib and p.duo]
+    assert both  # the same BSN at CJIB and DUO
+    # the same BSN twice at one issuer: a second statement
+    p = both[0]
+    cjib = world.scheme.cjib
+    again = statement_for(p, 9999)
+    cjib.issue(again, holder_jwk=Key.generate().public_jwk(), now=PILOT_NOW, area=p.pc4)
+    rows = [r for r in cjib.register.area_snapshot(2**40) if r["bsn_hash"] is not None]
+    per_bsn: dict[str, list[str]] = {}
+    for r in rows:
+        per_bsn.setdefault(str(r["bsn_hash"]), []).append(str(r["sealed_bsn"]))
+    twice = [v for v in per_bsn.values() if len(v) >= 2]
+    assert twice and all(len(set(v)) == len(v) for v in twice)
+    # an issuer sealing its BSN list again (all it can do with the public key) matches nothing
+    from blauweknop._register._areas import seal_bsn
+
+    guesses = {seal_bsn(q.bsn, PARTY.public_jwk()) for q in world.people}
+    assert not guesses & {str(r["sealed_bsn"]) for r in rows}
+    # and it cannot open them with any key it holds
+    stored = str(rows[0]["sealed_bsn"])
+    with pytest.raises(PolicyError) as info:
+        Pseudonymiser.generate().apply(_extract_with(world, stored), world.scheme.trust, now=AFTER)
+    assert info.value.code == "jwe_key_unknown"
+
+
+def statement_for(p: object, n: int) -> DebtStatement:
+    from area_world import statement
+    from scheme import CJIB_ORG
+
+    return statement(CJIB_ORG, p, n, 25_000, True)  # type: ignore[arg-type]
+
+
+def _extract_with(world: AreaWorld, *sealed: object) -> str:
+    """A CJIB extract (signed by CJIB, so trusted) whose first rows carry ``sealed``."""
+    from blauweknop._jws import sign_compact
+
+    cjib = world.scheme.cjib
+    payload = _payload(signed_extract(cjib, PERIOD, now=AFTER))
+    rows = payload["rows"]
+    assert isinstance(rows, list)
+    for n, v in enumerate(sealed):
+        rows[n]["sealed_bsn"] = v
+    header = {"typ": "area-extract+jwt", "kid": cjib.signer.kid}
+    return sign_compact(header, json.dumps(payload).encode(), cjib.signer)
+
+
+def _seal(plain: bytes, alg: str, enc: str, party: Pseudonymiser = PARTY) -> str:
+    pub = party.public_jwk()
+    key = jwk.JWK(kty="EC", crv="P-256", x=pub["x"], y=pub["y"])
+    box = jwe.JWE(plain, protected=json.dumps({"alg": alg, "enc": enc, "kid": pub["kid"]}))
+    box.add_recipient(key)
+    out: str = box.serialize(compact=True)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("sealed", "code"),
+    [
+        (lambda: _seal(b"999999990", "ECDH-ES+A256KW", "A256GCM"), "jwe_alg_not_allowed"),
+        (lambda: _seal(b"999999990", "ECDH-ES", "A128CBC-HS256"), "jwe_enc_not_allowed"),
+        (lambda: _seal(b"123456789", "ECDH-ES", "A256GCM"), "area_report_malformed"),
+        (lambda: _seal(b"99999999", "ECDH-ES", "A256GCM"), "area_report_malformed"),
+        (lambda: _seal(b"999999990 ", "ECDH-ES", "A256GCM"), "area_report_malformed"),
+        # sealed to another party's key: its own kid, or our kid on another key
+        (
+            lambda: _seal(b"999999990", "ECDH-ES", "A256GCM", Pseudonymiser.generate()),
+            "jwe_key_unknown",
+        ),
+        (lambda: _forged_kid(), "jwe_invalid"),
+        (lambda: "not.a.jwe", "jwe_invalid"),
+        (lambda: 42, "jwe_invalid"),
+    ],
+)
+def test_the_party_refuses_what_is_not_a_bsn_sealed_to_it(
+    world: AreaWorld, sealed: Callable[[], object], code: str
+) -> None:
+    token = _extract_with(world, sealed())
+    with pytest.raises(BlauweKnopError) as info:
+        PARTY.apply(token, world.scheme.trust, now=AFTER)
+    assert info.value.code == code
+    # A128GCM is accepted, and the same extract with a good value passes
+    ok = PARTY.apply(
+        _extract_with(world, _seal(b"999999990", "ECDH-ES", "A128GCM")),
+        world.scheme.trust,
+        now=AFTER,
+    )
+    assert ok.rows[0][2] == PARTY.pseudonym("999999990") or any(
+        r[2] == PARTY.pseudonym("999999990") for r in ok.rows
+    )
+
+
+def _forged_kid() -> str:
+    other = Pseudonymiser.generate()
+    token = _seal(b"999999990", "ECDH-ES", "A256GCM", other)
+    h, *rest = token.split(".")
+    head = json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))
+    head["kid"] = PARTY.public_jwk()["kid"]
+    # the header is the AAD: rewriting it also breaks the tag, and the key is not ours anyway
+    h2 = base64.urlsafe_b64encode(json.dumps(head).encode()).rstrip(b"=").decode()
+    return ".".join([h2, *rest])
+
+
+def test_an_altered_extract_is_refused(world: AreaWorld) -> None:
+    token = signed_extract(world.scheme.duo, PERIOD, now=AFTER)
+    payload = _payload(token)
+    rows = payload["rows"]
+    assert isinstance(rows, list)
+    rows[0]["measures"] = sorted({*rows[0]["measures"], "arrears"} ^ {"rode_knop"})
+    with pytest.raises(SignatureError):
+        PARTY.apply(_with_payload(token, payload), world.scheme.trust, now=AFTER)
+    rows.append(dict(rows[1]))  # a person counted twice
+    with pytest.raises(SignatureError):
+        PARTY.apply(_with_payload(token, payload), world.scheme.trust, now=AFTER)
+
+
+def test_an_issuer_refuses_a_private_party_key_and_issues_nothing(tmp_path: Path) -> None:
+    w = build_area_world(tmp_path, 0)
+    cjib = w.scheme.cjib
+    (cjib.home / "area-party.pub.jwk").write_text(json.dumps(PARTY.private_jwk()))
+    p = population(1)[0]
+    with pytest.raises(InvalidDataError) as info:
+        cjib.issue(
+            statement_for(p, 1), holder_jwk=Key.generate().public_jwk(), now=PILOT_NOW, area="5611"
+        )
+    assert "private" in info.value.message
+    assert cjib.register.area_snapshot(2**40) == []
+    assert list(cjib.register.list()) == []
 
 
 def test_the_combiner_counts_distinct_people_and_arrears_at_two_creditors(
     world: AreaWorld,
 ) -> None:
-    pp = Pseudonymiser(PP_KEY)
+    pp = PARTY
     extracts = [
         pp.apply(signed_extract(i, PERIOD, now=AFTER), world.scheme.trust, now=AFTER)
         for i in world.issuers.values()
@@ -281,7 +445,7 @@ def test_differencing_an_issuer_report_and_the_combined_report_reveals_no_small_
     """Overlapping populations: the combined report covers CJIB's people and DUO's. Where DUO
     contributes 1..k-1 people to a cell, the combined cell is withheld, so combined minus
     CJIB's published figure never yields DUO's small count."""
-    pp = Pseudonymiser(PP_KEY)
+    pp = PARTY
     k = 10
     ex = {
         s: pp.apply(signed_extract(i, PERIOD, now=AFTER), world.scheme.trust, now=AFTER)
@@ -332,7 +496,7 @@ def test_the_area_is_never_in_the_credential_and_a_bad_area_issues_nothing(
 
 
 def test_the_chart_is_written_as_png_and_svg(world: AreaWorld, tmp_path: Path) -> None:
-    pp = Pseudonymiser(PP_KEY)
+    pp = PARTY
     combined = combine(
         [
             pp.apply(signed_extract(i, PERIOD, now=AFTER), world.scheme.trust, now=AFTER)
@@ -376,3 +540,56 @@ def test_a_batch_row_records_its_pc4_and_a_bad_one_is_rejected(tmp_path: Path) -
     (row,) = gem.register.area_snapshot(int(AFTER))
     assert (row["credential_id"], row["pc4"]) == (good[0].key, "5612")
     assert "5612" not in (tmp_path / "out" / f"{good[0].key}.sd-jwt").read_text()
+
+
+def test_the_pilot_population_combines_to_the_same_figures(tmp_path: Path) -> None:
+    """The pilot's people (examples/data/area-population.csv) issued with sealed BSNs: the
+    party's pseudonyms link exactly the people the CSV says, so ``arrears_2plus`` per area is
+    the population's (14 in all, what the pilot printed with the earlier link values)."""
+    import csv
+
+    from area_world import Person, install_party_key, issue_population
+    from scheme import Scheme
+
+    csv_path = Path(__file__).resolve().parents[2] / "examples" / "data" / "area-population.csv"
+    with csv_path.open(newline="") as fh:
+        people = [
+            Person(
+                bsn=r["bsn"],
+                pc4=r["pc4"],
+                cjib=int(r["cjib_outstanding"]),
+                cjib_arrears=int(r["cjib_in_arrears"]) > 0,
+                duo=int(r["duo_outstanding"]),
+                duo_arrears=int(r["duo_in_arrears"]) > 0,
+                rode_knop=r["rode_knop"] == "1",
+            )
+            for r in csv.DictReader(fh)
+        ]
+    scheme = Scheme.build(tmp_path, status_cache=False)
+    for issuer in (scheme.gem, scheme.cjib, scheme.duo):
+        install_party_key(issuer)
+    issue_population(scheme, people)
+    done = [
+        PARTY.apply(signed_extract(i, PERIOD, now=AFTER), scheme.trust, now=AFTER)
+        for i in (scheme.gem, scheme.cjib, scheme.duo)
+    ]
+    want: dict[str, int] = {}
+    for p in people:
+        both = bool(p.cjib and p.cjib_arrears and p.duo and p.duo_arrears)
+        want[p.pc4] = want.get(p.pc4, 0) + both
+    assert sum(want.values()) == 14
+    # exact, before suppression: distinct pseudonyms with arrears at two issuers per area
+    at: dict[tuple[str, str], set[str]] = {}
+    for e in done:
+        for pc4, measures, pseudonym in e.rows:
+            assert pseudonym is not None
+            if "arrears" in measures:
+                at.setdefault((pc4, pseudonym), set()).add(e.issuer)
+    got: dict[str, int] = dict.fromkeys(want, 0)
+    for (pc4, _), issuers in at.items():
+        got[pc4] += len(issuers) >= 2
+    assert got == want
+    combined = combine(done, k=5)
+    assert combined.areas[TOTAL]["arrears_2plus"] == 14
+    for pc4, n in want.items():
+        assert combined.areas[pc4]["arrears_2plus"] in (None, n)

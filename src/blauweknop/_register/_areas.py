@@ -1,21 +1,31 @@
 """The register's area signals (specs/area-report.md): one row per credential with the
-subject's PC4, a coarse amount band and an arrears flag, and the read of the state of every
-such credential at a past moment (from the audit trail), for the area report."""
+subject's PC4, a coarse amount band, an arrears flag and the BSN sealed to the scheme's
+pseudonymisation party, and the read of the state of every such credential at a past moment
+(from the audit trail), for the area report."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import json
 import sqlite3
+from collections.abc import Mapping
 from typing import Any
+
+from jwcrypto import jwe as _jwe
+from jwcrypto import jwk as _jwk
+from jwcrypto.common import JWException
+
+from .._errors import InvalidDataError
 
 __all__ = [
     "AMOUNT_BANDS",
     "AREA_ROWS_SQL",
+    "SEALED_BSN_ALG",
+    "SEALED_BSN_ENC",
     "amount_band",
     "area_rows",
     "insert_area",
-    "link_value",
+    "party_public_key",
+    "seal_bsn",
     "signal_from_claims",
 ]
 
@@ -23,7 +33,7 @@ __all__ = [
 #: its state at ``:t`` (the last audit row up to ``:t``).
 AREA_ROWS_SQL = """
 SELECT c.credential_id, c.type, c.bsn_hash, c.holder_thumbprint, c.valid_from, c.valid_until,
-       c.issued_at, a.pc4, a.amount_band, a.in_arrears, a.link,
+       c.issued_at, a.pc4, a.amount_band, a.in_arrears, a.sealed_bsn,
        (SELECT u.to_state FROM audit u WHERE u.credential_id = c.credential_id AND u.at <= :t
          ORDER BY u.seq DESC LIMIT 1) AS state_at
   FROM credentials c JOIN area_signals a ON a.credential_id = c.credential_id
@@ -42,7 +52,7 @@ _COLUMNS = (
     "pc4",
     "amount_band",
     "in_arrears",
-    "link",
+    "sealed_bsn",
     "state",
 )
 
@@ -53,20 +63,20 @@ def insert_area(
     pc4: str,
     amount_band: str | None,
     in_arrears: bool | None,
-    link: str | None,
+    sealed_bsn: str | None,
     now: int,
 ) -> None:
     """Record one credential's area signal (once: a repeat, e.g. a resumed issuance, changes
     nothing)."""
     c.execute(
-        "INSERT INTO area_signals (credential_id, pc4, amount_band, in_arrears, link,"
+        "INSERT INTO area_signals (credential_id, pc4, amount_band, in_arrears, sealed_bsn,"
         " recorded_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (credential_id) DO NOTHING",
         (
             credential_id,
             pc4,
             amount_band,
             None if in_arrears is None else int(in_arrears),
-            link,
+            sealed_bsn,
             now,
         ),
     )
@@ -103,7 +113,47 @@ def signal_from_claims(claims: Any) -> tuple[str | None, bool | None]:
     return amount_band(int(totals.get("outstanding", 0))), int(totals.get("in_arrears", 0)) > 0
 
 
-def link_value(bsn: str, link_key: bytes) -> str:
-    """The link value the pseudonymisation party keys again: HMAC-SHA256 of the BSN under
-    the scheme's link key (held by issuers only; never an unkeyed hash)."""
-    return hmac.new(link_key, b"bsn:" + bsn.encode("ascii"), hashlib.sha256).hexdigest()
+#: The sealed BSN's JWE algorithms: ECDH-ES key agreement with a fresh ephemeral key per
+#: record, AES-256-GCM with a fresh IV, so two seals of one BSN share nothing.
+SEALED_BSN_ALG = "ECDH-ES"
+SEALED_BSN_ENC = "A256GCM"
+
+
+def party_public_key(jwk: Any) -> dict[str, str]:
+    """The pseudonymisation party's public P-256 key as issuers configure it
+    (``area-party.pub.jwk``), with its RFC 7638 thumbprint as ``kid``.
+
+    Raises:
+        InvalidDataError: ``invalid_data``: not a public P-256 key (a private key is refused:
+            it belongs at the party only), or a point not on the curve.
+    """
+    if not isinstance(jwk, Mapping) or jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
+        raise InvalidDataError("invalid_data", "the area party's key: a P-256 public JWK")
+    if any(m in jwk for m in ("d", "p", "q", "k")):
+        raise InvalidDataError(
+            "invalid_data", "the area party's key is private: issuers hold its public half only"
+        )
+    if jwk.get("alg", SEALED_BSN_ALG) != SEALED_BSN_ALG or jwk.get("use", "enc") != "enc":
+        raise InvalidDataError("invalid_data", "the area party's key is not for ECDH-ES")
+    try:
+        key = _jwk.JWK(kty="EC", crv="P-256", x=jwk["x"], y=jwk["y"])
+        kid = key.thumbprint()
+    except (JWException, ValueError, TypeError, KeyError) as e:
+        raise InvalidDataError("invalid_data", "the area party's key is not a P-256 point") from e
+    if jwk.get("kid", kid) != kid:
+        raise InvalidDataError("invalid_data", "the area party's kid is not its thumbprint")
+    return {"kty": "EC", "crv": "P-256", "x": str(jwk["x"]), "y": str(jwk["y"]), "kid": kid}
+
+
+def seal_bsn(bsn: str, party_jwk: Mapping[str, Any]) -> str:
+    """The BSN as a compact JWE (``ECDH-ES``, ``A256GCM``) to the pseudonymisation party's
+    public key: only the party can open it, and each call gives a different value (a fresh
+    ephemeral key and IV), so a register of sealed BSNs holds nothing an issuer with a list
+    of BSNs can link."""
+    pub = party_public_key(party_jwk)
+    key = _jwk.JWK(**{k: pub[k] for k in ("kty", "crv", "x", "y")})
+    header = {"alg": SEALED_BSN_ALG, "enc": SEALED_BSN_ENC, "kid": pub["kid"]}
+    box = _jwe.JWE(bsn.encode("ascii"), protected=json.dumps(header))
+    box.add_recipient(key)
+    out: str = box.serialize(compact=True)
+    return out

@@ -149,7 +149,7 @@ class IssuerRegister(Protocol):
         pc4: str,
         amount_band: str | None = None,
         in_arrears: bool | None = None,
-        link: str | None = None,
+        sealed_bsn: str | None = None,
     ) -> None:
         """Record a credential's area signal once (specs/area-report.md); a repeat changes
         nothing; ``PolicyError("credential_unknown")`` for an unknown credential."""

@@ -168,7 +168,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 3 -> 4: area signals for prevention (specs/area-report.md): per credential the
     # subject's four-digit postcode area, a coarse amount band and an arrears flag, and the
-    # keyed link value for the pseudonymisation party. Never in a credential.
+    # BSN sealed to the pseudonymisation party (a JWE only it opens). Never in a credential.
     (
         """CREATE TABLE area_signals (
             credential_id TEXT    PRIMARY KEY REFERENCES credentials (credential_id),
@@ -177,7 +177,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             amount_band   TEXT    CHECK (amount_band IS NULL OR amount_band IN
                           ('none', 'lt_1000', '1000_5000', '5000_20000', 'ge_20000')),
             in_arrears    INTEGER CHECK (in_arrears IS NULL OR in_arrears IN (0, 1)),
-            link          TEXT,
+            sealed_bsn    TEXT,
             recorded_at   INTEGER NOT NULL
         )""",
         """CREATE TRIGGER area_signals_fixed BEFORE UPDATE ON area_signals

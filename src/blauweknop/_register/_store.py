@@ -503,7 +503,7 @@ class Register(RegisterReader):
         pc4: str,
         amount_band: str | None = None,
         in_arrears: bool | None = None,
-        link: str | None = None,
+        sealed_bsn: str | None = None,
     ) -> None:
         """Record the subject's PC4 area (and a statement's amount band and arrears flag) for
         a credential of the register; never part of the credential. Once per credential: a
@@ -516,7 +516,9 @@ class Register(RegisterReader):
                 is None
             ):
                 raise PolicyError("credential_unknown", f"no credential {credential_id!r}")
-            insert_area(c, credential_id, pc4, amount_band, in_arrears, link, int(self._clock()))
+            insert_area(
+                c, credential_id, pc4, amount_band, in_arrears, sealed_bsn, int(self._clock())
+            )
 
     def area_snapshot(self, at: int) -> list[dict[str, object]]:
         """Every credential with an area signal as it stood at ``at`` (Unix time): issued

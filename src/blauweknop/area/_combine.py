@@ -3,13 +3,15 @@
 Three parties (``specs/area-report.md``):
 
 * each **issuer** signs an extract (``area-extract+jwt``) of its people's signals for a
-  period: area, measures, and the *link value* (HMAC-SHA256 of the BSN under the scheme's link
-  key, which issuers hold and nobody else). It goes to the pseudonymisation party only;
-* the **pseudonymisation party** verifies the extract and replaces every link value by the
-  pseudonym HMAC-SHA256(its own key, link value). Only it holds that key;
+  period: area, measures, and the person's BSN *sealed* to the pseudonymisation party (a JWE,
+  ``ECDH-ES`` + ``A256GCM``, to the party's public key, fresh per record, recorded at issuance).
+  An issuer can neither open a sealed BSN nor link two of them;
+* the **pseudonymisation party** (:class:`Pseudonymiser`) verifies the extract, opens each
+  sealed BSN with its private key and at once replaces it by the pseudonym HMAC-SHA256(its own
+  key, BSN); the BSN is dropped. Only the party holds the private key and the HMAC key;
 * the **combiner** (a municipality's monitor) counts distinct pseudonyms per area and measure
   over all issuers, and the people with arrears at two or more creditors, and applies the same
-  suppression. It sees neither BSNs nor link values.
+  suppression. It sees neither BSNs nor sealed BSNs.
 """
 
 from __future__ import annotations
@@ -17,14 +19,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._errors import InvalidDataError, MalformedError, TrustError
+from jwcrypto import jwe as _jwe
+from jwcrypto import jwk as _jwk
+from jwcrypto.common import JWException
+
+from .._codec import b64u_decode, parse_json_object
+from .._errors import InvalidDataError, MalformedError, PolicyError, TrustError
 from .._issuer import Issuer
 from .._jws import parse_compact, sign_compact
+from .._model import check_bsn
+from .._register._areas import SEALED_BSN_ALG, party_public_key
 from .._trust import TrustList
 from ._report import _PC4, REPORTING_ROLES, period_snapshot, person_signals
 from ._tables import MEASURES, TOTAL, Table, suppress, totals_row
@@ -46,16 +56,20 @@ COMBINED_MEASURES = ("rode_knop", "outstanding", "arrears", "arrears_2plus")
 outstanding statement, arrears, and arrears at two or more creditors (``arrears_2plus``).
 Amount bands are not combined (one person's amounts at several creditors fall in several
 bands)."""
+#: Content encryption the party accepts on a sealed BSN.
+_SEALED_ENC = ("A256GCM", "A128GCM")
+_SEALED_HEADER = frozenset({"alg", "enc", "kid", "epk"})
+_MAX_SEALED = 2048
 
 
 def signed_extract(issuer: Issuer, period: str, *, now: float | None = None) -> str:
     """The issuer's signed extract of ``period`` for the pseudonymisation party: one row per
-    person and area with the measures and the link value (no BSN, no register hash)."""
+    person and area with the measures and the sealed BSN (no BSN, no hash of one)."""
     rows = [
-        {"pc4": s.pc4, "measures": sorted(s.measures), "link": s.link}
+        {"pc4": s.pc4, "measures": sorted(s.measures), "sealed_bsn": s.sealed_bsn}
         for s in person_signals(issuer, period)
     ]
-    rows.sort(key=lambda r: (r["pc4"], r["link"] or "", r["measures"]))
+    rows.sort(key=lambda r: (r["pc4"], r["sealed_bsn"] or "", r["measures"]))
     payload = {
         "iss": issuer.issuer_id,
         "iat": int(time.time() if now is None else now),
@@ -78,25 +92,102 @@ class PseudonymisedExtract:
 
 
 class Pseudonymiser:
-    """The pseudonymisation party: it alone holds ``key`` (at least 32 bytes)."""
+    """The pseudonymisation party. It alone holds ``key`` (the HMAC key, 32+ bytes) and
+    ``private_jwk`` (a P-256 key pair whose public half, :meth:`public_jwk`, the issuers
+    configure as ``area-party.pub.jwk`` to seal BSNs to)."""
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, private_jwk: Mapping[str, Any]) -> None:
         if not isinstance(key, bytes) or len(key) < 32:
             raise InvalidDataError("invalid_data", "the pseudonymisation key has 32+ bytes")
+        if not isinstance(private_jwk, Mapping) or not isinstance(private_jwk.get("d"), str):
+            raise InvalidDataError("invalid_data", "the party's key: a private P-256 JWK")
+        pub = party_public_key({k: v for k, v in private_jwk.items() if k != "d"})
+        try:
+            self._jwk = _jwk.JWK(**{**pub, "d": private_jwk["d"]})
+            self._jwk.get_op_key("unwrapKey")  # d must fit the public point
+        except (JWException, ValueError, TypeError) as e:
+            raise InvalidDataError("invalid_data", "the party's key is not a P-256 key") from e
         self._key = key
+        self._pub = {**pub, "use": "enc", "alg": SEALED_BSN_ALG}
+
+    @classmethod
+    def generate(cls) -> Pseudonymiser:
+        """A party with a fresh HMAC key and a fresh P-256 key pair."""
+        key = _jwk.JWK.generate(kty="EC", crv="P-256")
+        return cls(secrets.token_bytes(32), json.loads(key.export_private()))
 
     def __repr__(self) -> str:
-        return "Pseudonymiser(<key withheld>)"
+        return f"Pseudonymiser(kid={self._pub['kid']!r}, <keys withheld>)"
 
-    def pseudonym(self, link: str) -> str:
-        """HMAC-SHA256 of a link value under the party's key."""
-        return hmac.new(self._key, b"pseudonym:" + link.encode(), hashlib.sha256).hexdigest()
+    def public_jwk(self) -> dict[str, str]:
+        """The public key the issuers seal BSNs to (``area-party.pub.jwk``)."""
+        return dict(self._pub)
+
+    def private_jwk(self) -> dict[str, str]:
+        """The private key, for the party's own key file only (0600); never log it."""
+        out: dict[str, str] = json.loads(self._jwk.export_private())
+        return {**out, "kid": self._pub["kid"], "use": "enc", "alg": SEALED_BSN_ALG}
+
+    def pseudonym(self, bsn: str) -> str:
+        """HMAC-SHA256 of a BSN under the party's key (a BSN failing the eleven-test is
+        refused)."""
+        check_bsn(bsn, "sealed BSN")
+        return hmac.new(self._key, b"pseudonym:bsn:" + bsn.encode(), hashlib.sha256).hexdigest()
+
+    def _open(self, sealed: Any) -> str:
+        """Open one sealed BSN (strict header first: no key is tried on anything else)."""
+        if not isinstance(sealed, str) or len(sealed) > _MAX_SEALED:
+            raise MalformedError("jwe_invalid", "a sealed BSN is a compact JWE string")
+        parts = sealed.split(".")
+        if len(parts) != 5:
+            raise MalformedError("jwe_invalid", "a sealed BSN is a compact JWE")
+        header = parse_json_object(b64u_decode(parts[0], what="JWE header"), what="JWE header")
+        if header.get("alg") != SEALED_BSN_ALG:
+            raise PolicyError(
+                "jwe_alg_not_allowed", f"sealed BSN: alg {header.get('alg')!r} (only ECDH-ES)"
+            )
+        enc = header.get("enc")
+        if enc not in _SEALED_ENC:
+            raise PolicyError("jwe_enc_not_allowed", f"sealed BSN: enc {enc!r} is not allowed")
+        extra = set(header) - _SEALED_HEADER
+        if extra:
+            raise PolicyError("jwe_header_not_allowed", f"sealed BSN: header {sorted(extra)[0]!r}")
+        if parts[1]:  # ECDH-ES agrees the content key directly: no wrapped key
+            raise MalformedError("jwe_invalid", "a sealed BSN has no encrypted key")
+        epk = header.get("epk")
+        if header.get("kid") != self._pub["kid"] or not (
+            isinstance(epk, Mapping) and epk.get("kty") == "EC" and epk.get("crv") == "P-256"
+        ):
+            raise PolicyError("jwe_key_unknown", "a sealed BSN is not sealed to this party's key")
+        try:
+            box = _jwe.JWE(algs=[SEALED_BSN_ALG, str(enc)])
+            box.deserialize(sealed, key=self._jwk)
+            plain: bytes = box.payload
+        except (JWException, ValueError, TypeError, KeyError) as e:
+            raise MalformedError("jwe_invalid", "a sealed BSN does not open with this key") from e
+        try:
+            bsn = plain.decode("ascii")
+            check_bsn(bsn, "sealed BSN")
+        except (UnicodeDecodeError, InvalidDataError) as e:
+            raise MalformedError(
+                "area_report_malformed", "a sealed value is not a BSN (9 digits, eleven-test)"
+            ) from e
+        return bsn
 
     def apply(
         self, extract: str, trust_list: TrustList, *, now: float | None = None
     ) -> PseudonymisedExtract:
-        """Verify an issuer's extract (signature via the trust list, role) and replace each
-        link value by its pseudonym."""
+        """Verify an issuer's extract (signature via the trust list, role), open each sealed
+        BSN and replace it at once by its pseudonym; the BSNs are dropped. Any row that does
+        not open to a BSN refuses the whole extract.
+
+        Raises:
+            SignatureError / TrustError: the extract's signature or issuer.
+            MalformedError: ``area_report_malformed`` (shape; a sealed value that is not a
+                BSN), ``jwe_invalid`` (not a JWE, or it does not open).
+            PolicyError: ``jwe_alg_not_allowed``, ``jwe_enc_not_allowed``,
+                ``jwe_header_not_allowed``, ``jwe_key_unknown`` (sealed to another key).
+        """
         parsed = parse_compact(extract, typ=AREA_EXTRACT_TYP)
         head = parsed.payload_json()
         iss = head.get("iss")
@@ -110,16 +201,20 @@ class Pseudonymiser:
         try:
             period = str(head["period"])
             for r in head["rows"]:
-                pc4, measures, link = r["pc4"], frozenset(r["measures"]), r["link"]
+                pc4, measures, sealed = r["pc4"], frozenset(r["measures"]), r["sealed_bsn"]
                 if not (isinstance(pc4, str) and _PC4.fullmatch(pc4)) or not measures <= set(
                     MEASURES
                 ):
                     raise ValueError(f"row {r!r}")
-                rows.append((pc4, measures, None if link is None else self.pseudonym(str(link))))
+                rows.append((pc4, measures, sealed))
         except (KeyError, TypeError, ValueError) as e:
             raise MalformedError("area_report_malformed", f"not an area extract: {e}") from e
-        rows.sort(key=lambda r: (r[0], r[2] or "", sorted(r[1])))
-        return PseudonymisedExtract(issuer=iss, period=period, rows=tuple(rows))
+        out = [
+            (pc4, measures, None if sealed is None else self.pseudonym(self._open(sealed)))
+            for pc4, measures, sealed in rows
+        ]
+        out.sort(key=lambda r: (r[0], r[2] or "", sorted(r[1])))
+        return PseudonymisedExtract(issuer=iss, period=period, rows=tuple(out))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -59,13 +59,13 @@ class PersonSignal:
     Attributes:
         pc4: the area.
         measures: the measures the person counts in (``rode_knop``, ``outstanding``...).
-        link: the keyed link value for the pseudonymisation party (``None`` without a BSN or
-            without the scheme's link key).
+        sealed_bsn: the person's BSN sealed to the pseudonymisation party (a JWE the issuer
+            cannot open; ``None`` without a BSN or without the party's public key).
     """
 
     pc4: str
     measures: frozenset[str]
-    link: str | None = field(default=None, repr=False)
+    sealed_bsn: str | None = field(default=None, repr=False)
 
 
 def person_signals(issuer: Issuer, period: str) -> list[PersonSignal]:
@@ -85,9 +85,9 @@ def person_signals(issuer: Issuer, period: str) -> list[PersonSignal]:
             continue
         who = str(row["bsn_hash"] or row["holder_thumbprint"] or row["credential_id"])
         p = people.setdefault(
-            (who, str(row["pc4"])), {"measures": set(), "statement": None, "link": None}
+            (who, str(row["pc4"])), {"measures": set(), "statement": None, "sealed": None}
         )
-        p["link"] = p["link"] or row["link"]
+        p["sealed"] = p["sealed"] or row["sealed_bsn"]
         if row["type"] == RODE_KNOP_VCT:
             p["measures"].add("rode_knop")
         elif row["type"] == DEBT_STATEMENT_VCT:
@@ -104,7 +104,7 @@ def person_signals(issuer: Issuer, period: str) -> list[PersonSignal]:
             if st["in_arrears"]:
                 measures.add("arrears")
         if measures:
-            out.append(PersonSignal(pc4=pc4, measures=frozenset(measures), link=p["link"]))
+            out.append(PersonSignal(pc4=pc4, measures=frozenset(measures), sealed_bsn=p["sealed"]))
     return out
 
 
