@@ -628,7 +628,9 @@ def _issue_chunk(
             if row.area is not None:
                 # after the confirm: the area signal is statistics, recorded once per
                 # credential (a repeat by a resumed run changes nothing)
-                issuer._record_area(row.key, row.declaration.to_claims(), row.area)
+                issuer._record_area(
+                    row.key, row.declaration.to_claims(), row.area, issuer._area_party()
+                )
     return outcome
 
 

@@ -379,9 +379,13 @@ def test_audit_is_append_only_in_postgresql_too(pg_url: str) -> None:
 
     with open_register(pg_url, status_base_uri=BASE, list_size=64) as reg:
         _issue(reg, "c1")
+        reg.record_area("c1", pc4="5611")
         with psycopg.connect(pg_url, autocommit=True) as c:
             for sql in (
                 *_TAMPERING,
+                "UPDATE area_signals SET pc4 = '1234'",
+                "DELETE FROM area_signals",
+                "TRUNCATE area_signals",
                 "TRUNCATE audit CASCADE",
                 "TRUNCATE allocations CASCADE",
                 "TRUNCATE credentials CASCADE",
@@ -1108,3 +1112,24 @@ def test_the_openid4vci_service_refuses_a_postgresql_home(pg_url: str, tmp_path:
         IssuerService.for_home(home, issuer_url="http://127.0.0.1:1")
     assert ei.value.code == "register_backend_unsupported"
     assert not (home / "register.sqlite").exists()
+
+
+# -- area signals (specs/area-report.md), both backends ----------------------------------------
+def test_area_signals_are_recorded_once_and_read_as_of_a_moment(reg: Register) -> None:
+    _issue(reg, "c1")
+    _issue(reg, "c2")
+    reg.record_area("c1", pc4="5611", amount_band="lt_1000", in_arrears=True, sealed_bsn="s1")
+    after_first = int(reg._clock.t)  # type: ignore[attr-defined]  # the test's Clock
+    reg.record_area("c2", pc4="5612", amount_band=None, in_arrears=None)
+    # a repeat (a resumed batch) changes nothing
+    reg.record_area("c1", pc4="9999", amount_band="ge_20000", in_arrears=False)
+    reg.revoke("c2", "test", "tester")
+    rows = {r["credential_id"]: r for r in reg.area_snapshot(NOW + 10_000)}
+    assert rows["c1"]["pc4"] == "5611" and rows["c1"]["amount_band"] == "lt_1000"
+    assert rows["c1"]["in_arrears"] == 1 and rows["c1"]["sealed_bsn"] == "s1"
+    assert rows["c1"]["state"] == "valid" and rows["c2"]["state"] == "revoked"
+    # as of a moment before c2's signal: only c1, in the state it had then
+    assert [r["credential_id"] for r in reg.area_snapshot(after_first)] == ["c1"]
+    with pytest.raises(PolicyError) as ei:
+        reg.record_area("nope", pc4="5611")
+    assert ei.value.code == "credential_unknown"

@@ -6,7 +6,6 @@ pseudonymisation party, and the read of the state of every such credential at a 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +14,7 @@ from jwcrypto import jwk as _jwk
 from jwcrypto.common import JWException
 
 from .._errors import InvalidDataError
+from ._rows import Db
 
 __all__ = [
     "AMOUNT_BANDS",
@@ -29,15 +29,16 @@ __all__ = [
     "signal_from_claims",
 ]
 
-#: The area rows as of ``:t``: only credentials issued and signals recorded by then, each with
-#: its state at ``:t`` (the last audit row up to ``:t``).
+#: The area rows as of ``t`` (bound three times, ``?`` placeholders as in the row operations
+#: of both backends): only credentials issued and signals recorded by then, each with its
+#: state at ``t`` (the last audit row up to ``t``).
 AREA_ROWS_SQL = """
 SELECT c.credential_id, c.type, c.bsn_hash, c.holder_thumbprint, c.valid_from, c.valid_until,
        c.issued_at, a.pc4, a.amount_band, a.in_arrears, a.sealed_bsn,
-       (SELECT u.to_state FROM audit u WHERE u.credential_id = c.credential_id AND u.at <= :t
+       (SELECT u.to_state FROM audit u WHERE u.credential_id = c.credential_id AND u.at <= ?
          ORDER BY u.seq DESC LIMIT 1) AS state_at
   FROM credentials c JOIN area_signals a ON a.credential_id = c.credential_id
- WHERE a.recorded_at <= :t AND c.issued_at <= :t
+ WHERE a.recorded_at <= ? AND c.issued_at <= ?
  ORDER BY c.credential_id
 """
 
@@ -58,7 +59,7 @@ _COLUMNS = (
 
 
 def insert_area(
-    c: sqlite3.Connection,
+    c: Db,
     credential_id: str,
     pc4: str,
     amount_band: str | None,
@@ -82,9 +83,10 @@ def insert_area(
     )
 
 
-def area_rows(c: sqlite3.Connection, at: int) -> list[dict[str, Any]]:
+def area_rows(c: Db, at: int) -> list[dict[str, Any]]:
     """The area rows as of ``at`` (see :data:`AREA_ROWS_SQL`)."""
-    return [dict(zip(_COLUMNS, r, strict=True)) for r in c.execute(AREA_ROWS_SQL, {"t": at})]
+    rows = c.execute(AREA_ROWS_SQL, (at, at, at)).fetchall()
+    return [dict(zip(_COLUMNS, r, strict=True)) for r in rows]
 
 
 #: Outstanding-amount bands (cents, lower bound inclusive): the only amount a register keeps.

@@ -111,6 +111,24 @@ PG_MIGRATIONS: tuple[tuple[str, ...], ...] = (
              id, uri, bits, size, purpose, created_at ON status_lists
            FOR EACH ROW EXECUTE FUNCTION register_refuse('a status list''s shape is fixed')""",
     ),
+    # 1 -> 2: area signals for prevention (SQLite version 4, specs/area-report.md): the
+    # subject's PC4, a coarse amount band, an arrears flag and the BSN sealed to the
+    # pseudonymisation party. Recorded once per credential, never changed or deleted.
+    (
+        """CREATE TABLE area_signals (
+            credential_id TEXT    PRIMARY KEY REFERENCES credentials (credential_id),
+            pc4           TEXT    NOT NULL CHECK (pc4 ~ '^[1-9][0-9]{3}$'),
+            amount_band   TEXT    CHECK (amount_band IS NULL OR amount_band IN
+                          ('none', 'lt_1000', '1000_5000', '5000_20000', 'ge_20000')),
+            in_arrears    INTEGER CHECK (in_arrears IS NULL OR in_arrears IN (0, 1)),
+            sealed_bsn    TEXT,
+            recorded_at   BIGINT  NOT NULL
+        )""",
+        """CREATE TRIGGER area_signals_fixed BEFORE UPDATE OR DELETE ON area_signals
+           FOR EACH ROW EXECUTE FUNCTION register_refuse('area signals are recorded once')""",
+        """CREATE TRIGGER area_signals_no_truncate BEFORE TRUNCATE ON area_signals
+           FOR EACH STATEMENT EXECUTE FUNCTION register_refuse('area signals are recorded once')""",
+    ),
 )
 #: Schema version this code writes (``register_schema.version``).
 PG_SCHEMA_VERSION = len(PG_MIGRATIONS)

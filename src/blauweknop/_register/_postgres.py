@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .._errors import InvalidDataError, PolicyError, StorageError
 from .._status import StatusList
+from ._areas import area_rows, insert_area
 from ._bsn import key_check
 from ._fence import rolled_back, write_fence_file
 from ._pg_schema import WRITE_LOCK_KEY, migrate_pg, pg_errors
@@ -625,6 +626,35 @@ class PostgresRegister(RegisterReader):
                     )
                 )
         return out
+
+    def record_area(
+        self,
+        credential_id: str,
+        *,
+        pc4: str,
+        amount_band: str | None = None,
+        in_arrears: bool | None = None,
+        sealed_bsn: str | None = None,
+    ) -> None:
+        """Record the subject's PC4 area for a credential of the register (as
+        :meth:`Register.record_area`): once per credential, a repeat changes nothing."""
+        with self._tx("recording an area signal") as c:
+            if (
+                c.execute(
+                    "SELECT 1 FROM credentials WHERE credential_id = ?", (credential_id,)
+                ).fetchone()
+                is None
+            ):
+                raise PolicyError("credential_unknown", f"no credential {credential_id!r}")
+            insert_area(
+                c, credential_id, pc4, amount_band, in_arrears, sealed_bsn, int(self._clock())
+            )
+
+    def area_snapshot(self, at: int) -> list[dict[str, object]]:
+        """Every credential with an area signal as it stood at ``at`` (as
+        :meth:`Register.area_snapshot`)."""
+        with self._read("reading area signals") as c:
+            return area_rows(c, at)
 
     def revoke(self, credential_id: str, reason: str, actor: str) -> CredentialRecord:
         """``pending``/``valid``/``suspended`` → ``revoked`` (final)."""
