@@ -55,6 +55,9 @@ SHELL_LANGS = {"sh", "bash", "shell", "console", "zsh"}
 FENCE_RE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 SNIPPET_RE = re.compile(r'^\s*-{1,3}8<-{1,3}\s+"(?P<path>[^"]+)"\s*$')
 TIMEOUT = 600
+#: A whole page's session (servers started and stopped, the pilot) may take minutes on a
+#: loaded 2-core machine: pytest-timeout's default 300 s would stop it before TIMEOUT does.
+pytestmark = pytest.mark.timeout(TIMEOUT + 300)
 
 
 @dataclass(frozen=True)
