@@ -32,6 +32,7 @@ from blauweknop._register import (
     _MIGRATIONS,
     SCHEMA_VERSION,
     Register,
+    ReserveRequest,
     _kth_free,
     generate_bsn_key,
     load_bsn_key,
@@ -226,6 +227,36 @@ def test_a_full_list_uses_every_index_once(target: str) -> None:
         idxs = [reg.reserve(f"c{i}", "T", "sd-jwt").idx for i in range(50)]
         assert sorted(idxs) == list(range(50))
         assert reg.reserve("c50", "T", "sd-jwt").list_id == 2
+
+
+def test_two_writers_filling_one_list_never_share_an_index(target: str) -> None:
+    """The free indices a writer keeps for a nearly full list go stale when another writer
+    allocates: each writer, taking turns on one register, still hands out distinct indices
+    (the kept ones are re-read when the list's count moved, and checked before use)."""
+    with (
+        open_register(target, status_base_uri=BASE, list_size=64) as a,
+        open_register(target, status_base_uri=BASE, list_size=64) as b,
+    ):
+        idxs = [(a if i % 3 else b).reserve(f"c{i}", "T", "sd-jwt").idx for i in range(64)]
+        assert sorted(idxs) == list(range(64))
+        many = a.reserve_many(
+            [
+                ReserveRequest(
+                    credential_id=f"m{i}", credential_type="T", credential_format="sd-jwt"
+                )
+                for i in range(60)
+            ]
+        )
+        more = b.reserve_many(
+            [
+                ReserveRequest(
+                    credential_id=f"n{i}", credential_type="T", credential_format="sd-jwt"
+                )
+                for i in range(4)
+            ]
+        )
+        second = [r.idx for r in [*many, *more] if not isinstance(r, Exception)]
+        assert sorted(second) == list(range(64))
 
 
 def test_indices_are_random(target: str) -> None:

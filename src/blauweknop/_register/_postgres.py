@@ -57,7 +57,7 @@ from ._records import (
     check_text,
     epoch,
 )
-from ._rows import Cursor, Db, kth_free, new_list, reserve_row, transition_row
+from ._rows import Cursor, Db, new_list, reserve_row, transition_row
 
 if TYPE_CHECKING:
     import psycopg
@@ -541,21 +541,25 @@ class PostgresRegister(RegisterReader):
     def _draw(self, list_id: int, size: int, allocated: int, take: int) -> builtins.list[int]:
         """``take`` distinct free indices of a list, in random order, each uniform over the
         free ones: candidates drawn at random and the taken ones dropped in one query
-        (rejection sampling); a nearly full list picks the k-th free index directly."""
+        (rejection sampling); a nearly full list draws from its free indices (one read)."""
         conn = self._connection(reconnect=False)
         free = size - allocated
         if free < 4 * take or free < size // 4:
-            used = [
+            used = {
                 r[0]
                 for r in conn.execute(
-                    "SELECT idx FROM allocations WHERE list_id = %s ORDER BY idx", (list_id,)
+                    "SELECT idx FROM allocations WHERE list_id = %s", (list_id,)
                 ).fetchall()
-            ]
+            }
+            # the free indices once, then uniform draws without replacement (swap-remove):
+            # one read per chunk, no walk over the used ones per draw
+            pool = [i for i in range(size) if i not in used]
             picks: builtins.list[int] = []
             for _ in range(take):
-                idx = kth_free(used, secrets.randbelow(size - len(used)))
-                picks.append(idx)
-                used.insert(_bisect(used, idx), idx)
+                j = secrets.randbelow(len(pool))
+                picks.append(pool[j])
+                pool[j] = pool[-1]
+                pool.pop()
             return picks
         chosen: dict[int, None] = {}
         while len(chosen) < take:
@@ -790,12 +794,6 @@ def _pg_raise_seq(c: Db, at_least: int) -> None:
         "WHERE (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM audit_seq_seq) < ?",
         (at_least, at_least),
     )
-
-
-def _bisect(sorted_list: builtins.list[int], value: int) -> int:
-    import bisect
-
-    return bisect.bisect_left(sorted_list, value)
 
 
 def _conforms(register: PostgresRegister) -> IssuerRegister:

@@ -104,25 +104,65 @@ def allocate(c: Db, cid: str | None, now: int) -> tuple[int, str, int, int]:
     if row is None or row[4] >= row[3] or (closed and row[0] <= int(closed[0])):
         # A list closed by reconcile() may hold indices handed out after a backup.
         row = new_list(c, (row[0] if row else 0) + 1, now)
-    list_id, uri, bits, size, _allocated = row
-    idx = -1
-    # Rejection sampling is uniform over the free indices; after a few misses (a nearly
-    # full list) pick the k-th free index directly, which is uniform too.
-    for _ in range(16):
-        candidate = secrets.randbelow(size)
-        if not is_allocated(c, list_id, candidate):
-            idx = candidate
-            break
-    if idx < 0:
-        used = [
-            r[0]
-            for r in c.execute(
-                "SELECT idx FROM allocations WHERE list_id = ? ORDER BY idx", (list_id,)
-            )
-        ]
-        idx = kth_free(used, secrets.randbelow(size - len(used)))
+    list_id, uri, bits, size, allocated = row
+    key = (id(c), uri)
+    idx = _draw_kept(c, key, list_id, allocated)
+    if idx is None:
+        # Rejection sampling is uniform over the free indices; after a few misses (a nearly
+        # full list) draw from the list's free indices, read once and kept for this
+        # connection while nobody else allocates (uniform too).
+        for _ in range(16):
+            candidate = secrets.randbelow(size)
+            if not is_allocated(c, list_id, candidate):
+                idx = candidate
+                break
+        else:
+            idx = _draw_free(c, key, list_id, size, allocated)
     record_allocation(c, list_id, idx, cid, now)
     return list_id, uri, bits, idx
+
+
+#: (connection id, list URI) -> (the list's ``allocated`` count when kept, its free
+#: indices). Only used while the count in the database still equals the kept one: any
+#: allocation made elsewhere (another process, the rejection sampling above, a rolled-back
+#: transaction) changes the count, and the free indices are read again. Every drawn index is
+#: still checked against the allocations table, so a stale entry can never hand out an index
+#: twice. Bounded: a few nearly full lists at a time.
+_KEPT_FREE: dict[tuple[int, str], tuple[int, list[int]]] = {}
+_KEPT_MAX = 8
+
+
+def _take(key: tuple[int, str], allocated: int) -> int:
+    """A uniformly random index out of the kept free indices (swap-remove), counted."""
+    free = _KEPT_FREE[key][1]
+    j = secrets.randbelow(len(free))
+    idx = free[j]
+    free[j] = free[-1]
+    free.pop()
+    _KEPT_FREE[key] = (allocated + 1, free)
+    return idx
+
+
+def _draw_kept(c: Db, key: tuple[int, str], list_id: int, allocated: int) -> int | None:
+    """An index from the kept free indices of the list when they are still current."""
+    hit = _KEPT_FREE.get(key)
+    if hit is None or hit[0] != allocated or not hit[1]:
+        _KEPT_FREE.pop(key, None)
+        return None
+    idx = _take(key, allocated)
+    if is_allocated(c, list_id, idx):  # cannot happen while the count matches; never trust
+        _KEPT_FREE.pop(key, None)
+        return None
+    return idx
+
+
+def _draw_free(c: Db, key: tuple[int, str], list_id: int, size: int, allocated: int) -> int:
+    """Read the free indices of the list once, keep them, and draw one of them."""
+    used = {r[0] for r in c.execute("SELECT idx FROM allocations WHERE list_id = ?", (list_id,))}
+    if len(_KEPT_FREE) >= _KEPT_MAX:
+        _KEPT_FREE.clear()
+    _KEPT_FREE[key] = (allocated, [i for i in range(size) if i not in used])
+    return _take(key, allocated)
 
 
 def is_allocated(c: Db, list_id: int, idx: int) -> bool:
