@@ -42,12 +42,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .._errors import InvalidDataError, PolicyError, StorageError
 from .._status import StatusList
-from ._areas import area_rows, insert_area
 from ._bsn import key_check
 from ._fence import rolled_back, write_fence_file
 from ._pg_schema import WRITE_LOCK_KEY, migrate_pg, pg_errors
 from ._protocol import IssuerRegister
-from ._reads import RegisterReader
 from ._reconcile import reapply_published
 from ._records import (
     CredentialRecord,
@@ -58,6 +56,7 @@ from ._records import (
     epoch,
 )
 from ._rows import Cursor, Db, new_list, reserve_row, transition_row
+from ._writes import RegisterWriter
 
 if TYPE_CHECKING:
     import psycopg
@@ -104,7 +103,7 @@ class _PgDb:
         return conn.execute(_pg_sql(sql), parameters)
 
 
-class PostgresRegister(RegisterReader):
+class PostgresRegister(RegisterWriter):
     """The issuer's register in PostgreSQL. Open with :meth:`open`; not shared between
     threads (open one per thread or process: the database serialises the writers).
 
@@ -630,58 +629,6 @@ class PostgresRegister(RegisterReader):
                     )
                 )
         return out
-
-    def record_area(
-        self,
-        credential_id: str,
-        *,
-        pc4: str,
-        amount_band: str | None = None,
-        in_arrears: bool | None = None,
-        sealed_bsn: str | None = None,
-    ) -> None:
-        """Record the subject's PC4 area for a credential of the register (as
-        :meth:`Register.record_area`): once per credential, a repeat changes nothing."""
-        with self._tx("recording an area signal") as c:
-            if (
-                c.execute(
-                    "SELECT 1 FROM credentials WHERE credential_id = ?", (credential_id,)
-                ).fetchone()
-                is None
-            ):
-                raise PolicyError("credential_unknown", f"no credential {credential_id!r}")
-            insert_area(
-                c, credential_id, pc4, amount_band, in_arrears, sealed_bsn, int(self._clock())
-            )
-
-    def area_snapshot(self, at: int) -> list[dict[str, object]]:
-        """Every credential with an area signal as it stood at ``at`` (as
-        :meth:`Register.area_snapshot`)."""
-        with self._read("reading area signals") as c:
-            return area_rows(c, at)
-
-    def revoke(self, credential_id: str, reason: str, actor: str) -> CredentialRecord:
-        """``pending``/``valid``/``suspended`` → ``revoked`` (final)."""
-        return self._transition(
-            credential_id,
-            "revoked",
-            ("pending", "valid", "suspended"),
-            reason,
-            actor,
-            verb="revoke",
-        )
-
-    def suspend(self, credential_id: str, reason: str, actor: str) -> CredentialRecord:
-        """``valid`` → ``suspended`` (needs a list of 2 or more bits)."""
-        return self._transition(
-            credential_id, "suspended", ("valid",), reason, actor, verb="suspend"
-        )
-
-    def resume(self, credential_id: str, reason: str, actor: str) -> CredentialRecord:
-        """``suspended`` → ``valid``."""
-        return self._transition(
-            credential_id, "valid", ("suspended",), reason, actor, verb="resume"
-        )
 
     def _transition(
         self,

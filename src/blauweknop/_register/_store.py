@@ -20,11 +20,9 @@ from pathlib import Path
 
 from .._errors import InvalidDataError, PolicyError, StorageError
 from .._status import StatusList
-from ._areas import area_rows, insert_area
 from ._bsn import key_check
 from ._fence import rolled_back, write_fence_file
 from ._protocol import IssuerRegister
-from ._reads import RegisterReader
 from ._reconcile import reapply_published
 from ._records import (
     CredentialRecord,
@@ -36,11 +34,12 @@ from ._records import (
 )
 from ._rows import audit_seq, reserve_row, transition_row
 from ._schema import SCHEMA_VERSION, migrate, sqlite_errors, wrap_sqlite
+from ._writes import RegisterWriter
 
 __all__ = ["Register"]
 
 
-class Register(RegisterReader):
+class Register(RegisterWriter):
     """The issuer's SQLite register. Open with :meth:`open`; not shared between threads.
 
     Every public method either completes its one transaction or changes nothing and raises
@@ -471,60 +470,6 @@ class Register(RegisterReader):
         return self._transition(
             credential_id, "valid", ("pending",), "issued", actor, idempotent=True, verb="confirm"
         )
-
-    def revoke(self, credential_id: str, reason: str, actor: str) -> CredentialRecord:
-        """``pending``/``valid``/``suspended`` → ``revoked`` (final)."""
-        return self._transition(
-            credential_id,
-            "revoked",
-            ("pending", "valid", "suspended"),
-            reason,
-            actor,
-            verb="revoke",
-        )
-
-    def suspend(self, credential_id: str, reason: str, actor: str) -> CredentialRecord:
-        """``valid`` → ``suspended`` (needs a list of 2 or more bits)."""
-        return self._transition(
-            credential_id, "suspended", ("valid",), reason, actor, verb="suspend"
-        )
-
-    def resume(self, credential_id: str, reason: str, actor: str) -> CredentialRecord:
-        """``suspended`` → ``valid``."""
-        return self._transition(
-            credential_id, "valid", ("suspended",), reason, actor, verb="resume"
-        )
-
-    # -- area signals (specs/area-report.md) ----------------------------------------------------
-    def record_area(
-        self,
-        credential_id: str,
-        *,
-        pc4: str,
-        amount_band: str | None = None,
-        in_arrears: bool | None = None,
-        sealed_bsn: str | None = None,
-    ) -> None:
-        """Record the subject's PC4 area (and a statement's amount band and arrears flag) for
-        a credential of the register; never part of the credential. Once per credential: a
-        repeat (a resumed issuance) changes nothing."""
-        with self._tx("recording an area signal") as c:
-            if (
-                c.execute(
-                    "SELECT 1 FROM credentials WHERE credential_id = ?", (credential_id,)
-                ).fetchone()
-                is None
-            ):
-                raise PolicyError("credential_unknown", f"no credential {credential_id!r}")
-            insert_area(
-                c, credential_id, pc4, amount_band, in_arrears, sealed_bsn, int(self._clock())
-            )
-
-    def area_snapshot(self, at: int) -> list[dict[str, object]]:
-        """Every credential with an area signal as it stood at ``at`` (Unix time): issued
-        and recorded by then, with its state at that moment from the audit trail."""
-        with self._read("reading area signals") as c:
-            return area_rows(c, at)
 
     def _transition(
         self,
