@@ -134,6 +134,8 @@ class _Memory:
         self._files: OrderedDict[str, tuple[_FileSig, bytes, str]] = OrderedDict()
         self._index: tuple[_FileSig, dict[str, dict[str, Any]]] | None = None
         self._verified: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        # (uri, issuer, keys) -> (file signatures, verified tokens): one check's whole answer
+        self._hot: dict[tuple[Any, ...], Any] = {}
 
     def file(self, name: str, sig: _FileSig) -> tuple[bytes, str] | None:
         with self._lock:
@@ -174,10 +176,22 @@ class _Memory:
             while len(self._verified) > self.size * (1 + MAX_TIED):
                 self._verified.popitem(last=False)
 
+    def hot(self, key: tuple[Any, ...]) -> Any:
+        # a plain dict read: entries are immutable tuples, replaced whole under the lock
+        return self._hot.get(key)
+
+    def remember_hot(self, key: tuple[Any, ...], value: Any) -> None:
+        with self._lock:
+            self._hot.pop(key, None)
+            self._hot[key] = value
+            while len(self._hot) > self.size:
+                del self._hot[next(iter(self._hot))]
+
     def forget(self) -> None:
         with self._lock:
             self._files.clear()
             self._verified.clear()
+            self._hot.clear()
             self._index = None
 
 
@@ -213,6 +227,9 @@ class CachedStatusList:
     tied: tuple[bytes, ...] = ()
     # SHA-256 (hex) of data, then of each tied list, when known: what the memory is keyed by
     _digests: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    # With memory: the (path, signature) of the index and of every file read, as stat'ed
+    # before reading them; the same signatures later mean the same lookup result.
+    _sigs: tuple[tuple[str, _FileSig | None], ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -312,13 +329,19 @@ class StatusListStore:
         finally:
             os.close(fd)  # closing releases the lock
 
-    def _read_index(self) -> dict[str, dict[str, Any]]:
+    def _read_index(
+        self, sigs: list[tuple[str, _FileSig | None]] | None = None
+    ) -> dict[str, dict[str, Any]]:
         """The index; with memory, parsed again only when its file changed (the caller must
-        not alter the dict it gets: :meth:`put` works on a copy)."""
+        not alter the dict it gets: :meth:`put` works on a copy). ``sigs`` receives the
+        signature the index was read under."""
         mem = self._memory
         if mem is None:
             return self._load_index()
-        sig = _file_sig(os.path.join(self._dir, _INDEX))  # noqa: PTH118 - hot path
+        path = os.path.join(self._dir, _INDEX)  # noqa: PTH118 - hot path
+        sig = _file_sig(path)
+        if sigs is not None:
+            sigs.append((path, sig))
         if sig is None:
             return {}
         index = mem.index(sig)
@@ -351,18 +374,23 @@ class StatusListStore:
         got = self._read_file_hashed(name, uri)
         return None if got is None else got[0]
 
-    def _read_file_hashed(self, name: str, uri: str) -> tuple[bytes, str] | None:
+    def _read_file_hashed(
+        self, name: str, uri: str, sigs: list[tuple[str, _FileSig | None]] | None = None
+    ) -> tuple[bytes, str] | None:
         """A cached file and its SHA-256; with memory, read and hashed again only when its
-        ``(inode, size, mtime, ctime)`` changed."""
+        ``(inode, size, mtime, ctime)`` changed. ``sigs`` receives that signature."""
         mem = self._memory
         sig: _FileSig | None = None
         if mem is not None:
+            path = os.path.join(self._dir, name)  # noqa: PTH118 - hot path
             try:
-                sig = _file_sig(os.path.join(self._dir, name))  # noqa: PTH118 - hot path
+                sig = _file_sig(path)
             except StorageError as e:
                 raise StorageError(
                     "storage_read_failed", f"cannot read cached status list {uri}: {e}"
                 ) from e
+            if sigs is not None:
+                sigs.append((path, sig))
             if sig is None:
                 return None
             hit = mem.file(name, sig)
@@ -483,11 +511,12 @@ class StatusListStore:
     def lookup(self, uri: str, *, issuer: str) -> CachedStatusList | None:
         """The cached raw list ``uri`` signed by ``issuer``, or ``None``."""
         name = cache_file_name(uri, issuer)
-        got = self._read_file_hashed(name, uri)
+        sigs: list[tuple[str, _FileSig | None]] | None = [] if self._memory is not None else None
+        got = self._read_file_hashed(name, uri, sigs)
         if got is None:
             return None
         data, data_sha = got
-        meta = self._read_index().get(name, {})
+        meta = self._read_index(sigs).get(name, {})
         fetched_at = meta.get("fetched_at")
         consistent = (
             meta.get("uri") == uri
@@ -504,7 +533,9 @@ class StatusListStore:
         digests = [data_sha]
         for digest in meta.get("tied", []) if consistent else []:
             other = (
-                self._read_file_hashed(f"{name}.{digest}", uri) if isinstance(digest, str) else None
+                self._read_file_hashed(f"{name}.{digest}", uri, sigs)
+                if isinstance(digest, str)
+                else None
             )
             if other is None or other[1] != digest:
                 # a tied list is missing or altered: no way to know which state is current
@@ -520,6 +551,7 @@ class StatusListStore:
             fetched_at=fetched_at,
             tied=tuple(tied),
             _digests=tuple(digests),
+            _sigs=tuple(sigs or ()),
         )
 
     def uris(self) -> list[str]:
@@ -593,25 +625,74 @@ class StatusListStore:
             StatusError: ``revoked``, ``suspended``, ``status_unavailable`` (missing, stale,
                 unreadable) or ``status_invalid`` (signature, issuer, ``sub``, index range).
         """
-        cached = self._require(uri, expected_issuer)
         policy = self.policy if policy is None else policy
         keys: Sequence[Key] = [issuer_key] if isinstance(issuer_key, Key) else list(issuer_key)
+        mem = self._memory
+        hot_key = ("ietf", uri, expected_issuer, tuple((k.kid, k.alg) for k in keys))
+        if mem is not None:
+            # The hot path: the same files (index, list, tied lists: same signatures) give
+            # the same lookup, and the tokens verified from them are remembered whole, so
+            # only their times are checked at ``now``; any change on disk misses.
+            hit = mem.hot(hot_key)
+            if hit is not None:
+                sigs, hot_tokens = hit
+                if all(_file_sig(path) == sig for path, sig in sigs):
+                    return self._token_result(hot_tokens, uri, idx, now, max_age, policy)
+        cached = self._require(uri, expected_issuer)
         datas = (cached.data, *cached.tied)
         digests = cached._digests if len(cached._digests) == len(datas) else (None,) * len(datas)
+        chain_used: list[bool] = []
         checked = [
-            self._token(data, digest, keys, uri, expected_issuer, now, max_age, policy, x5c_key)
+            self._token(
+                data, digest, keys, uri, expected_issuer, now, max_age, policy, x5c_key, chain_used
+            )
             for data, digest in zip(datas, digests, strict=True)
         ]
-        tokens = [t for t, _ in checked]
+        tokens = tuple(t for t, _ in checked)
+        if mem is not None and cached._sigs and not chain_used:
+            # a token whose x5c chain was used is checked in full every time (see _token)
+            mem.remember_hot(hot_key, (cached._sigs, tokens))
+        return self._token_result(tokens, uri, idx, now, max_age, policy, checked)
+
+    @staticmethod
+    def _token_result(
+        tokens: Sequence[StatusListToken],
+        uri: str,
+        idx: int,
+        now: float,
+        max_age: float | None,
+        policy: FreshnessPolicy,
+        checked: Sequence[tuple[StatusListToken, float]] | None = None,
+    ) -> StatusCheck:
+        """The check's answer from verified tokens: fresh at ``now`` (times checked here
+        unless ``checked`` has them), and the most severe status of ``idx`` among them."""
+        if checked is None:
+            fresh = [
+                check_fresh(
+                    now=now,
+                    issued_at=t.issued_at,
+                    expires_at=t.expires_at,
+                    ttl=t.ttl,
+                    policy=policy,
+                    max_age=max_age,
+                    what=f"status list {uri}",
+                )
+                for t in tokens
+            ]
+        else:
+            fresh = [f for _, f in checked]
         # lists tied on issue time: the most severe status wins (invalid, then suspended)
-        worst = max((t.status(idx) for t in tokens), key=_severity)
+        if len(tokens) == 1:
+            worst = tokens[0].status(idx)
+        else:
+            worst = max((t.status(idx) for t in tokens), key=_severity)
         check_status_value(worst, uri=uri, idx=idx)
         return StatusCheck(
             uri=uri,
             idx=idx,
             status=0,
             issued_at=tokens[0].issued_at,
-            fresh_until=min(f for _, f in checked),
+            fresh_until=min(fresh),
         )
 
     def _token(
@@ -625,6 +706,7 @@ class StatusListStore:
         max_age: float | None,
         policy: FreshnessPolicy,
         x5c_key: Callable[[Any], Key] | None = None,
+        chain_used: list[bool] | None = None,
     ) -> tuple[StatusListToken, float]:
         """:func:`verify_status_list_token` at ``now`` and when the token goes stale; with
         memory, a token verified before (same bytes, same keys) is not verified again, only
@@ -632,11 +714,14 @@ class StatusListStore:
         pinned) is never remembered, so every check of it is a full one: the chain's validity
         and revocation depend on ``now`` and the trust list, which the memory does not key
         on. A token without ``x5c`` never reaches ``x5c_key``, so its verification does not
-        depend on it and is remembered whether or not ``x5c_key`` is given."""
-        chain_used: list[bool] = []
+        depend on it and is remembered whether or not ``x5c_key`` is given. ``chain_used``
+        receives ``True`` when the chain was used."""
+        used_here: list[bool] = []
 
         def chain_key(x5c: Any) -> Key:
-            chain_used.append(True)
+            used_here.append(True)
+            if chain_used is not None:
+                chain_used.append(True)
             assert x5c_key is not None  # only handed out when given
             return x5c_key(x5c)
 
@@ -667,7 +752,7 @@ class StatusListStore:
         known: StatusListToken | None = mem.verified(memo_key)
         if known is None:
             tok = full()  # the slow path, errors and all; only a success is remembered
-            if not chain_used:
+            if not used_here:
                 mem.remember_verified(memo_key, tok)
             return tok, tok.fresh_until
         tok = known
@@ -695,6 +780,7 @@ class StatusListStore:
         max_age: float | None,
         policy: FreshnessPolicy,
         min_entries: int,
+        remembered: list[tuple[VerifiedBitstringStatusList, dict[str, Any]]] | None = None,
     ) -> VerifiedBitstringStatusList:
         uri = entry.status_list_credential
 
@@ -729,10 +815,26 @@ class StatusListStore:
             verified = full()
             doc = parse_json_object(data, what="status list credential", max_bytes=len(data))
             mem.remember_verified(memo_key, (verified, doc))
+            if remembered is not None:
+                remembered.append((verified, doc))
             return verified
+        if remembered is not None:
+            remembered.append(hit)
+        return self._bitstring_at(hit, memo, uri, now, max_age, policy)
+
+    @staticmethod
+    def _bitstring_at(
+        hit: tuple[VerifiedBitstringStatusList, dict[str, Any]],
+        memo: BitstringProofMemo,
+        uri: str,
+        now: float,
+        max_age: float | None,
+        policy: FreshnessPolicy,
+    ) -> VerifiedBitstringStatusList:
+        """A remembered verified list checked at ``now``: its proof's own time checks and the
+        list's freshness (everything else was checked on these bytes with these keys)."""
         verified, doc = hit
-        # the proof's own time checks, on the remembered document itself (no deep copy per
-        # check: ``recheck`` only reads it)
+        # on the remembered document itself (no deep copy per check: ``recheck`` only reads it)
         run_verify(lambda d: memo.recheck(d, now), doc, copy=False)
         fresh_until = check_list_times(
             fresh=True,
@@ -765,9 +867,25 @@ class StatusListStore:
         ``verified_as`` lets the store remember a verified list (see
         :class:`BitstringProofMemo`); without it every check runs ``verify``."""
         uri = entry.status_list_credential
+        pol = self.policy if policy is None else policy
+        mem = self._memory
+        hot_key: tuple[Any, ...] | None = None
+        if mem is not None and verified_as is not None:
+            # the hot path of check_token_status, for remembered verified credentials
+            hot_key = ("w3c", uri, expected_issuer, verified_as.key, entry.status_purpose)
+            hot_key += (min_entries,)
+            hit = mem.hot(hot_key)
+            if hit is not None:
+                sigs, kept = hit
+                if all(_file_sig(path) == sig for path, sig in sigs):
+                    return self._bitstring_result(
+                        entry,
+                        [self._bitstring_at(h, verified_as, uri, now, max_age, pol) for h in kept],
+                    )
         cached = self._require(uri, expected_issuer)
         datas = (cached.data, *cached.tied)
         digests = cached._digests if len(cached._digests) == len(datas) else (None,) * len(datas)
+        remembered: list[tuple[VerifiedBitstringStatusList, dict[str, Any]]] = []
         lists = [
             verify_bitstring_status_list_credential(
                 data,
@@ -777,7 +895,7 @@ class StatusListStore:
                 status_purpose=entry.status_purpose,
                 now=now,
                 max_age=max_age,
-                policy=self.policy if policy is None else policy,
+                policy=pol,
                 min_entries=min_entries,
                 limits=self.limits,
             )
@@ -791,15 +909,31 @@ class StatusListStore:
                 expected_issuer,
                 now,
                 max_age,
-                self.policy if policy is None else policy,
+                pol,
                 min_entries,
+                remembered,
             )
             for data, digest in zip(datas, digests, strict=True)
         ]
-        for verified in lists:  # tied lists: a set bit in any of them counts
+        if (
+            mem is not None
+            and hot_key is not None
+            and cached._sigs
+            and len(remembered) == len(lists)
+        ):
+            mem.remember_hot(hot_key, (cached._sigs, tuple(remembered)))
+        return self._bitstring_result(entry, lists)
+
+    @staticmethod
+    def _bitstring_result(
+        entry: BitstringStatusListEntry, lists: Sequence[VerifiedBitstringStatusList]
+    ) -> StatusCheck:
+        """The check's answer from verified, fresh lists (tied lists: a set bit in any of
+        them counts)."""
+        for verified in lists:
             check_bitstring_status(entry, verified)
         return StatusCheck(
-            uri=uri,
+            uri=entry.status_list_credential,
             idx=entry.status_list_index,
             status=0,
             issued_at=lists[0].valid_from,
