@@ -161,6 +161,32 @@ class Verifier:
         self.leeway = leeway
         self.kb_max_age = kb_max_age
         self.limits = limits
+        self._kept_policy: tuple[tuple[Any, ...], VerifyPolicy] | None = None
+
+    def _policy(self) -> VerifyPolicy:
+        """The policy the formats get, built again only when an attribute it copies was
+        set to another object since the last call (they are public and may change)."""
+        fields = (
+            self.trust_list,
+            self.status,
+            self.allow_missing_status,
+            self.leeway,
+            self.kb_max_age,
+            self.limits,
+        )
+        kept = self._kept_policy
+        if kept is not None and all(a is b for a, b in zip(kept[0], fields, strict=True)):
+            return kept[1]
+        policy = VerifyPolicy(
+            trust_list=self.trust_list,
+            status=self.status,
+            allow_missing_status=self.allow_missing_status,
+            leeway=self.leeway,
+            max_age=self.kb_max_age,
+            limits=self.limits,
+        )
+        self._kept_policy = (fields, policy)
+        return policy
 
     # -- whole vp_token ---------------------------------------------------------------
     def check(
@@ -248,14 +274,7 @@ class Verifier:
             raise TrustError("trust_list_expired", "trust list has expired; fetch a fresh one")
         if now + self.leeway < self.trust_list.not_before:
             raise TrustError("trust_list_not_yet_valid", "trust list is not valid yet")
-        policy = VerifyPolicy(
-            trust_list=self.trust_list,
-            status=self.status,
-            allow_missing_status=self.allow_missing_status,
-            leeway=self.leeway,
-            max_age=self.kb_max_age,
-            limits=self.limits,
-        )
+        policy = self._policy()
         return format_of(presentation).verify(
             presentation, policy=policy, nonce=nonce, audience=audience, now=now, query_id=query_id
         )

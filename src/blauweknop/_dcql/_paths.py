@@ -58,14 +58,19 @@ def select_paths(claims: Any, path: Sequence[str | int | None]) -> list[Selectio
     Raises:
         MalformedError: ``dcql_invalid`` if ``path`` is not a claims path pointer.
     """
-    if not isinstance(path, Sequence) or isinstance(path, str) or not path:
+    # exact-type tests first: the ABC checks below cost more than the whole walk
+    if (type(path) is not tuple and type(path) is not list) and (
+        not isinstance(path, Sequence) or isinstance(path, str)
+    ):
+        raise bad("path", "must be a non-empty array")
+    if not path:
         raise bad("path", "must be a non-empty array")
     current: list[Selection] = [Selection((), claims)]
     for i, comp in enumerate(path):
         nxt: list[Selection] = []
-        if isinstance(comp, str):
+        if type(comp) is str or isinstance(comp, str):
             for p, v in current:
-                if not isinstance(v, Mapping):
+                if type(v) is not dict and not isinstance(v, Mapping):
                     return []
                 if comp in v:
                     nxt.append(Selection((*p, comp), v[comp]))
