@@ -34,6 +34,11 @@ __all__ = ["ParsedJWS", "parse_compact", "sign_compact"]
 _KEY_SELECTING_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256"})
 _ALG_CRV = {"ES256": "P-256", "ES384": "P-384", "EdDSA": "Ed25519"}
 _HEADER_ENCODER = json.JSONEncoder(separators=(",", ":"))  # json.dumps builds one per call
+# Headers that passed parse_compact's checks, by (encoded header, algs, typ, allow_x5c):
+# bounded, only short headers (an x5c chain is not kept), callers get a copy.
+_HEADER_MEMO: dict[tuple[Any, ...], dict[str, Any]] = {}
+_MEMO_SIZE = 256
+_MEMO_MAX_HEADER = 512
 
 
 def sign_compact(header: dict[str, Any], payload: bytes, signer: Signer) -> str:
@@ -104,6 +109,24 @@ def parse_compact(
     if len(parts) != 3:
         raise MalformedError("malformed_jws", "compact JWS must have three segments")
     eh, ep, es = parts
+    # Most tokens of one issuer (or wallet) carry the very same header: a header that passed
+    # these checks with these parameters before passes again (only successes are kept).
+    memo_key: tuple[Any, ...] | None = None
+    if (
+        len(eh) <= _MEMO_MAX_HEADER
+        and type(algs) is frozenset
+        and (typ is None or type(typ) is str)
+        and limits is DEFAULT_LIMITS
+    ):
+        memo_key = (eh, algs, typ, allow_x5c)
+        known = _HEADER_MEMO.get(memo_key)
+        if known is not None:
+            return ParsedJWS(
+                dict(known),
+                b64u_decode(ep, what="JWS payload"),
+                f"{eh}.{ep}".encode("ascii"),
+                b64u_decode(es, what="JWS signature"),
+            )
     header = parse_json_object(b64u_decode(eh, what="JWS header"), limits=limits, what="JWS header")
     alg = header.get("alg")
     if not isinstance(alg, str):
@@ -131,4 +154,8 @@ def parse_compact(
             )
     payload = b64u_decode(ep, what="JWS payload")
     sig = b64u_decode(es, what="JWS signature")
+    if memo_key is not None:
+        if len(_HEADER_MEMO) >= _MEMO_SIZE:
+            _HEADER_MEMO.clear()
+        _HEADER_MEMO[memo_key] = dict(header)
     return ParsedJWS(header, payload, f"{eh}.{ep}".encode("ascii"), sig)
