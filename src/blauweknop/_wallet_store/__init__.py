@@ -425,6 +425,11 @@ class WalletStore:
         """
         return self._changes
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a :meth:`transaction` is open (its changes staged, not yet written)."""
+        return self._pending is not None
+
     def texts(self, kind: str) -> Mapping[str, str]:
         """The records of ``kind`` as their stored JSON texts, by id, without decoding them
         (a read-only view; a changed record gets a new text object). For caches of derived
