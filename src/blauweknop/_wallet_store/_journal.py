@@ -32,6 +32,7 @@ Like the wallet file, the journal does not detect a rollback (an older copy put 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -180,9 +181,18 @@ def append_entry(
                 from .._files import fsync_directory
 
                 fsync_directory(directory)  # the journal's name
-            _write_all(fd, entry, journal.length)
-            # the one sync an appended change costs: its entry is durable before we return
-            (getattr(os, "fdatasync", None) or os.fsync)(fd)
+            try:
+                _write_all(fd, entry, journal.length)
+                # the one sync an appended change costs: its entry is durable before we return
+                (getattr(os, "fdatasync", None) or os.fsync)(fd)
+            except OSError:
+                # The call fails, so its entry must not count: cut the journal before it (best
+                # effort), so that neither a later open nor our next append (which writes
+                # here) takes it for a confirmed entry. Should the cut not reach the disk,
+                # the entry may still be replayed: a change whose call raised, never a loss.
+                with contextlib.suppress(OSError):
+                    os.pwrite(fd, bytes(_LEN.size), journal.length)
+                raise
         finally:
             os.close(fd)
     except OSError as e:
