@@ -223,3 +223,38 @@ def test_a_handle_that_bypassed_the_lock_cannot_overwrite_an_appended_entry(
     with _open(home) as store:
         assert store.get("credential", "c1") == {"n": 1}
         assert store.get("credential", "c2") is None
+
+
+@pytest.mark.parametrize("fails", ["write", "sync"])
+def test_an_entry_whose_write_or_sync_failed_is_cut_off(
+    home: Path, monkeypatch: pytest.MonkeyPatch, fails: str
+) -> None:
+    """The call raised, so its entry must not come back on open, and the next append (which
+    writes at the same place) must not take it for another writer's entry."""
+    import blauweknop._wallet_store._journal as journal
+
+    with _open(home) as store:
+        store.append([("credential", "c1", {"n": 1})])
+        real_write = journal._write_all
+
+        def half_write(fd: int, data: bytes, offset: int) -> None:
+            real_write(fd, data, offset)  # on the page cache, then the device fails
+            raise OSError(5, "Input/output error")
+
+        def bad_sync(fd: int) -> None:
+            raise OSError(5, "Input/output error")
+
+        with monkeypatch.context() as m:
+            if fails == "write":
+                m.setattr(journal, "_write_all", half_write)
+            else:
+                m.setattr(os, "fdatasync", bad_sync)
+            with pytest.raises(StorageError) as info:
+                store.append([("credential", "c2", {"n": 2})])
+            assert info.value.code == "storage_write_failed"
+        assert not store.has("credential", "c2")
+    with _open(home) as store:
+        assert [rid for rid, _ in store.items("credential")] == ["c0", "c1"]
+        store.append([("credential", "c3", {"n": 3})])  # written where the failed one was
+    with _open(home) as store:
+        assert [rid for rid, _ in store.items("credential")] == ["c0", "c1", "c3"]

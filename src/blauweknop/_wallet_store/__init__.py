@@ -13,9 +13,14 @@ bytes durable before the rename can expose them (else a crash could leave a rena
 or partial file), and the fsync of the directory makes the rename itself durable (else a crash
 could bring back the previous state after the call returned). An appended change
 (:meth:`WalletStore.append`, what a presentation uses to count itself) costs one
-``fdatasync`` of the journal: its entry and the journal's new length are durable before the
-call returns (so a copy of a single-use batch is never presented twice after a crash), plus,
-once, an fsync of the directory when the journal file is created.
+``fdatasync`` of the journal: its entry is durable before the call returns (so a copy of a
+single-use batch is never presented twice after a crash), plus, once, an fsync of the journal
+and of the directory when the journal file is laid out (its blocks and its name). An entry
+whose write or sync fails is cut off again (best effort) and the call raises
+``storage_write_failed``. ``Wallet.present`` does not append at every presentation: it takes
+presentation counts ahead (see ``blauweknop._wallet``, "presentation counts"), so most
+presentations sync nothing, and no sync ever stands between a crash and a stored credential
+or key (those are written in full, as above).
 
 A private package, split by job (issue 13): :mod:`._envelope` (envelope encryption and the
 key-derivation bounds), :mod:`._format` (the file layout, the state's plaintext, reading the

@@ -5,7 +5,16 @@ What it is for: a presentation bumps a credential's ``presented`` count, which p
 unused copy of a single-use batch (unlinkability). That count must be on disk before the
 presentation leaves the wallet, but rewriting the whole file for it costs two fsyncs (file and
 directory) and the encryption of every record. Appending to ``wallet.journal`` costs one
-``fdatasync`` of a small file.
+``fdatasync`` of a small file (and the wallet takes counts ahead, so that one entry covers many
+presentations: ``blauweknop._wallet``, "presentation counts").
+
+**What each sync protects.** Laying the journal out (once per journal file): an fsync of the
+file (its zeroed blocks, so later entries overwrite allocated blocks and their sync carries no
+metadata) and of the directory (the file's name). Each entry: one ``fdatasync``, after which
+the entry is on disk, so a change confirmed to the caller survives a crash. A crash before it
+returns can leave the entry or not (the caller never got a confirmation: either is allowed);
+a torn entry fails authentication and ends the replay. A write or sync that raises cuts the
+journal before the entry again (best effort, see :func:`append_entry`).
 
 **Layout** of ``wallet.journal`` (next to ``wallet.bkw``, mode 0600), a file of a fixed
 256 KiB written once with zeros, then overwritten in place from its start::
