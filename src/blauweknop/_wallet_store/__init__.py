@@ -392,20 +392,29 @@ class WalletStore:
         """
         view = self._view()
         texts = []
+        counters = []  # what the journal entry holds: the counter, not the whole record
         for kind, record_id, member, value in changes:
             text = view.get(kind, {}).get(record_id)
             if text is None:
                 raise StorageError("record_not_found", f"no record {kind}/{record_id}")
             texts.append((kind, record_id, with_int_member(text, member, value)))
-        self._append_texts(texts)
+            counters.append((kind, record_id, member, value))
+        self._append_texts(texts, counters)
 
-    def _append_texts(self, texts: list[tuple[str, str, str]]) -> None:
+    def _append_texts(
+        self,
+        texts: list[tuple[str, str, str]],
+        counters: list[tuple[str, str, str, int]] | None = None,
+    ) -> None:
+        """Make ``texts`` the records' new values with one journal entry (``counters``, when
+        given, is the same change as counters: what the entry holds)."""
         if not texts:
             return
         self._check_open()
         if self._pending is None:
             self._check_unchanged()
-            if append_entry(self._directory, self._journal, self._dek, self._wallet_id, texts):
+            entry = texts if counters is None else counters
+            if append_entry(self._directory, self._journal, self._dek, self._wallet_id, entry):
                 self._changes += 1
                 for kind, record_id, text in texts:  # on disk now: the state follows
                     self._records.setdefault(kind, {})[record_id] = text
