@@ -247,3 +247,22 @@ def test_a_failure_to_give_back_at_close_keeps_the_higher_counts(
     taken = {cid for cid, r in after.items() if r.get("presented", 0)}
     assert shown in taken and len(taken) == RESERVE_COPIES
     assert after[shown]["presented"] == RESERVE_USES
+
+
+def test_inside_a_store_transaction_the_exact_count_is_staged(
+    pilot_scheme: Scheme, batch: tuple[Path, dict[str, dict[str, Any]]]
+) -> None:
+    """A transaction may still be rolled back (taking the stored counts with it), so nothing
+    is taken ahead inside one: the staged count is the presentations made."""
+    home, _ = batch
+    with Wallet.open(home, key=KEY) as wallet:
+        with wallet._store.transaction():
+            vp = wallet.present(REQUEST, nonce="tx", audience=CJIB, now=pilot_scheme.now)
+            [cid] = _presented_ids(wallet, vp)
+            counts = {c: r.presented for c, r in wallet._records()}
+        assert counts == {c: int(c == cid) for c in counts}
+        assert wallet._taken == {}
+        vp = wallet.present(REQUEST, nonce="next", audience=CJIB, now=pilot_scheme.now)
+        assert _presented_ids(wallet, vp) != [cid]
+    after, _ = _stored(home)
+    assert after[cid]["presented"] == 1
