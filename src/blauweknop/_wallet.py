@@ -56,6 +56,12 @@ _KEY = "holder_key"
 _META = "meta"
 #: Parsed SD-JWT VCs a wallet keeps while open (each parsed again only when evicted).
 _PARSED_KEPT = 64
+#: Presentations of one credential taken ahead with one synced journal entry (see
+#: ``Wallet._take``): a crash can leave its stored count this much too high, never too low.
+RESERVE_USES = 32
+#: Unused copies of a single-use batch taken ahead with that same entry, so presenting the
+#: batch's next copies needs no sync: a crash can waste this many copies less one.
+RESERVE_COPIES = 8
 #: A statement whose balance is older than this is marked stale in the overview.
 STALE_AFTER_DAYS = 30
 
@@ -139,6 +145,9 @@ class Wallet:
         # against the store's change counter, so a write that bypasses them is noticed.
         self._derived: dict[str, _Derived] = {}
         self._index: _Index | None = None
+        # Presentation counts taken ahead (see _take): id -> (the count stored, the count of
+        # presentations made), valid while the stored count is still the one taken.
+        self._taken: dict[str, tuple[int, int]] = {}
         self._indexed = True  # False: the plain scans (the reference the tests compare with)
         self._bulk = False  # inside add_many's one transaction: no savepoint per credential
 
@@ -199,7 +208,9 @@ class Wallet:
         return cls(WalletStore.open(directory, passphrase=passphrase, key=key))
 
     def close(self) -> None:
-        """Release the lock and forget the keys in memory."""
+        """Give back the presentation counts taken ahead (one synced journal entry), release
+        the lock and forget the keys in memory."""
+        self._give_back()
         self._keys.clear()
         self._parsed.clear()
         self._derived.clear()
@@ -514,6 +525,7 @@ class Wallet:
         index, before = self._index, self._store.changes
         self._store.delete(_CRED, credential_id)
         self._derived.pop(credential_id, None)
+        self._taken.pop(credential_id, None)
         if index is not None and index.changes == before:
             index.remove(credential_id)
             index.changes = self._store.changes
@@ -604,7 +616,7 @@ class Wallet:
             best: dict[tuple[Any, ...], tuple[tuple[Any, ...], str, WalletRecord, bool]] = {}
             for cid, rec in self._records():
                 usable = _usable(rec, now)
-                rank = (not usable, rec.presented, -(rec.iat or 0), cid)
+                rank = (not usable, self._count(cid, rec), -(rec.iat or 0), cid)
                 key = (rec.format, _group_key(rec))
                 if key not in best or rank < best[key][0]:
                     best[key] = (rank, cid, rec, usable)
@@ -629,8 +641,8 @@ class Wallet:
             if other is not None:
                 o_cid, o_derived, o_usable = other
                 o_rec = o_derived.record
-                mine = (not usable, rec.presented, -(rec.iat or 0), cid)
-                theirs = (not o_usable, o_rec.presented, -(o_rec.iat or 0), o_cid)
+                mine = (not usable, self._count(cid, rec), -(rec.iat or 0), cid)
+                theirs = (not o_usable, self._count(o_cid, o_rec), -(o_rec.iat or 0), o_cid)
                 if not mine < theirs:
                     continue
             chosen[key] = (cid, derived, usable)
@@ -684,21 +696,17 @@ class Wallet:
             reasons = "; ".join(m.message for m in p.missing) or "unsatisfiable"
             raise PolicyError("request_not_satisfied", f"cannot answer the request: {reasons}")
         vp_token: dict[str, list[Any]] = {}
-        used: list[tuple[str, WalletRecord]] = []
+        taken: dict[str, int] = {}  # id -> presentations of it in this vp_token
         for qid, disclosures in p.presentations().items():
             for d in disclosures:
-                obj = self._store.get(_CRED, d.credential_id)
-                if obj is None:
-                    raise PolicyError("credential_missing", f"credential {d.credential_id} is gone")
-                rec = WalletRecord.from_json(obj)
-                view = self._view(d.credential_id, rec, now)
-                if not view.usable:
-                    raise PolicyError(
-                        "credential_unusable", f"credential {d.credential_id} is {view.state}"
-                    )
+                cid = d.credential_id
+                rec = self._stored(cid)
+                if not _usable(rec, now):
+                    state = self._view(cid, rec, now).state
+                    raise PolicyError("credential_unusable", f"credential {cid} is {state}")
                 hkey = self.holder_key(rec.holder_kid)
                 paths = list(d.disclose_paths)
-                parsed = self._parsed_sd_jwt(d.credential_id, rec)
+                parsed = self._parsed_sd_jwt(cid, rec) if self._indexed else None
                 if parsed is not None:  # what SD_JWT_VC.present does, on the kept parse
                     pres: Any = parsed.present(
                         paths, holder_key=hkey, nonce=nonce, audience=audience, iat=int(now)
@@ -714,13 +722,121 @@ class Wallet:
                         limits=self.limits,
                     )
                 vp_token.setdefault(qid, []).append(pres)
-                used.append((d.credential_id, rec))
+                taken[cid] = taken.get(cid, 0) + 1
         # Counted before the vp_token leaves: the count picks the next unused copy of a
-        # single-use batch. One synced journal entry, not a rewrite of the wallet file.
-        self._store.append_counts(
-            [(_CRED, cid, "presented", rec.presented + 1) for cid, rec in used]
-        )
+        # single-use batch. At most one synced journal entry (see _take).
+        self._take(taken, now)
         return vp_token
+
+    # -- presentation counts ----------------------------------------------------------
+    # A record's stored ``presented`` member is durable (the journal entry that wrote it was
+    # synced) and is never lower than the number of presentations of it that left the
+    # wallet. Planning ranks copies by the count of presentations made (``_count``), which
+    # may be lower than the stored one while counts are taken ahead:
+    #
+    # * presenting a credential whose stored count already covers one more presentation
+    #   writes nothing and syncs nothing;
+    # * otherwise one journal entry, synced before the vp_token is returned, takes
+    #   ``RESERVE_USES`` presentations of it ahead, and with them one presentation of each
+    #   of up to ``RESERVE_COPIES - 1`` unused copies of its single-use batch (the copies
+    #   planning picks next);
+    # * ``close()`` writes the counts actually made back (one more synced entry).
+    #
+    # A crash (or a failed write) at any point can leave stored counts too high -- taken
+    # copies look used and the batch runs out sooner; a credential's count is only used to
+    # rank its copies -- but never too low: no copy is presented twice while the wallet
+    # holds a copy it counts as unused. Nothing else is written by a presentation, so no
+    # stored credential or key can be lost by one.
+    def _stored(self, cid: str) -> WalletRecord:
+        """The stored record ``cid`` (decoded once per stored text); ``credential_missing``
+        when it is gone."""
+        if self._indexed:
+            if not self._store.has(_CRED, cid):
+                raise PolicyError("credential_missing", f"credential {cid} is gone")
+            return self._derive(cid).record
+        obj = self._store.get(_CRED, cid)  # the plain way: decoded at every call
+        if obj is None:
+            raise PolicyError("credential_missing", f"credential {cid} is gone")
+        return WalletRecord.from_json(obj)
+
+    def _count(self, cid: str, rec: WalletRecord) -> int:
+        """How many times ``cid`` was presented: the stored count, or what this wallet made
+        of the count it took ahead while that is still the stored one."""
+        hit = self._taken.get(cid)
+        if hit is not None and hit[0] == rec.presented:
+            return hit[1]
+        return rec.presented
+
+    def _take(self, taken: Mapping[str, int], now: float) -> None:
+        """Count ``taken`` presentations (id -> how many) before they leave the wallet: no
+        write while the stored counts cover them, else one synced journal entry taking
+        counts ahead (see the comment above ``_stored``). Raises (and counts nothing in
+        memory) when that write fails; the caller then never returns the presentations."""
+        if not taken:
+            return
+        if not self._indexed or self._store.in_transaction:
+            # The exact counts, no taking ahead: the plain way, and inside a transaction
+            # (which may still be rolled back, taking the stored counts with it).
+            exact = {cid: self._count(cid, self._stored(cid)) + n for cid, n in taken.items()}
+            self._store.append_counts([(_CRED, c, "presented", n) for c, n in exact.items()])
+            for cid in exact:
+                self._taken.pop(cid, None)
+            return
+        made: dict[str, tuple[int, int]] = {}  # id -> (stored count, presentations made)
+        writes: dict[str, int] = {}  # id -> the stored count to write
+        for cid, n in taken.items():
+            rec = self._derive(cid).record
+            count = self._count(cid, rec) + n
+            stored = rec.presented
+            if count > stored:
+                stored = writes[cid] = count + RESERVE_USES - 1
+            made[cid] = (stored, count)
+        if writes:
+            for cid in list(writes):
+                self._take_copies(cid, made, writes, now)
+            self._store.append_counts([(_CRED, c, "presented", n) for c, n in writes.items()])
+        self._taken.update(made)  # only once the entry is durable
+
+    def _take_copies(
+        self, cid: str, made: dict[str, tuple[int, int]], writes: dict[str, int], now: float
+    ) -> None:
+        """Add to ``writes`` one presentation of each of the (up to ``RESERVE_COPIES - 1``)
+        copies of ``cid``'s batch that planning picks before ``cid`` again: usable, counted
+        lower than ``cid``, nothing taken ahead for them."""
+        if RESERVE_COPIES <= 1:
+            return
+        group = self._derive(cid).group
+        limit = made[cid][1]
+        ahead: list[tuple[int, float, str]] = []
+        for other in self._store.texts(_CRED):
+            if other in made:
+                continue
+            derived = self._derive(other)
+            rec = derived.record
+            count = self._count(other, rec)
+            if count != rec.presented or count >= limit or not _usable(rec, now):
+                continue
+            if derived.group != group:
+                continue
+            ahead.append((count, -(rec.iat or 0), other))
+        for count, _, other in sorted(ahead)[: RESERVE_COPIES - 1]:
+            made[other] = (count + 1, count)
+            writes[other] = count + 1
+
+    def _give_back(self) -> None:
+        """Write the counts actually made over the ones taken ahead (one synced entry), so
+        a wallet closed normally wastes nothing. A failure leaves the higher counts (safe)."""
+        taken, self._taken = self._taken, {}
+        if self._store.closed or self._store.in_transaction or not taken:
+            return
+        texts = self._store.texts(_CRED)
+        back = []
+        for cid, (stored, count) in sorted(taken.items()):
+            if cid in texts and count < stored and self._derive(cid).record.presented == stored:
+                back.append((_CRED, cid, "presented", count))
+        if back:
+            with contextlib.suppress(StorageError):
+                self._store.append_counts(back)
 
     def _parsed_sd_jwt(self, cid: str, rec: WalletRecord) -> SDJWT | None:
         """The stored SD-JWT VC ``cid`` parsed (its disclosures decoded) once and kept while

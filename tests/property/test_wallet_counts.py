@@ -77,3 +77,24 @@ def test_append_counts_is_durable_and_refuses_an_unknown_record(tmp_path: Path) 
         assert e.value.code == "record_not_found"
     with WalletStore.open(tmp_path, key=key) as store:
         assert store.get("credential", "c1") == {"a": {"presented": 0}, "presented": 5}
+
+
+@suite_settings(max_examples=30)
+@given(record=records, values=st.lists(st.integers(0, 10**12), min_size=1, max_size=4))
+def test_a_counter_entry_replays_to_the_text_written_in_memory(
+    tmp_path_factory: pytest.TempPathFactory, record: dict[str, Any], values: list[int]
+) -> None:
+    """The journal holds only ``[kind, id, member, value]`` for a count; replaying it on open
+    must give exactly the text the store made in memory (and the reference's record)."""
+    home = tmp_path_factory.mktemp("counts")
+    key = bytes(range(32))
+    with WalletStore.create(home, key=key) as store:
+        store.put("credential", "c1", record)
+        want = encode_value(record)
+        for v in values:
+            store.append_counts([("credential", "c1", MEMBER, v)])
+            want = _reference(want, MEMBER, v)
+        in_memory = dict(store.texts("credential"))
+    with WalletStore.open(home, key=key) as store:
+        assert dict(store.texts("credential")) == in_memory
+        assert json.loads(in_memory["c1"]) == json.loads(want)

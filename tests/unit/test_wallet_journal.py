@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import struct
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -223,3 +224,71 @@ def test_a_handle_that_bypassed_the_lock_cannot_overwrite_an_appended_entry(
     with _open(home) as store:
         assert store.get("credential", "c1") == {"n": 1}
         assert store.get("credential", "c2") is None
+
+
+@pytest.mark.parametrize("fails", ["write", "sync"])
+def test_an_entry_whose_write_or_sync_failed_is_cut_off(
+    home: Path, monkeypatch: pytest.MonkeyPatch, fails: str
+) -> None:
+    """The call raised, so its entry must not come back on open, and the next append (which
+    writes at the same place) must not take it for another writer's entry."""
+    import blauweknop._wallet_store._journal as journal
+
+    with _open(home) as store:
+        store.append([("credential", "c1", {"n": 1})])
+        real_write = journal._write_all
+
+        def half_write(fd: int, data: bytes, offset: int) -> None:
+            real_write(fd, data, offset)  # on the page cache, then the device fails
+            raise OSError(5, "Input/output error")
+
+        def bad_sync(fd: int) -> None:
+            raise OSError(5, "Input/output error")
+
+        with monkeypatch.context() as m:
+            if fails == "write":
+                m.setattr(journal, "_write_all", half_write)
+            else:
+                m.setattr(os, "fdatasync", bad_sync)
+            with pytest.raises(StorageError) as info:
+                store.append([("credential", "c2", {"n": 2})])
+            assert info.value.code == "storage_write_failed"
+        assert not store.has("credential", "c2")
+    with _open(home) as store:
+        assert [rid for rid, _ in store.items("credential")] == ["c0", "c1"]
+        store.append([("credential", "c3", {"n": 3})])  # written where the failed one was
+    with _open(home) as store:
+        assert [rid for rid, _ in store.items("credential")] == ["c0", "c1", "c3"]
+
+
+def test_a_count_is_journaled_as_a_counter_not_the_whole_record(home: Path) -> None:
+    big = {"text": "x" * 20_000, "presented": 1}
+    with _open(home) as store:
+        store.put("credential", "c1", big)  # a full write
+        store.append_counts([("credential", "c1", "presented", 7)])
+    [(_, length)] = _entries(home)
+    assert length <= 4 + 12 + 4096 + 16  # one padded block, not the 20 kB record
+    with _open(home) as store:
+        assert store.get("credential", "c1") == {**big, "presented": 7}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("credential", "gone", "presented", 1),  # no such record
+        ("credential", "c0", "presented", True),  # not an integer
+        ("credential", "c0", "presented", 1.5),
+        ("credential", "c0", 7, 1),  # the member is no name
+        ("credential", "c0", "presented", 1, 2),  # five parts
+    ],
+)
+def test_a_malformed_counter_entry_is_storage_corrupt(home: Path, change: tuple[Any, ...]) -> None:
+    """Entries are sealed with the wallet's key, so only a bug could write these: opening
+    reports the journal as damaged instead of guessing."""
+    from blauweknop._wallet_store._journal import append_entry
+
+    with _open(home) as store:
+        assert append_entry(home, store._journal, store._dek, store._wallet_id, [change])  # type: ignore[list-item]
+    with pytest.raises(StorageError) as info:
+        _open(home)
+    assert info.value.code == "storage_corrupt"

@@ -13,9 +13,14 @@ bytes durable before the rename can expose them (else a crash could leave a rena
 or partial file), and the fsync of the directory makes the rename itself durable (else a crash
 could bring back the previous state after the call returned). An appended change
 (:meth:`WalletStore.append`, what a presentation uses to count itself) costs one
-``fdatasync`` of the journal: its entry and the journal's new length are durable before the
-call returns (so a copy of a single-use batch is never presented twice after a crash), plus,
-once, an fsync of the directory when the journal file is created.
+``fdatasync`` of the journal: its entry is durable before the call returns (so a copy of a
+single-use batch is never presented twice after a crash), plus, once, an fsync of the journal
+and of the directory when the journal file is laid out (its blocks and its name). An entry
+whose write or sync fails is cut off again (best effort) and the call raises
+``storage_write_failed``. ``Wallet.present`` does not append at every presentation: it takes
+presentation counts ahead (see ``blauweknop._wallet``, "presentation counts"), so most
+presentations sync nothing, and no sync ever stands between a crash and a stored credential
+or key (those are written in full, as above).
 
 A private package, split by job (issue 13): :mod:`._envelope` (envelope encryption and the
 key-derivation bounds), :mod:`._format` (the file layout, the state's plaintext, reading the
@@ -387,20 +392,29 @@ class WalletStore:
         """
         view = self._view()
         texts = []
+        counters = []  # what the journal entry holds: the counter, not the whole record
         for kind, record_id, member, value in changes:
             text = view.get(kind, {}).get(record_id)
             if text is None:
                 raise StorageError("record_not_found", f"no record {kind}/{record_id}")
             texts.append((kind, record_id, with_int_member(text, member, value)))
-        self._append_texts(texts)
+            counters.append((kind, record_id, member, value))
+        self._append_texts(texts, counters)
 
-    def _append_texts(self, texts: list[tuple[str, str, str]]) -> None:
+    def _append_texts(
+        self,
+        texts: list[tuple[str, str, str]],
+        counters: list[tuple[str, str, str, int]] | None = None,
+    ) -> None:
+        """Make ``texts`` the records' new values with one journal entry (``counters``, when
+        given, is the same change as counters: what the entry holds)."""
         if not texts:
             return
         self._check_open()
         if self._pending is None:
             self._check_unchanged()
-            if append_entry(self._directory, self._journal, self._dek, self._wallet_id, texts):
+            entry = texts if counters is None else counters
+            if append_entry(self._directory, self._journal, self._dek, self._wallet_id, entry):
                 self._changes += 1
                 for kind, record_id, text in texts:  # on disk now: the state follows
                     self._records.setdefault(kind, {})[record_id] = text
@@ -424,6 +438,11 @@ class WalletStore:
         >>> store.close(); tmp.cleanup()
         """
         return self._changes
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a :meth:`transaction` is open (its changes staged, not yet written)."""
+        return self._pending is not None
 
     def texts(self, kind: str) -> Mapping[str, str]:
         """The records of ``kind`` as their stored JSON texts, by id, without decoding them

@@ -5,19 +5,32 @@ What it is for: a presentation bumps a credential's ``presented`` count, which p
 unused copy of a single-use batch (unlinkability). That count must be on disk before the
 presentation leaves the wallet, but rewriting the whole file for it costs two fsyncs (file and
 directory) and the encryption of every record. Appending to ``wallet.journal`` costs one
-``fdatasync`` of a small file.
+``fdatasync`` of a small file (and the wallet takes counts ahead, so that one entry covers many
+presentations: ``blauweknop._wallet``, "presentation counts").
+
+**What each sync protects.** Laying the journal out (once per journal file): an fsync of the
+file (its zeroed blocks, so later entries overwrite allocated blocks and their sync carries no
+metadata) and of the directory (the file's name). Each entry: one ``fdatasync``, after which
+the entry is on disk, so a change confirmed to the caller survives a crash. A crash before it
+returns can leave the entry or not (the caller never got a confirmation: either is allowed);
+a torn entry fails authentication and ends the replay. A write or sync that raises cuts the
+journal before the entry again (best effort, see :func:`append_entry`).
 
 **Layout** of ``wallet.journal`` (next to ``wallet.bkw``, mode 0600), a file of a fixed
 256 KiB written once with zeros, then overwritten in place from its start::
 
     entry = length (4 bytes, big-endian) | nonce (12) | ciphertext + 16-byte tag
 
-The plaintext is ``{"changes": [[kind, record_id, value-as-JSON-text or null], ...]}`` (null:
-the record was deleted) padded with
-spaces to a multiple of 4 KiB (sizes do not tell which record changed). Each entry is sealed
-with the wallet's data key; its AAD binds the wallet id, the *generation of the wallet file it
-applies on top of*, and its position in the journal, so entries cannot be moved, reordered or
-replayed onto another state.
+The plaintext is ``{"changes": [change, ...]}`` padded with spaces to a multiple of 4 KiB
+(sizes do not tell which record changed), where a change is ``[kind, record_id, value as JSON
+text]`` (the record's new value), ``[kind, record_id, null]`` (the record was deleted) or
+``[kind, record_id, member, integer]`` (a top-level integer member of the stored record set, as
+:func:`~._format.with_int_member` does: how a presentation count is written, a few dozen bytes
+instead of the whole record; written since issue 18: an earlier version reports a journal
+holding one as ``storage_corrupt``, until a full write by this version folds it into the
+wallet file). Each entry is sealed with the wallet's data key; its AAD binds the wallet id,
+the *generation of the wallet file it applies on top of*, and its position in the journal, so
+entries cannot be moved, reordered or replayed onto another state.
 
 **Replay.** Opening the wallet reads the file's state at generation *g*, then applies the
 journal's entries for *g* in order and stops at the first entry that is incomplete or fails
@@ -32,6 +45,7 @@ Like the wallet file, the journal does not detect a rollback (an older copy put 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -44,8 +58,17 @@ from typing import Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .._errors import StorageError
-from ._format import FORMAT_VERSION, GEN, MAGIC, NONCE_LEN, TAG_LEN, Records, check_name
+from .._errors import InvalidDataError, StorageError
+from ._format import (
+    FORMAT_VERSION,
+    GEN,
+    MAGIC,
+    NONCE_LEN,
+    TAG_LEN,
+    Records,
+    check_name,
+    with_int_member,
+)
 
 __all__ = ["JOURNAL_FILE", "MAX_JOURNAL_BYTES", "Journal", "read_journal"]
 
@@ -121,7 +144,19 @@ def _apply(plaintext: bytes, records: Records) -> None:
     try:
         obj = json.loads(plaintext)
         changes = obj["changes"]
-        for kind, rid, text in changes:
+        for change in changes:
+            if isinstance(change, list) and len(change) == 4:  # a counter of a stored record
+                kind, rid, member, value = change
+                check_name(kind, "kind")
+                check_name(rid, "record_id")
+                if not isinstance(member, str) or type(value) is not int:
+                    raise TypeError("counter")
+                stored = records.get(kind, {}).get(rid)
+                if stored is None:
+                    raise KeyError(f"no record {kind}/{rid} to count")
+                records[kind][rid] = with_int_member(stored, member, value)
+                continue
+            kind, rid, text = change
             check_name(kind, "kind")
             check_name(rid, "record_id")
             if text is None:  # a deletion
@@ -133,7 +168,7 @@ def _apply(plaintext: bytes, records: Records) -> None:
                 records.setdefault(kind, {})[rid] = text
             else:
                 raise TypeError("value")
-    except (ValueError, TypeError, KeyError) as e:
+    except (ValueError, TypeError, KeyError, InvalidDataError) as e:
         raise StorageError("storage_corrupt", f"a wallet journal entry is malformed: {e}") from e
 
 
@@ -142,7 +177,7 @@ def append_entry(
     journal: Journal,
     dek: AESGCM,
     wallet_id: bytes,
-    changes: Sequence[tuple[str, str, str | None]],
+    changes: Sequence[tuple[str, str, str | None] | tuple[str, str, str, int]],
 ) -> bool:
     """Write one entry holding ``changes`` at the journal's end and sync it before
     returning; ``False`` (nothing written) when it does not fit, then the caller rewrites
@@ -180,9 +215,18 @@ def append_entry(
                 from .._files import fsync_directory
 
                 fsync_directory(directory)  # the journal's name
-            _write_all(fd, entry, journal.length)
-            # the one sync an appended change costs: its entry is durable before we return
-            (getattr(os, "fdatasync", None) or os.fsync)(fd)
+            try:
+                _write_all(fd, entry, journal.length)
+                # the one sync an appended change costs: its entry is durable before we return
+                (getattr(os, "fdatasync", None) or os.fsync)(fd)
+            except OSError:
+                # The call fails, so its entry must not count: cut the journal before it (best
+                # effort), so that neither a later open nor our next append (which writes
+                # here) takes it for a confirmed entry. Should the cut not reach the disk,
+                # the entry may still be replayed: a change whose call raised, never a loss.
+                with contextlib.suppress(OSError):
+                    os.pwrite(fd, bytes(_LEN.size), journal.length)
+                raise
         finally:
             os.close(fd)
     except OSError as e:
