@@ -163,6 +163,10 @@ class Timing:
         return statistics.median(self.samples)
 
     @property
+    def mean(self) -> float:
+        return statistics.fmean(self.samples)
+
+    @property
     def n(self) -> int:
         return len(self.samples)
 
