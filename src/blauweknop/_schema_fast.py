@@ -28,9 +28,12 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import jsonschema
 
 __all__ = ["MayBeAbsent", "SchemaCheck", "compile_schema"]
 
@@ -195,8 +198,6 @@ class _Generator:
         # conforms()/check() (same answer, two Python frames fewer); else conforms()
         self.format_table: Any = None
         if formats is not None:
-            import jsonschema
-
             cls = type(formats)
             if (
                 isinstance(formats, jsonschema.FormatChecker)
@@ -536,6 +537,12 @@ def _generate(schema: Mapping[str, Any] | bool, formats: Any) -> tuple[str, dict
     return gen.source(), gen.ns
 
 
+@functools.lru_cache(maxsize=32)
+def _compiled(source: str) -> Any:
+    # the same schema gives the same source (a profile copied with dataclasses.replace)
+    return compile(source, "<blauweknop schema check>", "exec")
+
+
 def compile_schema(schema: Mapping[str, Any] | bool, *, formats: Any = None) -> SchemaCheck | None:
     """A fast ``check(instance, may_be_absent=None) -> bool`` for ``schema``, or ``None`` when
     it uses a keyword outside the supported subset (``$ref`` to local ``$defs``, ``type``,
@@ -550,7 +557,7 @@ def compile_schema(schema: Mapping[str, Any] | bool, *, formats: Any = None) -> 
     """
     try:
         source, ns = _generate(schema, formats)
-        code = compile(source, "<blauweknop schema check>", "exec")
+        code = _compiled(source)
     except (_Unsupported, re.error, RecursionError, SyntaxError, MemoryError):
         return None
     exec(code, ns)  # noqa: S102 - our own generated source; schema data only as bound constants

@@ -858,3 +858,13 @@ def test_absent_ok_memo_gives_the_trie_answer_and_stays_bounded() -> None:
         assert len(memo) <= 4096
     for base, name in paths:
         assert profile._absent_ok(base, name) is answers[(base, name)]
+
+
+def test_schemas_of_one_shape_share_code_but_not_data() -> None:
+    a = {"required": ["a"], "properties": {"a": {"const": "x"}}}
+    b = {"required": ["b"], "properties": {"b": {"const": "y"}}}
+    assert _generate(a, None)[0] == _generate(b, None)[0]  # one compiled code object for both
+    check_a, check_b = compile_schema(a), compile_schema(b)
+    assert check_a is not None and check_b is not None
+    assert check_a({"a": "x"}) is True and check_a({"b": "y"}) is False
+    assert check_b({"b": "y"}) is True and check_b({"a": "x"}) is False
