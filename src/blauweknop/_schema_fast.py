@@ -218,9 +218,6 @@ class _Generator:
                 "str": str,
                 "len": len,
                 "enumerate": enumerate,
-                "True": True,
-                "False": False,
-                "None": None,
             },
             "_equal": _equal,
             "_in_enum": _in_enum,
@@ -229,6 +226,7 @@ class _Generator:
         self.functions: list[list[str]] = []
         self.def_functions: dict[str, str] = {}
         self.inline_cost: dict[str, int | None] = {}
+        self.targets: dict[str, set[str]] = {}
         self.counter = 0
 
     # names and constants -------------------------------------------------------------------
@@ -271,10 +269,13 @@ class _Generator:
         return total
 
     def _targets(self, name: str) -> set[str]:
-        refs = _refs(self.defs[name])
-        return {
-            r[len(_DEFS) :] for r in refs if r.startswith(_DEFS) and r[len(_DEFS) :] in self.defs
-        }
+        found = self.targets.get(name)
+        if found is None:
+            refs = _refs(self.defs[name])
+            found = {r[len(_DEFS) :] for r in refs if r.startswith(_DEFS)}
+            found &= set(self.defs)
+            self.targets[name] = found
+        return found
 
     def _reachable(self, start: str) -> set[str]:
         seen: set[str] = set()
