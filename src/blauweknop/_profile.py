@@ -84,6 +84,7 @@ NEVER_DISCLOSABLE = frozenset(
 )
 
 _SD_MARKS = frozenset({"always", "allowed"})
+_ABSENT_MEMO_SIZE = 4096  # paths kept by CredentialProfile._absent_ok before starting over
 _SCALARS = frozenset({str, int, float, bool, type(None)})  # what mark() returns unchanged
 
 
@@ -133,6 +134,9 @@ class CredentialProfile:
     _validator: Any = field(repr=False, compare=False)
     _trie: _RuleNode = field(init=False, repr=False, compare=False)
     _fast: Any = field(init=False, repr=False, compare=False)
+    _absent_memo: dict[tuple[Any, str], bool] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_trie", _RuleNode.build(self._rules))
@@ -188,7 +192,18 @@ with Z or an offset such as +01:00: no such day or time
         return problems[0][1], problems[0][2]
 
     def _absent_ok(self, base: tuple[str | int, ...], name: str) -> bool:
-        return self._may_be_absent((*base, name))
+        # asked for every missing required name of every partial check: the answer is kept
+        # per path as given (turning indices into null first costs more than the trie walk;
+        # paths with other indices are only more entries), and the memo starts over when full
+        key = (base, name)
+        memo = self._absent_memo
+        ok = memo.get(key)
+        if ok is None:
+            ok = self._may_be_absent((*base, name))
+            if len(memo) >= _ABSENT_MEMO_SIZE:
+                memo.clear()
+            memo[key] = ok
+        return ok
 
     def _may_be_absent(self, path: Iterable[str | int | None]) -> bool:
         """Whether a presentation may lack this claim: it is selectively disclosable, or an
