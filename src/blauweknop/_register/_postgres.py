@@ -325,14 +325,16 @@ class PostgresRegister(RegisterWriter):
             raise rolled_back(self.path, seq, fence, "checking the register")
 
     def advance_fence(self) -> None:
-        """Write the current sequence to this machine's fence file when it is ahead of it."""
+        """Write the current sequence to this machine's fence file when it is ahead of it.
+        Called after each commit returned (durable: ``synchronous_commit = on``); not synced
+        itself, as a fence that lags is safe (see ``_fence.py``)."""
         if self.fence_path is None:
             return
         seq = self.register_seq
         current = self.read_fence()
         if current is not None and current >= seq:
             return
-        write_fence_file(self.fence_path, seq, "postgresql register")
+        write_fence_file(self.fence_path, seq, "postgresql register", durable=current is None)
 
     # -- issuance --------------------------------------------------------------------------
     def reserve(
@@ -350,7 +352,7 @@ class PostgresRegister(RegisterWriter):
         resume_pending: bool = False,
     ) -> Reservation:
         """Phase 1 of issuance (see :meth:`Register.reserve`)."""
-        cid, fields, validity, brk = self._checked(
+        cid, fields, validity, brk = self._checked_request(
             ReserveRequest(
                 credential_id=credential_id,
                 credential_type=credential_type,
@@ -369,7 +371,7 @@ class PostgresRegister(RegisterWriter):
                 c, cid, fields, validity, brk, now, who=who, resume_pending=resume_pending
             )
 
-    def _checked(
+    def _checked_request(
         self, r: ReserveRequest
     ) -> tuple[
         str, tuple[str, str, str | None, str | None], tuple[int | None, int | None], str | None
@@ -391,7 +393,7 @@ class PostgresRegister(RegisterWriter):
         """Group commit of phase 1 (see :meth:`Register.reserve_many`), set-based: a few
         statements and one commit per chunk, whatever its size."""
         who = str(check_text(actor, "actor"))
-        checked = [self._checked(r) for r in requests]
+        checked = [self._checked_request(r) for r in requests]
         now = int(self._clock())
         if not checked:
             return []
