@@ -25,9 +25,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from . import _profile
 from ._errors import InvalidDataError
 from ._keys import Signer
-from . import _profile
 from ._profile import (
     DEBT_STATEMENT_VCT,
     TECHNICAL_CLAIMS,

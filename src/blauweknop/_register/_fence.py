@@ -102,9 +102,8 @@ def _overwrite_in_place(path: Path, data: bytes) -> bool:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
             return False
-        if os.pwrite(fd, data, 0) != len(data):  # a short write of 256 bytes: let atomic redo
-            return False
-        return True
+        # A short write (of 256 bytes, not expected): the durable write redoes the record.
+        return os.pwrite(fd, data, 0) == len(data)
     except OSError:
         return False
     finally:
