@@ -440,7 +440,10 @@ class Issuer(IssuerLifecycle):
         claims = data.to_claims()  # once: the model's JSON, read by every step below
         holder, nbf, exp = self._prepare(data, holder_jwk, format, now_i, valid_days, claims)
         party = self._area_party() if area is not None else None  # refused before issuing
-        with self._writing():
+        # The home's lock; not _writing()'s separate fence check: every register write below
+        # (reserve_confirmed, reserve, confirm, record_area) checks the fence itself, inside
+        # its transaction and under the register's write lock.
+        with self._lock:
             issued = self._issue_locked(
                 data, claims, holder, format, now_i, nbf, exp, batch_row_key, write, credential_id
             )

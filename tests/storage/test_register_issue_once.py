@@ -81,7 +81,9 @@ def test_signing_that_fails_leaves_nothing(fenced_reg: Register) -> None:
 
     with pytest.raises(InvalidDataError):
         r.reserve_confirmed(_req("c1"), fail)
-    assert r.list() == [] and r.register_seq == 0
+    assert r.list() == []
+    if isinstance(r, Register):  # (a PostgreSQL sequence may step on a rollback: not a change)
+        assert r.register_seq == 0
     res, _ = r.reserve_confirmed(_req("c1"), _text)  # the same id issues normally afterwards
     assert r.get("c1").state == "valid" and r.get("c1").idx == res.idx
 
