@@ -579,8 +579,9 @@ class Issuer(IssuerLifecycle):
 
         # The fsyncs of this path, and what each protects (issue 18):
         # * without ``write``: ONE, the commit of reserve_confirmed (SQLite: fdatasync of the
-        #   WAL; PostgreSQL: the WAL flush of synchronous_commit): the credential's row, its
-        #   status index and audit rows are on disk before the text is returned. Nothing
+        #   WAL): the credential's row, its status index and audit rows are on disk before
+        #   the text is returned. (PostgreSQL: two WAL flushes, reserve and confirm, so that
+        #   signing runs outside the lock all machines share; see reserve_confirmed there.) Nothing
         #   else syncs per credential: the fence is rewritten in place unsynced (_fence.py);
         #   SQLite's checkpoint (every ~1000 WAL pages, some 60 credentials) syncs the WAL
         #   and the database file before it reuses the WAL, amortised.

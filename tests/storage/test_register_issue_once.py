@@ -81,11 +81,13 @@ def test_signing_that_fails_leaves_nothing(fenced_reg: Register) -> None:
 
     with pytest.raises(InvalidDataError):
         r.reserve_confirmed(_req("c1"), fail)
-    assert r.list() == []
-    if isinstance(r, Register):  # (a PostgreSQL sequence may step on a rollback: not a change)
-        assert r.register_seq == 0
+    if isinstance(r, Register):  # one transaction: rolled back whole
+        assert r.list() == [] and r.register_seq == 0
+    else:  # PostgreSQL keeps the two-step path: the index stays burned, never valid
+        assert [rec.state for rec in r.list()] == ["pending"]
     res, _ = r.reserve_confirmed(_req("c1"), _text)  # the same id issues normally afterwards
     assert r.get("c1").state == "valid" and r.get("c1").idx == res.idx
+    assert res.resumed == (not isinstance(r, Register))
 
 
 def test_a_pending_reservation_is_resumed_with_its_index_and_expiry(fenced_reg: Register) -> None:

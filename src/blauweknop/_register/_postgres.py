@@ -38,7 +38,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .._errors import InvalidDataError, PolicyError, StorageError
 from .._status import StatusList
@@ -62,6 +62,8 @@ if TYPE_CHECKING:
     import psycopg
 
 __all__ = ["PostgresRegister", "is_postgres_url", "redact_url"]
+
+_T = TypeVar("_T")
 
 _SCHEMES = ("postgresql://", "postgres://")
 
@@ -583,6 +585,38 @@ class PostgresRegister(RegisterWriter):
                 if cnd not in taken and len(chosen) < take:
                     chosen[cnd] = None
         return list(chosen)
+
+    def reserve_confirmed(
+        self,
+        request: ReserveRequest,
+        sign: Callable[[Reservation, int | None], _T],
+        *,
+        actor: str = "issuer",
+    ) -> tuple[Reservation, _T]:
+        """:meth:`reserve`, ``sign``, :meth:`confirm`: two transactions here, not one.
+
+        Signing inside one transaction would hold the register's write lock (an advisory
+        lock every issuing *machine* queues on) while a possibly slow signer (an HSM) works,
+        so machines would sign one at a time. The two durable commits keep signing in
+        parallel; the guarantees are those of the two-step path (the index stays burned
+        when signing fails)."""
+        res = self.reserve(
+            request.credential_id,
+            request.credential_type,
+            request.credential_format,
+            holder_thumbprint=request.holder_thumbprint,
+            bsn=request.bsn,
+            valid_from=request.valid_from,
+            valid_until=request.valid_until,
+            batch_row_key=request.batch_row_key,
+            actor=actor,
+            resume_pending=True,
+        )
+        held = self.get(res.credential_id).valid_until if res.resumed else None
+        out = sign(res, held)
+        if res.state == "pending":
+            self.confirm(res.credential_id, actor=actor)
+        return res, out
 
     def confirm(self, credential_id: str, *, actor: str = "issuer") -> CredentialRecord:
         """Phase 2 of issuance: ``pending`` → ``valid`` (idempotent)."""

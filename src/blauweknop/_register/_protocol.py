@@ -7,7 +7,7 @@ methods with the same guarantees and error codes:
 
 * every method is one transaction: it completes or changes nothing;
 * an index is handed out at most once per list, uniformly at random over the free ones, and
-  stays burned even when issuance fails after the reservation was committed (with
+  stays burned even when issuance fails after the reservation was committed (with the SQLite
   :meth:`reserve_confirmed` a failure before its one commit leaves nothing: no credential
   carrying the index ever left);
 * every state change appends an audit row; states move only along the legal transitions
@@ -83,8 +83,9 @@ class IssuerRegister(Protocol):
         *,
         actor: str = "issuer",
     ) -> tuple[Reservation, _T]:
-        """Both phases and the signing between them in one transaction (one durable
-        commit), for a credential that is not written anywhere while pending."""
+        """Both phases and the signing between them, for a credential that is not written
+        anywhere while pending: one transaction and one durable commit (SQLite), or the
+        two-step path (PostgreSQL, so signing stays outside the machines' shared lock)."""
         ...
 
     def reserve_many(

@@ -70,7 +70,8 @@ class RegisterWriter(RegisterReader):
 
         Why one commit is enough: the signed credential exists only in this process until
         this method returns, and it returns only after the commit is durable (SQLite
-        ``synchronous=FULL``, PostgreSQL ``synchronous_commit = on``). A crash or an error
+        ``synchronous=FULL``). (PostgreSQL overrides this with the two-step path, so that
+        signing does not hold the lock every issuing machine queues on.) A crash or an error
         before (``sign`` raising included) rolls the whole transaction back: the index goes
         back to the free ones, which is safe because no credential carrying it ever left.
         The two-step :meth:`reserve` / :meth:`confirm` stays for a caller that writes the
