@@ -313,7 +313,7 @@ def _finish(
     header: dict[str, Any] = {"typ": typ, "kid": signer.kid, **(extra_header or {})}
     body = _PAYLOAD_JSON.encode(payload).encode()
     jwt = sign_compact(header, body, signer)
-    return jwt + "~" + "".join(enc + "~" for enc in disclosures)
+    return "~".join([jwt, *disclosures, ""])
 
 
 def issue_sd_jwt_ruled(
