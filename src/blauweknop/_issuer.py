@@ -67,7 +67,7 @@ from .formats import format_for_option
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from ._register import PostgresRegister, Register
+    from ._register import PostgresRegister, Register, Reservation
 
 __all__ = [
     "FORMULA_PREFIXES",
@@ -382,9 +382,14 @@ class Issuer(IssuerLifecycle):
 
     # -- issuance -------------------------------------------------------------------------
     def _validity(
-        self, data: CredentialModel, now: int, valid_days: int | None
+        self,
+        data: CredentialModel,
+        now: int,
+        valid_days: int | None,
+        claims: Mapping[str, Any] | None = None,
     ) -> tuple[int | None, int]:
-        claims = data.to_claims()
+        if claims is None:
+            claims = data.to_claims()
         if "valid_until" in claims and "valid_from" in claims:
             nbf = _day_start(claims["valid_from"])
             exp = _day_start(claims["valid_until"]) + 86400  # valid_until is inclusive
@@ -432,14 +437,18 @@ class Issuer(IssuerLifecycle):
         now_i = int(time.time() if now is None else now)
         if area is not None and not _PC4.fullmatch(area):
             raise InvalidDataError("invalid_data", "area: four digits, e.g. 5611", field="area")
-        holder, nbf, exp = self._prepare(data, holder_jwk, format, now_i, valid_days)
+        claims = data.to_claims()  # once: the model's JSON, read by every step below
+        holder, nbf, exp = self._prepare(data, holder_jwk, format, now_i, valid_days, claims)
         party = self._area_party() if area is not None else None  # refused before issuing
-        with self._writing():
+        # The home's lock; not _writing()'s separate fence check: every register write below
+        # (reserve_confirmed, reserve, confirm, record_area) checks the fence itself, inside
+        # its transaction and under the register's write lock.
+        with self._lock:
             issued = self._issue_locked(
-                data, holder, format, now_i, nbf, exp, batch_row_key, write, credential_id
+                data, claims, holder, format, now_i, nbf, exp, batch_row_key, write, credential_id
             )
             if area is not None:
-                self._record_area(issued.credential_id, data.to_claims(), area, party)
+                self._record_area(issued.credential_id, claims, area, party)
             return issued
 
     def _area_party(self) -> dict[str, str] | None:
@@ -490,12 +499,15 @@ class Issuer(IssuerLifecycle):
         format: str,  # noqa: A002 (as in issue)
         now_i: int,
         valid_days: int | None,
+        claims: Mapping[str, Any] | None = None,
     ) -> tuple[Key, int | None, int]:
         format_for_option(format)
+        if claims is None:
+            claims = data.to_claims()
         profile = data.profile()
         profile.check_issuer_roles(self.config["roles"], self.issuer_id)
         profile.check_issuer(
-            data.to_claims(),
+            claims,
             issuer_id=self.issuer_id,
             issuer_name=self.name,
             issuer_oin=self.config.get("oin"),
@@ -508,13 +520,14 @@ class Issuer(IssuerLifecycle):
             ) from e
         if holder.has_private:
             raise InvalidDataError("invalid_data", "holder key must be public", field="holder_key")
-        check_spreadsheet_safe(data.to_claims())
-        nbf, exp = self._validity(data, now_i, valid_days)
+        check_spreadsheet_safe(claims)
+        nbf, exp = self._validity(data, now_i, valid_days, claims)
         return holder, nbf, exp
 
     def _issue_locked(
         self,
         data: CredentialModel,
+        claims: Mapping[str, Any],
         holder: Key,
         format: str,  # noqa: A002 (as in issue)
         now_i: int,
@@ -524,54 +537,87 @@ class Issuer(IssuerLifecycle):
         write: Callable[[str], None] | None,
         credential_id: str | None,
     ) -> IssuedCredential:
+        from ._register import ReserveRequest
+
         profile = data.profile()
-        claims = data.to_claims()
         cid = credential_id or _credential_id(profile, claims)
         bsn = (claims.get("subject") or {}).get("bsn")
         encoding = format_for_option(format)
         fmt = encoding.id
-        res = self.register.reserve(
-            cid,
-            profile.vct,
-            fmt,
+        request = ReserveRequest(
+            credential_id=cid,
+            credential_type=profile.vct,
+            credential_format=fmt,
             holder_thumbprint=holder.kid,
             bsn=bsn,
             valid_from=nbf if nbf is not None else now_i,
             valid_until=exp,
             batch_row_key=batch_row_key,
-            resume_pending=True,
         )
-        if res.credential_id != cid:
-            raise InvalidDataError(
-                "invalid_data",
-                f"batch row {batch_row_key!r} was issued before as {res.credential_id!r},"
-                f" not {cid!r}",
-            )
-        if res.resumed:
+
+        def sign(res: Reservation, held_until: int | None) -> tuple[str, int]:
+            if res.credential_id != cid:
+                raise InvalidDataError(
+                    "invalid_data",
+                    f"batch row {batch_row_key!r} was issued before as {res.credential_id!r},"
+                    f" not {cid!r}",
+                )
             # Signed again with the same id and index: keep the expiry the register holds.
-            exp = self.register.get(cid).valid_until or exp
-        uri = res.list_uri
-        text = encoding.issue(
-            profile,
-            claims,
-            signer=self.signer,
-            issuer_id=self.issuer_id,
-            holder=holder,
-            iat=now_i,
-            nbf=nbf,
-            exp=exp,
-            status=res,
-        )
-        if write is not None:
+            until = (held_until or exp) if res.resumed else exp
+            text = encoding.issue(
+                profile,
+                claims,
+                signer=self.signer,
+                issuer_id=self.issuer_id,
+                holder=holder,
+                iat=now_i,
+                nbf=nbf,
+                exp=until,
+                status=res,
+            )
+            return text, until
+
+        # The fsyncs of this path, and what each protects (issue 18):
+        # * without ``write``: ONE, the commit of reserve_confirmed (SQLite: fdatasync of the
+        #   WAL): the credential's row, its status index and audit rows are on disk before
+        #   the text is returned. (PostgreSQL: two WAL flushes, reserve and confirm, so that
+        #   signing runs outside the lock all machines share; see reserve_confirmed there.) Nothing
+        #   else syncs per credential: the fence is rewritten in place unsynced (_fence.py);
+        #   SQLite's checkpoint (every ~1000 WAL pages, some 60 credentials) syncs the WAL
+        #   and the database file before it reuses the WAL, amortised.
+        # * with ``write``: the reservation's commit (the index is burned before any file
+        #   can hold it), the writer's own syncs (credential_writer: the file and its
+        #   folder, so a confirmed row always has its file), then the confirm's commit.
+        if write is None:
+            # Nothing leaves before the register's one durable commit: reserve, sign and
+            # confirm in one transaction (IssuerRegister.reserve_confirmed).
+            res, (text, exp) = self.register.reserve_confirmed(request, sign)
+        else:
+            # The text goes to a file while pending: the reservation is made durable first
+            # (its own commit), so an index in a file is never handed out again; the
+            # confirm's commit comes after ``write`` returned.
+            res = self.register.reserve(
+                cid,
+                profile.vct,
+                fmt,
+                holder_thumbprint=holder.kid,
+                bsn=bsn,
+                valid_from=request.valid_from,
+                valid_until=exp,
+                batch_row_key=batch_row_key,
+                resume_pending=True,
+            )
+            held = self.register.get(res.credential_id).valid_until if res.resumed else None
+            text, exp = sign(res, held)
             write(text)
-        if res.state == "pending":
-            self.register.confirm(cid)
+            if res.state == "pending":
+                self.register.confirm(cid)
         return IssuedCredential(
             credential_id=cid,
             format=fmt,
             vct=profile.vct,
             text=text,
-            status_uri=uri,
+            status_uri=res.list_uri,
             status_index=res.idx,
             valid_until=exp,
         )

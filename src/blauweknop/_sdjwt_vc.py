@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from . import _profile
 from ._errors import InvalidDataError
 from ._keys import Signer
 from ._profile import (
@@ -33,7 +34,7 @@ from ._profile import (
     CredentialProfile,
     get_profile,
 )
-from ._sdjwt import issue_sd_jwt
+from ._sdjwt._issue import issue_sd_jwt_ruled
 
 __all__ = ["SD_JWT_VC_TYP", "issue_sd_jwt_vc", "profile_for_vct"]
 
@@ -79,9 +80,19 @@ def issue_sd_jwt_vc(
         payload["nbf"] = nbf
     if status is not None:
         payload["status"] = dict(status)
-    payload.update(profile.mark(claims))
-    return issue_sd_jwt(
-        payload, signer, typ=SD_JWT_VC_TYP, holder_jwk=dict(holder_jwk), decoys=decoys
+    # The profile's disclosure rules applied during the walk that builds the disclosures
+    # (no marked copy first): the output of issue_sd_jwt({**payload, **profile.mark(claims)}),
+    # which the property tests hold it to.
+    return issue_sd_jwt_ruled(
+        payload,
+        claims,
+        profile._trie,
+        _profile._SD_MARKS,
+        _profile._NO_RULES,  # type: ignore[attr-defined]  # read-only use of the rule trie
+        signer,
+        typ=SD_JWT_VC_TYP,
+        holder_jwk=dict(holder_jwk),
+        decoys=decoys,
     )
 
 

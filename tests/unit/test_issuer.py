@@ -258,8 +258,10 @@ def test_eddsa_issuer_cannot_issue_ecdsa_sd(tmp_path: Path) -> None:
             now=NOW,
         )
     assert e.value.code == "algorithm_not_allowed"
-    # the failed attempt burned its index but left no valid record
-    assert [r.state for r in iss.register.list()] == ["pending"]
+    # Reserve, sign and confirm are one transaction (issue 18): the failed signing rolled it
+    # back, so no record is left (nothing carrying the index ever left the issuer).
+    assert [r.state for r in iss.register.list()] == []
+    assert iss.register.register_seq == 0
 
 
 # -- one spreadsheet-formula rule for every issued text claim (issue 12.15) ------------------

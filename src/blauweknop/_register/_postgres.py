@@ -38,7 +38,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .._errors import InvalidDataError, PolicyError, StorageError
 from .._status import StatusList
@@ -62,6 +62,8 @@ if TYPE_CHECKING:
     import psycopg
 
 __all__ = ["PostgresRegister", "is_postgres_url", "redact_url"]
+
+_T = TypeVar("_T")
 
 _SCHEMES = ("postgresql://", "postgres://")
 
@@ -325,14 +327,16 @@ class PostgresRegister(RegisterWriter):
             raise rolled_back(self.path, seq, fence, "checking the register")
 
     def advance_fence(self) -> None:
-        """Write the current sequence to this machine's fence file when it is ahead of it."""
+        """Write the current sequence to this machine's fence file when it is ahead of it.
+        Called after each commit returned (durable: ``synchronous_commit = on``); not synced
+        itself, as a fence that lags is safe (see ``_fence.py``)."""
         if self.fence_path is None:
             return
         seq = self.register_seq
         current = self.read_fence()
         if current is not None and current >= seq:
             return
-        write_fence_file(self.fence_path, seq, "postgresql register")
+        write_fence_file(self.fence_path, seq, "postgresql register", durable=current is None)
 
     # -- issuance --------------------------------------------------------------------------
     def reserve(
@@ -350,7 +354,7 @@ class PostgresRegister(RegisterWriter):
         resume_pending: bool = False,
     ) -> Reservation:
         """Phase 1 of issuance (see :meth:`Register.reserve`)."""
-        cid, fields, validity, brk = self._checked(
+        cid, fields, validity, brk = self._checked_request(
             ReserveRequest(
                 credential_id=credential_id,
                 credential_type=credential_type,
@@ -369,7 +373,7 @@ class PostgresRegister(RegisterWriter):
                 c, cid, fields, validity, brk, now, who=who, resume_pending=resume_pending
             )
 
-    def _checked(
+    def _checked_request(
         self, r: ReserveRequest
     ) -> tuple[
         str, tuple[str, str, str | None, str | None], tuple[int | None, int | None], str | None
@@ -391,7 +395,7 @@ class PostgresRegister(RegisterWriter):
         """Group commit of phase 1 (see :meth:`Register.reserve_many`), set-based: a few
         statements and one commit per chunk, whatever its size."""
         who = str(check_text(actor, "actor"))
-        checked = [self._checked(r) for r in requests]
+        checked = [self._checked_request(r) for r in requests]
         now = int(self._clock())
         if not checked:
             return []
@@ -581,6 +585,38 @@ class PostgresRegister(RegisterWriter):
                 if cnd not in taken and len(chosen) < take:
                     chosen[cnd] = None
         return list(chosen)
+
+    def reserve_confirmed(
+        self,
+        request: ReserveRequest,
+        sign: Callable[[Reservation, int | None], _T],
+        *,
+        actor: str = "issuer",
+    ) -> tuple[Reservation, _T]:
+        """:meth:`reserve`, ``sign``, :meth:`confirm`: two transactions here, not one.
+
+        Signing inside one transaction would hold the register's write lock (an advisory
+        lock every issuing *machine* queues on) while a possibly slow signer (an HSM) works,
+        so machines would sign one at a time. The two durable commits keep signing in
+        parallel; the guarantees are those of the two-step path (the index stays burned
+        when signing fails)."""
+        res = self.reserve(
+            request.credential_id,
+            request.credential_type,
+            request.credential_format,
+            holder_thumbprint=request.holder_thumbprint,
+            bsn=request.bsn,
+            valid_from=request.valid_from,
+            valid_until=request.valid_until,
+            batch_row_key=request.batch_row_key,
+            actor=actor,
+            resume_pending=True,
+        )
+        held = self.get(res.credential_id).valid_until if res.resumed else None
+        out = sign(res, held)
+        if res.state == "pending":
+            self.confirm(res.credential_id, actor=actor)
+        return res, out
 
     def confirm(self, credential_id: str, *, actor: str = "issuer") -> CredentialRecord:
         """Phase 2 of issuance: ``pending`` → ``valid`` (idempotent)."""

@@ -7,7 +7,9 @@ methods with the same guarantees and error codes:
 
 * every method is one transaction: it completes or changes nothing;
 * an index is handed out at most once per list, uniformly at random over the free ones, and
-  stays burned even when issuance fails;
+  stays burned even when issuance fails after the reservation was committed (with the SQLite
+  :meth:`reserve_confirmed` a failure before its one commit leaves nothing: no credential
+  carrying the index ever left);
 * every state change appends an audit row; states move only along the legal transitions
   (:data:`~._records.LEGAL`);
 * group commit (:meth:`reserve_many`, :meth:`confirm_many`) gives each row exactly the
@@ -24,9 +26,9 @@ package.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from .._errors import PolicyError
 from .._status import StatusList, StatusType
@@ -39,6 +41,8 @@ from ._records import (
 )
 
 __all__ = ["IssuerRegister"]
+
+_T = TypeVar("_T")
 
 
 @runtime_checkable
@@ -70,6 +74,18 @@ class IssuerRegister(Protocol):
 
     def confirm(self, credential_id: str, *, actor: str = "issuer") -> CredentialRecord:
         """Phase 2 of issuance: ``pending`` → ``valid`` (idempotent)."""
+        ...
+
+    def reserve_confirmed(
+        self,
+        request: ReserveRequest,
+        sign: Callable[[Reservation, int | None], _T],
+        *,
+        actor: str = "issuer",
+    ) -> tuple[Reservation, _T]:
+        """Both phases and the signing between them, for a credential that is not written
+        anywhere while pending: one transaction and one durable commit (SQLite), or the
+        two-step path (PostgreSQL, so signing stays outside the machines' shared lock)."""
         ...
 
     def reserve_many(

@@ -219,11 +219,14 @@ class Register(RegisterWriter):
             c.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as e:
             raise wrap_sqlite(e, what) from e
+        seen: int | None = None
         try:
             if fenced:
-                self._check_fence(c, what)
+                seen = self._check_fence(c, what)
             yield c
-            c.execute("COMMIT")
+            # The sequence this commit leaves, read under the write lock (for the fence).
+            seq = audit_seq(c) if fenced and self.fence_path is not None else 0
+            c.execute("COMMIT")  # synchronous=FULL: the one fsync (of the WAL) per change
         except sqlite3.Error as e:
             with contextlib.suppress(sqlite3.Error):
                 if c.in_transaction:
@@ -234,17 +237,21 @@ class Register(RegisterWriter):
                 if c.in_transaction:
                     c.execute("ROLLBACK")
             raise
-        if fenced:
-            self.advance_fence()
+        if fenced and self.fence_path is not None and (seen is None or seen < seq):
+            # After the durable commit, never before: the fence may lag the register (safe),
+            # never lead it. Not synced (see _fence.py): no fsync of its own.
+            write_fence_file(self.fence_path, seq, self.path.name, durable=seen is None)
 
     # -- rollback fence ---------------------------------------------------------------------
-    def _check_fence(self, c: sqlite3.Connection, what: str) -> None:
+    def _check_fence(self, c: sqlite3.Connection, what: str) -> int | None:
+        """Refuse a register behind its fence; returns the fence read (``None``: none)."""
         fence = self.read_fence()
         if fence is None:
-            return
+            return None
         seq = audit_seq(c)
         if seq < fence:
             raise rolled_back(self.path, seq, fence, what)
+        return fence
 
     def check_fence(self, *, at_least: int = 0) -> None:
         """Refuse (``register_rolled_back``) when the register is older than its fence or than
@@ -256,16 +263,17 @@ class Register(RegisterWriter):
             raise rolled_back(self.path, seq, fence, "checking the register")
 
     def advance_fence(self) -> None:
-        """Write the current sequence to the fence file (durably) when it is ahead of it.
-        Called after every committed change; a crash before it leaves the fence behind the
-        register, which is safe (only a fence *ahead* of the register refuses)."""
+        """Write the current sequence to the fence file when it is ahead of it (each write
+        transaction does this itself after its commit, without a sync: see ``_fence.py``); a
+        crash before it leaves the fence behind the register, which is safe (only a fence
+        *ahead* of the register refuses)."""
         if self.fence_path is None:
             return
         seq = self.register_seq
         current = self.read_fence()
         if current is not None and current >= seq:
             return
-        write_fence_file(self.fence_path, seq, self.path.name)
+        write_fence_file(self.fence_path, seq, self.path.name, durable=current is None)
 
     def reconcile(
         self,

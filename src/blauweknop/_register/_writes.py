@@ -1,20 +1,24 @@
-"""The register's changes that read the same on both backends: the lifecycle transitions and
-the area signals. :class:`~._store.Register` (SQLite) and :class:`~._postgres.PostgresRegister`
-inherit them; each backend brings its own transaction (``_tx``), read (``_read``) and
+"""The register's changes that read the same on both backends: issuing one credential in one
+transaction, the lifecycle transitions and the area signals. :class:`~._store.Register`
+(SQLite) and :class:`~._postgres.PostgresRegister` inherit them; each backend brings its own
+transaction (``_tx``), read (``_read``), request check (``_checked_request``) and
 ``_transition``, which these methods are written against."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from .._errors import PolicyError
 from ._areas import area_rows, insert_area
 from ._reads import RegisterReader
-from ._records import CredentialRecord
+from ._records import CredentialRecord, Reservation, ReserveRequest, check_text
+from ._rows import reserve_row, transition_row
 
 __all__ = ["RegisterWriter"]
+
+_T = TypeVar("_T")
 
 
 class RegisterWriter(RegisterReader):
@@ -37,6 +41,69 @@ class RegisterWriter(RegisterReader):
         idempotent: bool = False,
     ) -> CredentialRecord:
         raise NotImplementedError  # each backend's transition (audit row, state, fence)
+
+    def _checked_request(
+        self, r: ReserveRequest
+    ) -> tuple[
+        str, tuple[str, str, str | None, str | None], tuple[int | None, int | None], str | None
+    ]:
+        raise NotImplementedError  # each backend's check of a request (and its BSN hash)
+
+    # -- issuing one credential ------------------------------------------------------------------
+    def reserve_confirmed(
+        self,
+        request: ReserveRequest,
+        sign: Callable[[Reservation, int | None], _T],
+        *,
+        actor: str = "issuer",
+    ) -> tuple[Reservation, _T]:
+        """Reserve, sign and confirm one credential in ONE transaction with one durable
+        commit, for a credential that is only handed back to the caller (no file written
+        while it is pending).
+
+        Inside the transaction (which holds the register's write lock): the reservation as
+        :meth:`reserve` with ``resume_pending=True`` makes it, then ``sign(reservation,
+        valid_until)`` (``valid_until``: the expiry the register holds for a resumed row,
+        else ``None``), then ``pending`` → ``valid`` with its audit row as :meth:`confirm`
+        (both audit rows as in the two-step path). Returns the reservation and what ``sign``
+        returned.
+
+        Why one commit is enough: the signed credential exists only in this process until
+        this method returns, and it returns only after the commit is durable (SQLite
+        ``synchronous=FULL``). (PostgreSQL overrides this with the two-step path, so that
+        signing does not hold the lock every issuing machine queues on.) A crash or an error
+        before (``sign`` raising included) rolls the whole transaction back: the index goes
+        back to the free ones, which is safe because no credential carrying it ever left.
+        The two-step :meth:`reserve` / :meth:`confirm` stays for a caller that writes the
+        credential somewhere (a file) while it is pending: there the pending row must be
+        durable first, so that an index on disk is never handed out again.
+        """
+        cid, fields, validity, brk = self._checked_request(request)
+        who = str(check_text(actor, "actor"))
+        now = int(self._clock())
+        with self._tx(f"issuing {cid}") as c:
+            res = reserve_row(c, cid, fields, validity, brk, now, who=who, resume_pending=True)
+            held: int | None = None
+            if res.resumed:
+                row = c.execute(
+                    "SELECT valid_until FROM credentials WHERE credential_id = ?",
+                    (res.credential_id,),
+                ).fetchone()
+                held = row[0] if row else None
+            out = sign(res, held)
+            if res.state == "pending":
+                transition_row(
+                    c,
+                    res.credential_id,
+                    "valid",
+                    ("pending",),
+                    who,
+                    "issued",
+                    now,
+                    verb="confirm",
+                    idempotent=True,
+                )
+        return res, out
 
     def revoke(self, credential_id: str, reason: str, actor: str) -> CredentialRecord:
         """``pending``/``valid``/``suspended`` → ``revoked`` (final)."""

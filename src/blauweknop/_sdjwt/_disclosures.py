@@ -113,10 +113,27 @@ _B64U = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _SALT_LAST = {c: _B64U[i & 0x30] for i, c in enumerate(_B64U)}
 
 
+_urandom = os.urandom  # one name to replace in the tests that compare two builders
+_SALT_BLOCK = 384  # bytes: 512 base64url characters, 23 salts
+_BYTE_BLOCK = 512
+_FIRST_BLOCK = _SALT_BLOCK + _BYTE_BLOCK
+
+
+def _salt_text(block: bytes) -> str:
+    """The base64url text of ``block`` (a multiple of 3 bytes: no padding)."""
+    return binascii.b2a_base64(block, newline=False).translate(_URLSAFE).decode("ascii")
+
+
 class _Entropy:
     """The default salts, decoy digests and decoy counts of one issuance, drawn from
     ``os.urandom`` in blocks (what ``secrets`` reads too) instead of one system call per
-    salt. Nothing outlives the issuance, so no state is shared across threads or forks."""
+    salt. Nothing outlives the issuance, so no state is shared across threads or forks.
+
+    The first draw of either kind reads one block of :data:`_FIRST_BLOCK` bytes: the salt
+    text's first 384 (512 characters, 23 salts) and the byte buffer's 512 (16 decoys), about
+    what one credential needs; later refills read only their own kind. A byte request that
+    runs past the buffer takes the rest of it and continues in the next block, so the bytes
+    handed out are one stream, however they are asked for."""
 
     __slots__ = ("_buf", "_pos", "_text", "_tpos")
 
@@ -126,9 +143,26 @@ class _Entropy:
         self._text = ""
         self._tpos = 0
 
+    def _first(self) -> None:
+        block = _urandom(_FIRST_BLOCK)
+        self._text = _salt_text(block[:_SALT_BLOCK])
+        self._tpos = 0
+        self._buf = block[_SALT_BLOCK:]
+        self._pos = 0
+
+    def take(self, n: int) -> bytes:
+        """``n`` random bytes (the next ``n`` of the stream)."""
+        return self._take(n)
+
     def _take(self, n: int) -> bytes:
         if self._pos + n > len(self._buf):
-            self._buf = os.urandom(max(n, 1024))
+            if not self._buf and not self._text:
+                self._first()
+                if n <= len(self._buf):
+                    self._pos = n
+                    return self._buf[:n]
+            rest = self._buf[self._pos :]
+            self._buf = rest + _urandom(max(n, _BYTE_BLOCK))
             self._pos = 0
         self._pos += n
         return self._buf[self._pos - n : self._pos]
@@ -138,8 +172,11 @@ class _Entropy:
         of random bytes (6 independent uniform bits each) and a last one keeping 2 bits, so
         128 random bits in the canonical encoding of 16 bytes, cut from one encoded block."""
         if self._tpos + 22 > len(self._text):
-            self._text = b64u_encode(os.urandom(1536))  # 2048 characters, no padding
-            self._tpos = 0
+            if not self._buf and not self._text:
+                self._first()
+            else:
+                self._text = _salt_text(_urandom(_SALT_BLOCK))
+                self._tpos = 0
         chunk = self._text[self._tpos : self._tpos + 22]
         self._tpos += 22
         return chunk[:21] + _SALT_LAST[chunk[21]]
