@@ -183,11 +183,15 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
+#: The most calls :func:`time_calls` makes of one operation in one round.
+MAX_CALLS = 5000
+
+
 def time_calls(
     fn: Callable[[], Any],
     *,
     min_calls: int = 200,
-    max_calls: int = 5000,
+    max_calls: int = MAX_CALLS,
     budget: float = 1.0,
     warmup: int = 20,
 ) -> Timing:

