@@ -59,15 +59,25 @@ def check_bsn(bsn: str, field: str) -> None:
         raise InvalidDataError("invalid_data", f"{field}: fails the eleven-test", field=field)
 
 
+#: The public field names of each dataclass type met by :func:`_to_json`, in field order.
+_PUBLIC_FIELDS: dict[type, tuple[str, ...]] = {}
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def _to_json(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    t = type(value)
+    if t in _LEAVES:  # most of a model: no dataclass or sequence test for them
+        return value
+    names = _PUBLIC_FIELDS.get(t)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = tuple(f.name for f in dataclasses.fields(value) if not f.name.startswith("_"))
+        _PUBLIC_FIELDS[t] = names
+    if names is not None:
         out = {}
-        for f in dataclasses.fields(value):
-            if f.name.startswith("_"):
-                continue
-            v = getattr(value, f.name)
+        for name in names:
+            v = getattr(value, name)
             if v is not None:
-                out[f.name] = _to_json(v)
+                out[name] = _to_json(v)
         return out
     if isinstance(value, tuple | list):
         return [_to_json(v) for v in value]

@@ -31,6 +31,30 @@ def check_spreadsheet_safe(claims: object, *, path: str = "") -> None:
     ...
     blauweknop._errors.InvalidDataError: invalid_data: subject.family_name: starts with a ...
     """
+    # One walk without paths (an issuance checks every claim); the paths are worked out
+    # only for claims that fail, by the walk below.
+    if not _all_safe(claims):
+        _check_with_paths(claims, path=path)
+
+
+def _all_safe(claims: object) -> bool:
+    """Whether no text in ``claims`` is refused by :func:`check_spreadsheet_safe`."""
+    stack = [claims]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        v = pop()
+        if isinstance(v, str):
+            if v.startswith(FORMULA_PREFIXES) and not _HARMLESS.fullmatch(v):
+                return False
+        elif isinstance(v, dict | Mapping):  # dict first: the ABC test only for the others
+            extend(v.values())
+        elif isinstance(v, list | tuple):
+            extend(v)
+    return True
+
+
+def _check_with_paths(claims: object, *, path: str = "") -> None:
+    """:func:`check_spreadsheet_safe` naming the first refused claim by its path."""
     if isinstance(claims, str):
         if claims.startswith(FORMULA_PREFIXES) and not _HARMLESS.fullmatch(claims):
             raise InvalidDataError(
@@ -40,7 +64,7 @@ def check_spreadsheet_safe(claims: object, *, path: str = "") -> None:
             )
     elif isinstance(claims, Mapping):
         for k, v in claims.items():
-            check_spreadsheet_safe(v, path=f"{path}.{k}" if path else str(k))
+            _check_with_paths(v, path=f"{path}.{k}" if path else str(k))
     elif isinstance(claims, list | tuple):
         for i, v in enumerate(claims):
-            check_spreadsheet_safe(v, path=f"{path}[{i}]")
+            _check_with_paths(v, path=f"{path}[{i}]")
