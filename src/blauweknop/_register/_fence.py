@@ -40,12 +40,47 @@ FENCE_RECORD_BYTES = 256
 _IN_PLACE_FLAGS = os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
+#: What this process last read or wrote in each fence file: path -> (the file's
+#: ``(inode, mode, size, mtime, ctime)`` then, its sequence). A read whose ``lstat`` shows the
+#: same file unchanged returns the sequence without opening it (every register transaction
+#: reads the fence); any change, by this process or another, reads the file again. File times
+#: are coarse (a clock tick): another process's in-place rewrite within the same tick can go
+#: unseen until the next change, which only leaves this process's fence behind (safe, see
+#: above); a fence put back from a copy is a new file (new inode) and is always read.
+_KNOWN: dict[str, tuple[tuple[int, int, int, int, int], int]] = {}
+_KNOWN_MAX = 64
+
+
+def _sig(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    return (st.st_ino, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _remember(key: str, st: os.stat_result, seq: int) -> None:
+    if len(_KNOWN) >= _KNOWN_MAX:
+        _KNOWN.clear()
+    _KNOWN[key] = (_sig(st), seq)
+
+
 def read_fence_file(path: Path) -> int | None:
     """The sequence recorded in the fence file at ``path`` (``None``: none written yet).
 
     Raises ``StorageError("register_fence_unreadable")`` for a damaged fence file: a
     damaged fence is never taken as "no fence".
     """
+    key = str(path)
+    known = _KNOWN.get(key)
+    if known is not None:
+        try:
+            st = os.lstat(key)
+        except OSError:
+            st = None
+        if st is not None and _sig(st) == known[0] and stat.S_ISREG(st.st_mode):
+            return known[1]
+        _KNOWN.pop(key, None)
+    try:
+        before = os.lstat(key)
+    except OSError:
+        before = None
     try:
         raw = read_small_regular_file(path, max_bytes=_MAX_FENCE_BYTES, what="register fence")
     except StorageError as e:
@@ -64,6 +99,8 @@ def read_fence_file(path: Path) -> int | None:
             "register_fence_unreadable",
             f"register fence {path} is damaged; run reconcile to rebuild it",
         ) from e
+    if before is not None and stat.S_ISREG(before.st_mode):
+        _remember(key, before, int(seq))  # stat'ed before reading: a change since misses
     return int(seq)
 
 
@@ -84,14 +121,16 @@ def write_fence_file(path: Path, seq: int, register_name: str, *, durable: bool 
     durable write. See the module's notes for why a fence that lags is safe.
     """
     data = fence_record(seq, register_name)
-    if not durable and len(data) == FENCE_RECORD_BYTES and _overwrite_in_place(path, data):
+    _KNOWN.pop(str(path), None)
+    if not durable and len(data) == FENCE_RECORD_BYTES and _overwrite_in_place(path, data, seq):
         return
     atomic_write(path, data, mode=0o600)
 
 
-def _overwrite_in_place(path: Path, data: bytes) -> bool:
+def _overwrite_in_place(path: Path, data: bytes, seq: int) -> bool:
     """Overwrite the record of an existing fence file of the same size (no sync); ``False``
-    when the file is missing, not a regular file or of another size."""
+    when the file is missing, not a regular file or of another size. The file as written is
+    remembered with ``seq`` for :func:`read_fence_file`."""
     if not hasattr(os, "pwrite"):  # pragma: no cover - Windows: always the durable write
         return False
     try:
@@ -103,7 +142,10 @@ def _overwrite_in_place(path: Path, data: bytes) -> bool:
         if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
             return False
         # A short write (of 256 bytes, not expected): the durable write redoes the record.
-        return os.pwrite(fd, data, 0) == len(data)
+        if os.pwrite(fd, data, 0) != len(data):
+            return False
+        _remember(str(path), os.fstat(fd), seq)
+        return True
     except OSError:
         return False
     finally:
