@@ -333,6 +333,14 @@ def reserve_row(
     )
 
 
+def confirm_row(c: Db, cid: str, who: str, now: int) -> None:
+    """``pending`` → ``valid`` with its ``issued`` audit row; a row already valid is left
+    as it is (a confirm repeated after a crash)."""
+    transition_row(
+        c, cid, "valid", ("pending",), who, "issued", now, verb="confirm", idempotent=True
+    )
+
+
 def transition_row(
     c: Db,
     cid: str,

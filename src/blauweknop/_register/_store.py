@@ -32,7 +32,7 @@ from ._records import (
     check_text,
     epoch,
 )
-from ._rows import audit_seq, reserve_row, transition_row
+from ._rows import audit_seq, confirm_row, reserve_row, transition_row
 from ._schema import SCHEMA_VERSION, migrate, sqlite_errors, wrap_sqlite
 from ._writes import RegisterWriter
 
@@ -453,17 +453,7 @@ class Register(RegisterWriter):
         with self._tx(f"confirming {len(cids)} credentials") as c:
             for cid in cids:
                 try:
-                    transition_row(
-                        c,
-                        cid,
-                        "valid",
-                        ("pending",),
-                        who,
-                        "issued",
-                        now,
-                        verb="confirm",
-                        idempotent=True,
-                    )
+                    confirm_row(c, cid, who, now)
                     out.append(None)
                 except PolicyError as e:
                     out.append(e)

@@ -14,7 +14,7 @@ from .._errors import PolicyError
 from ._areas import area_rows, insert_area
 from ._reads import RegisterReader
 from ._records import CredentialRecord, Reservation, ReserveRequest, check_text
-from ._rows import reserve_row, transition_row
+from ._rows import confirm_row, reserve_row
 
 __all__ = ["RegisterWriter"]
 
@@ -92,17 +92,7 @@ class RegisterWriter(RegisterReader):
                 held = row[0] if row else None
             out = sign(res, held)
             if res.state == "pending":
-                transition_row(
-                    c,
-                    res.credential_id,
-                    "valid",
-                    ("pending",),
-                    who,
-                    "issued",
-                    now,
-                    verb="confirm",
-                    idempotent=True,
-                )
+                confirm_row(c, res.credential_id, who, now)
         return res, out
 
     def revoke(self, credential_id: str, reason: str, actor: str) -> CredentialRecord:

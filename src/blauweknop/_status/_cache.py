@@ -667,18 +667,7 @@ class StatusListStore:
         """The check's answer from verified tokens: fresh at ``now`` (times checked here
         unless ``checked`` has them), and the most severe status of ``idx`` among them."""
         if checked is None:
-            fresh = [
-                check_fresh(
-                    now=now,
-                    issued_at=t.issued_at,
-                    expires_at=t.expires_at,
-                    ttl=t.ttl,
-                    policy=policy,
-                    max_age=max_age,
-                    what=f"status list {uri}",
-                )
-                for t in tokens
-            ]
+            fresh = [_fresh_until(t, uri, now, max_age, policy) for t in tokens]
         else:
             fresh = [f for _, f in checked]
         # lists tied on issue time: the most severe status wins (invalid, then suspended)
@@ -755,18 +744,8 @@ class StatusListStore:
             if not used_here:
                 mem.remember_verified(memo_key, tok)
             return tok, tok.fresh_until
-        tok = known
         # everything but the times was checked on these bytes with these keys
-        fresh_until = check_fresh(
-            now=now,
-            issued_at=tok.issued_at,
-            expires_at=tok.expires_at,
-            ttl=tok.ttl,
-            policy=policy,
-            max_age=max_age,
-            what=f"status list {uri}",
-        )
-        return tok, fresh_until
+        return known, _fresh_until(known, uri, now, max_age, policy)
 
     def _bitstring(
         self,
@@ -952,6 +931,21 @@ class BitstringProofMemo:
 
     key: tuple[Any, ...]
     recheck: Callable[[Mapping[str, Any], float], None]
+
+
+def _fresh_until(
+    tok: StatusListToken, uri: str, now: float, max_age: float | None, policy: FreshnessPolicy
+) -> float:
+    """:func:`check_fresh` of a verified token at ``now``: when it goes stale, or raise."""
+    return check_fresh(
+        now=now,
+        issued_at=tok.issued_at,
+        expires_at=tok.expires_at,
+        ttl=tok.ttl,
+        policy=policy,
+        max_age=max_age,
+        what=f"status list {uri}",
+    )
 
 
 def _sha(data: bytes) -> str:
