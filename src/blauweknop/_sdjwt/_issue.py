@@ -72,10 +72,8 @@ class _Builder:
             out: dict[str, Any] = {}
             digests: list[str] = []
             for k, v in value.items():
-                if not isinstance(k, str):
-                    raise MalformedError("invalid_claims", f"claim name {k!r} is not a string")
-                if k in _RESERVED_NAMES:
-                    raise DisclosureError("claim_name_reserved", f"claim name {k!r} is reserved")
+                if type(k) is not str or k in _RESERVED_NAMES:
+                    _refuse_name(k)
                 # build() returns plain scalars unchanged: skip the call for them.
                 if isinstance(v, SD):
                     salt, val = self.salt(), v.value
@@ -91,23 +89,43 @@ class _Builder:
                 out["_sd"] = sorted(digests)
             return out
         if isinstance(value, list):
-            items: list[Any] = []
-            for i, v in enumerate(value):
-                if isinstance(v, SD):
-                    salt = self.salt()  # before the element's own disclosures, as always
-                    enc, digest = _encode_disclosure(salt, None, self.build(v.value, (path, i)))
-                    self.disclosures.append(enc)
-                    items.append({"...": digest})
-                else:
-                    items.append(self.build(v, (path, i)))
-            return items
-        if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN/Infinity
-            raise MalformedError("invalid_claims", f"{value} at {_path_text(path) or 'top level'}")
-        return value
+            return _build_array(self, value, path)
+        return _leaf(value, path)
 
 
 _SHA256 = hashlib.sha256
 _B2A = binascii.b2a_base64
+
+
+def _build_array(b: _Builder | _FastBuilder, value: list[Any], path: tuple[Any, ...]) -> Any:
+    """An array's elements built by ``b``; an element marked :class:`SD` becomes a
+    ``{"...": digest}`` with its disclosure (the salt drawn before the element's own
+    disclosures, as always)."""
+    items: list[Any] = []
+    for i, v in enumerate(value):
+        if isinstance(v, SD):
+            salt = b.salt()
+            enc, digest = _encode_disclosure(salt, None, b.build(v.value, (path, i)))
+            b.disclosures.append(enc)
+            items.append({"...": digest})
+        else:
+            items.append(b.build(v, (path, i)))
+    return items
+
+
+def _leaf(value: Any, path: tuple[Any, ...]) -> Any:
+    """A scalar claim as it is; JSON has no NaN or Infinity."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise MalformedError("invalid_claims", f"{value} at {_path_text(path) or 'top level'}")
+    return value
+
+
+def _refuse_name(k: Any) -> None:
+    """Raise for a claim name that is not a string or is reserved (``_sd``, ``...``)."""
+    if not isinstance(k, str):
+        raise MalformedError("invalid_claims", f"claim name {k!r} is not a string")
+    if k in _RESERVED_NAMES:
+        raise DisclosureError("claim_name_reserved", f"claim name {k!r} is reserved")
 
 
 class _FastBuilder:
@@ -137,6 +155,27 @@ class _FastBuilder:
         self.decoy_bytes = decoy_bytes  # n random bytes: a decoy digest is SHA-256 of 32
         self.disclosures: list[str] = []  # encoded, in issuance order
 
+    def _disclose(self, salt: str, name: str, value: Any) -> bytes:
+        """Encode the object-property disclosure ``[salt, name, value]`` inline and keep it;
+        returns its SHA-256 digest (raw bytes: :meth:`_sd_array` encodes them together)."""
+        enc = _B2A(_disclosure_json(salt, name, value).encode(), newline=False).translate(
+            _URLSAFE, b"="
+        )
+        self.disclosures.append(enc.decode("ascii"))
+        return _SHA256(enc).digest()
+
+    def _sd_array(self, raw: list[bytes]) -> list[str]:
+        """An object's ``_sd``: its disclosures' digests and its decoys' (drawn now, as the
+        reference draws them when the object is complete), base64url-encoded in one call,
+        sorted."""
+        n = self.decoys()
+        if n:
+            r = self.decoy_bytes(32 * n)
+            raw.extend([_SHA256(r[i : i + 32]).digest() for i in range(0, 32 * n, 32)])
+        text = _B2A(b"\0".join(raw) + b"\0", newline=False).translate(_URLSAFE)
+        d64 = text.decode("ascii")
+        return sorted([d64[i : i + 43] for i in range(0, len(d64), 44)])
+
     def build(self, value: Any, path: tuple[Any, ...]) -> Any:
         if isinstance(value, SD):
             where = _path_text(path) or "top level"
@@ -145,44 +184,21 @@ class _FastBuilder:
             out: dict[str, Any] = {}
             raw: list[bytes] = []  # the digests of this object's disclosures
             for k, v in value.items():
-                if not isinstance(k, str):
-                    raise MalformedError("invalid_claims", f"claim name {k!r} is not a string")
-                if k in _RESERVED_NAMES:
-                    raise DisclosureError("claim_name_reserved", f"claim name {k!r} is reserved")
+                if type(k) is not str or k in _RESERVED_NAMES:
+                    _refuse_name(k)
                 if isinstance(v, SD):
                     salt, val = self.salt(), v.value
                     if type(val) not in _PLAIN:
                         val = self.build(val, (path, k))
-                    enc = _B2A(_disclosure_json(salt, k, val).encode(), newline=False).translate(
-                        _URLSAFE, b"="
-                    )
-                    self.disclosures.append(enc.decode("ascii"))
-                    raw.append(_SHA256(enc).digest())
+                    raw.append(self._disclose(salt, k, val))
                 else:
                     out[k] = v if type(v) in _PLAIN else self.build(v, (path, k))
             if raw:
-                n = self.decoys()
-                if n:
-                    r = self.decoy_bytes(32 * n)
-                    raw.extend([_SHA256(r[i : i + 32]).digest() for i in range(0, 32 * n, 32)])
-                text = _B2A(b"\0".join(raw) + b"\0", newline=False).translate(_URLSAFE)
-                d64 = text.decode("ascii")
-                out["_sd"] = sorted([d64[i : i + 43] for i in range(0, len(d64), 44)])
+                out["_sd"] = self._sd_array(raw)
             return out
         if isinstance(value, list):
-            items: list[Any] = []
-            for i, v in enumerate(value):
-                if isinstance(v, SD):
-                    salt = self.salt()  # before the element's own disclosures, as always
-                    enc_s, digest = _encode_disclosure(salt, None, self.build(v.value, (path, i)))
-                    self.disclosures.append(enc_s)
-                    items.append({"...": digest})
-                else:
-                    items.append(self.build(v, (path, i)))
-            return items
-        if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN/Infinity
-            raise MalformedError("invalid_claims", f"{value} at {_path_text(path) or 'top level'}")
-        return value
+            return _build_array(self, value, path)
+        return _leaf(value, path)
 
     def build_ruled(
         self,
@@ -205,30 +221,18 @@ class _FastBuilder:
             raw: list[bytes] = []
             kids = node.children
             for k, v in value.items():
-                if not isinstance(k, str):
-                    raise MalformedError("invalid_claims", f"claim name {k!r} is not a string")
-                if k in _RESERVED_NAMES:
-                    raise DisclosureError("claim_name_reserved", f"claim name {k!r} is reserved")
+                if type(k) is not str or k in _RESERVED_NAMES:
+                    _refuse_name(k)
                 sub = none if k in plain_keys else kids.get(k, none)
                 if sub.rule in marks:
                     salt = self.salt()
                     if type(v) not in _PLAIN:
                         v = self.build_ruled(v, sub, (path, k), rules)
-                    enc = _B2A(_disclosure_json(salt, k, v).encode(), newline=False).translate(
-                        _URLSAFE, b"="
-                    )
-                    self.disclosures.append(enc.decode("ascii"))
-                    raw.append(_SHA256(enc).digest())
+                    raw.append(self._disclose(salt, k, v))
                 else:
                     out[k] = v if type(v) in _PLAIN else self.build_ruled(v, sub, (path, k), rules)
             if raw:
-                n = self.decoys()
-                if n:
-                    r = self.decoy_bytes(32 * n)
-                    raw.extend([_SHA256(r[i : i + 32]).digest() for i in range(0, 32 * n, 32)])
-                text = _B2A(b"\0".join(raw) + b"\0", newline=False).translate(_URLSAFE)
-                d64 = text.decode("ascii")
-                out["_sd"] = sorted([d64[i : i + 43] for i in range(0, len(d64), 44)])
+                out["_sd"] = self._sd_array(raw)
             return out
         if isinstance(value, list):
             sub = node.children.get(None, none)
