@@ -218,28 +218,7 @@ class PostgresRegister(RegisterWriter):
     def _setup(
         self, *, status_base_uri: str | None, list_size: int | None, bits: int | None
     ) -> None:
-        settings: dict[str, str] = {}
-        if status_base_uri is not None:
-            check_text(status_base_uri, "status_base_uri")
-            settings["status_base_uri"] = status_base_uri.rstrip("/")
-        if list_size is not None:
-            if isinstance(list_size, bool) or not isinstance(list_size, int) or list_size < 1:
-                raise InvalidDataError("invalid_data", "list_size must be a positive integer")
-            settings["list_size"] = str(list_size)
-        if bits is not None:
-            if bits not in (1, 2, 4, 8) or isinstance(bits, bool):
-                raise InvalidDataError("invalid_data", "bits must be 1, 2, 4 or 8")
-            settings["bits"] = str(bits)
-        current = self._meta()
-        changes = {k: v for k, v in settings.items() if current.get(k) != v}
-        if changes:
-            with self._tx("saving register settings", fenced=False) as c:
-                for k, v in sorted(changes.items()):
-                    c.execute(
-                        "INSERT INTO register_meta (key, value) VALUES (?, ?) "
-                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                        (k, v),
-                    )
+        self._save_settings(status_base_uri=status_base_uri, list_size=list_size, bits=bits)
         if self._bsn_key is not None:
             check = key_check(self._bsn_key)
             if "bsn_key_check" not in self._meta():

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from .._errors import InvalidDataError, PolicyError, StorageError
+from .._errors import PolicyError, StorageError
 from .._status import StatusList
 from ._bsn import key_check
 from ._fence import rolled_back, write_fence_file
@@ -159,27 +159,7 @@ class Register(RegisterWriter):
         if self.read_only:
             self._check_bsn_key(write=False)
             return
-        settings: dict[str, str] = {}
-        if status_base_uri is not None:
-            check_text(status_base_uri, "status_base_uri")
-            settings["status_base_uri"] = status_base_uri.rstrip("/")
-        if list_size is not None:
-            if isinstance(list_size, bool) or not isinstance(list_size, int) or list_size < 1:
-                raise InvalidDataError("invalid_data", "list_size must be a positive integer")
-            settings["list_size"] = str(list_size)
-        if bits is not None:
-            if bits not in (1, 2, 4, 8) or isinstance(bits, bool):
-                raise InvalidDataError("invalid_data", "bits must be 1, 2, 4 or 8")
-            settings["bits"] = str(bits)
-        current = self._meta()
-        changes = {k: v for k, v in settings.items() if current.get(k) != v}
-        if changes:
-            with self._tx("saving register settings", fenced=False) as c2:
-                c2.executemany(
-                    "INSERT INTO register_meta (key, value) VALUES (?, ?) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    sorted(changes.items()),
-                )
+        self._save_settings(status_base_uri=status_base_uri, list_size=list_size, bits=bits)
         self._check_bsn_key(write=True)
 
     def _meta(self) -> dict[str, str]:

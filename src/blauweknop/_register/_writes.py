@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .._errors import PolicyError
+from .._errors import InvalidDataError, PolicyError
 from ._areas import area_rows, insert_area
 from ._reads import RegisterReader
 from ._records import CredentialRecord, Reservation, ReserveRequest, check_text
@@ -41,6 +41,37 @@ class RegisterWriter(RegisterReader):
         idempotent: bool = False,
     ) -> CredentialRecord:
         raise NotImplementedError  # each backend's transition (audit row, state, fence)
+
+    def _meta(self) -> dict[str, str]:
+        raise NotImplementedError  # each backend's read of register_meta
+
+    def _save_settings(
+        self, *, status_base_uri: str | None, list_size: int | None, bits: int | None
+    ) -> None:
+        """Check the register's settings given at creation or opening and store those that
+        differ from what it holds (one transaction, only when something changes)."""
+        settings: dict[str, str] = {}
+        if status_base_uri is not None:
+            check_text(status_base_uri, "status_base_uri")
+            settings["status_base_uri"] = status_base_uri.rstrip("/")
+        if list_size is not None:
+            if isinstance(list_size, bool) or not isinstance(list_size, int) or list_size < 1:
+                raise InvalidDataError("invalid_data", "list_size must be a positive integer")
+            settings["list_size"] = str(list_size)
+        if bits is not None:
+            if bits not in (1, 2, 4, 8) or isinstance(bits, bool):
+                raise InvalidDataError("invalid_data", "bits must be 1, 2, 4 or 8")
+            settings["bits"] = str(bits)
+        current = self._meta()
+        changes = {k: v for k, v in settings.items() if current.get(k) != v}
+        if changes:
+            with self._tx("saving register settings", fenced=False) as c:
+                for k, v in sorted(changes.items()):
+                    c.execute(
+                        "INSERT INTO register_meta (key, value) VALUES (?, ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        (k, v),
+                    )
 
     def _checked_request(
         self, r: ReserveRequest
