@@ -537,7 +537,7 @@ class Issuer(IssuerLifecycle):
         write: Callable[[str], None] | None,
         credential_id: str | None,
     ) -> IssuedCredential:
-        from ._register import ReserveRequest
+        from ._register import ReserveRequest, reserve_sign_confirm
 
         profile = data.profile()
         cid = credential_id or _credential_id(profile, claims)
@@ -596,22 +596,9 @@ class Issuer(IssuerLifecycle):
             # The text goes to a file while pending: the reservation is made durable first
             # (its own commit), so an index in a file is never handed out again; the
             # confirm's commit comes after ``write`` returned.
-            res = self.register.reserve(
-                cid,
-                profile.vct,
-                fmt,
-                holder_thumbprint=holder.kid,
-                bsn=bsn,
-                valid_from=request.valid_from,
-                valid_until=exp,
-                batch_row_key=batch_row_key,
-                resume_pending=True,
+            res, (text, exp) = reserve_sign_confirm(
+                self.register, request, sign, written=lambda signed: write(signed[0])
             )
-            held = self.register.get(res.credential_id).valid_until if res.resumed else None
-            text, exp = sign(res, held)
-            write(text)
-            if res.state == "pending":
-                self.register.confirm(cid)
         return IssuedCredential(
             credential_id=cid,
             format=fmt,

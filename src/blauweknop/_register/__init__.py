@@ -74,7 +74,7 @@ from __future__ import annotations
 from ._bsn import generate_bsn_key, load_bsn_key, save_bsn_key
 from ._open import open_register
 from ._postgres import PostgresRegister, is_postgres_url, redact_url
-from ._protocol import IssuerRegister
+from ._protocol import IssuerRegister, reserve_sign_confirm
 from ._publish import publish, read_published
 from ._records import (
     DEFAULT_BITS,
@@ -121,5 +121,6 @@ __all__ = [
     "publish",
     "read_published",
     "redact_url",
+    "reserve_sign_confirm",
     "save_bsn_key",
 ]

@@ -45,7 +45,7 @@ from .._status import StatusList
 from ._bsn import key_check
 from ._fence import rolled_back, write_fence_file
 from ._pg_schema import WRITE_LOCK_KEY, migrate_pg, pg_errors
-from ._protocol import IssuerRegister
+from ._protocol import IssuerRegister, reserve_sign_confirm
 from ._reconcile import reapply_published
 from ._records import (
     CredentialRecord,
@@ -579,23 +579,7 @@ class PostgresRegister(RegisterWriter):
         so machines would sign one at a time. The two durable commits keep signing in
         parallel; the guarantees are those of the two-step path (the index stays burned
         when signing fails)."""
-        res = self.reserve(
-            request.credential_id,
-            request.credential_type,
-            request.credential_format,
-            holder_thumbprint=request.holder_thumbprint,
-            bsn=request.bsn,
-            valid_from=request.valid_from,
-            valid_until=request.valid_until,
-            batch_row_key=request.batch_row_key,
-            actor=actor,
-            resume_pending=True,
-        )
-        held = self.get(res.credential_id).valid_until if res.resumed else None
-        out = sign(res, held)
-        if res.state == "pending":
-            self.confirm(res.credential_id, actor=actor)
-        return res, out
+        return reserve_sign_confirm(self, request, sign, actor=actor)
 
     def confirm(self, credential_id: str, *, actor: str = "issuer") -> CredentialRecord:
         """Phase 2 of issuance: ``pending`` → ``valid`` (idempotent)."""

@@ -179,3 +179,37 @@ class IssuerRegister(Protocol):
     def close(self) -> None:
         """Release the register (idempotent)."""
         ...
+
+
+def reserve_sign_confirm(
+    register: IssuerRegister,
+    request: ReserveRequest,
+    sign: Callable[[Reservation, int | None], _T],
+    *,
+    actor: str = "issuer",
+    written: Callable[[_T], None] | None = None,
+) -> tuple[Reservation, _T]:
+    """The two-step issuance on any register: :meth:`~IssuerRegister.reserve` (its own
+    durable commit), ``sign(reservation, valid_until)`` (``valid_until``: the expiry the
+    register holds for a resumed row, else ``None``), ``written(signed)`` when given (the
+    credential stored somewhere while pending), then :meth:`~IssuerRegister.confirm`. An
+    index in a credential that may have left is burned before signing."""
+    res = register.reserve(
+        request.credential_id,
+        request.credential_type,
+        request.credential_format,
+        holder_thumbprint=request.holder_thumbprint,
+        bsn=request.bsn,
+        valid_from=request.valid_from,
+        valid_until=request.valid_until,
+        batch_row_key=request.batch_row_key,
+        actor=actor,
+        resume_pending=True,
+    )
+    held = register.get(res.credential_id).valid_until if res.resumed else None
+    out = sign(res, held)
+    if written is not None:
+        written(out)
+    if res.state == "pending":
+        register.confirm(res.credential_id, actor=actor)
+    return res, out
