@@ -53,7 +53,6 @@ from ._records import (
     Reservation,
     ReserveRequest,
     check_text,
-    epoch,
 )
 from ._rows import Cursor, Db, new_list, reserve_row, transition_row
 from ._writes import RegisterWriter
@@ -318,56 +317,6 @@ class PostgresRegister(RegisterWriter):
         write_fence_file(self.fence_path, seq, "postgresql register", durable=current is None)
 
     # -- issuance --------------------------------------------------------------------------
-    def reserve(
-        self,
-        credential_id: str,
-        credential_type: str,
-        credential_format: str,
-        *,
-        holder_thumbprint: str | None = None,
-        bsn: str | None = None,
-        valid_from: int | float | Any | None = None,
-        valid_until: int | float | Any | None = None,
-        batch_row_key: str | None = None,
-        actor: str = "issuer",
-        resume_pending: bool = False,
-    ) -> Reservation:
-        """Phase 1 of issuance (see :meth:`Register.reserve`)."""
-        cid, fields, validity, brk = self._checked_request(
-            ReserveRequest(
-                credential_id=credential_id,
-                credential_type=credential_type,
-                credential_format=credential_format,
-                holder_thumbprint=holder_thumbprint,
-                bsn=bsn,
-                valid_from=valid_from,
-                valid_until=valid_until,
-                batch_row_key=batch_row_key,
-            )
-        )
-        who = str(check_text(actor, "actor"))
-        now = int(self._clock())
-        with self._tx("reserving a status-list index") as c:
-            return reserve_row(
-                c, cid, fields, validity, brk, now, who=who, resume_pending=resume_pending
-            )
-
-    def _checked_request(
-        self, r: ReserveRequest
-    ) -> tuple[
-        str, tuple[str, str, str | None, str | None], tuple[int | None, int | None], str | None
-    ]:
-        cid = str(check_text(r.credential_id, "credential_id"))
-        fields = (
-            str(check_text(r.credential_type, "type")),
-            str(check_text(r.credential_format, "format")),
-            check_text(r.holder_thumbprint, "holder_thumbprint", optional=True),
-            self.bsn_hash(r.bsn) if r.bsn is not None else None,
-        )
-        validity = (epoch(r.valid_from, "valid_from"), epoch(r.valid_until, "valid_until"))
-        brk = check_text(r.batch_row_key, "batch_row_key", optional=True)
-        return cid, fields, validity, brk
-
     def reserve_many(
         self, requests: Sequence[ReserveRequest], *, actor: str = "issuer"
     ) -> builtins.list[Reservation | PolicyError]:
@@ -580,12 +529,6 @@ class PostgresRegister(RegisterWriter):
         parallel; the guarantees are those of the two-step path (the index stays burned
         when signing fails)."""
         return reserve_sign_confirm(self, request, sign, actor=actor)
-
-    def confirm(self, credential_id: str, *, actor: str = "issuer") -> CredentialRecord:
-        """Phase 2 of issuance: ``pending`` → ``valid`` (idempotent)."""
-        return self._transition(
-            credential_id, "valid", ("pending",), "issued", actor, idempotent=True, verb="confirm"
-        )
 
     def confirm_many(
         self, credential_ids: Sequence[str], *, actor: str = "issuer"

@@ -15,7 +15,6 @@ import sqlite3
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
 from pathlib import Path
 
 from .._errors import PolicyError, StorageError
@@ -30,7 +29,6 @@ from ._records import (
     Reservation,
     ReserveRequest,
     check_text,
-    epoch,
 )
 from ._rows import audit_seq, confirm_row, reserve_row, transition_row
 from ._schema import SCHEMA_VERSION, migrate, sqlite_errors, wrap_sqlite
@@ -318,53 +316,6 @@ class Register(RegisterWriter):
     def __repr__(self) -> str:
         return f"Register({str(self.path)!r}{', read-only' if self.read_only else ''})"
 
-    def reserve(
-        self,
-        credential_id: str,
-        credential_type: str,
-        credential_format: str,
-        *,
-        holder_thumbprint: str | None = None,
-        bsn: str | None = None,
-        valid_from: int | float | datetime | None = None,
-        valid_until: int | float | datetime | None = None,
-        batch_row_key: str | None = None,
-        actor: str = "issuer",
-        resume_pending: bool = False,
-    ) -> Reservation:
-        """Phase 1 of issuance: allocate a random free index and record the credential as
-        ``pending``, in one transaction.
-
-        With ``batch_row_key`` (e.g. ``"<batch file hash>:<row number>"``) the call is
-        idempotent: if that row was reserved before, its reservation is returned (same
-        credential id and index, ``resumed=True``) and nothing is allocated. Without it, an
-        existing ``credential_id`` is ``PolicyError("credential_exists")`` -- unless
-        ``resume_pending`` is set and that credential is still ``pending`` (never confirmed:
-        its file was not written) for the same type, format and holder: then its reservation
-        is returned (``resumed=True``), so a failed single issue can simply be retried.
-        """
-        cid = check_text(credential_id, "credential_id")
-        ctype = check_text(credential_type, "type")
-        cfmt = check_text(credential_format, "format")
-        thumb = check_text(holder_thumbprint, "holder_thumbprint", optional=True)
-        brk = check_text(batch_row_key, "batch_row_key", optional=True)
-        who = check_text(actor, "actor")
-        bsn_h = self.bsn_hash(bsn) if bsn is not None else None
-        vf = epoch(valid_from, "valid_from")
-        vu = epoch(valid_until, "valid_until")
-        now = int(self._clock())
-        with self._tx("reserving a status-list index") as c:
-            return reserve_row(
-                c,
-                cid,  # type: ignore[arg-type]  # check_text checked it
-                (ctype, cfmt, thumb, bsn_h),  # type: ignore[arg-type]  # checked too
-                (vf, vu),
-                brk,
-                now,
-                who=who,  # type: ignore[arg-type]  # checked too
-                resume_pending=resume_pending,
-            )
-
     def reserve_many(
         self, requests: Sequence[ReserveRequest], *, actor: str = "issuer"
     ) -> builtins.list[Reservation | PolicyError]:
@@ -401,22 +352,6 @@ class Register(RegisterWriter):
                     out.append(e)
         return out
 
-    def _checked_request(
-        self, r: ReserveRequest
-    ) -> tuple[
-        str, tuple[str, str, str | None, str | None], tuple[int | None, int | None], str | None
-    ]:
-        cid = check_text(r.credential_id, "credential_id")
-        fields = (
-            check_text(r.credential_type, "type"),
-            check_text(r.credential_format, "format"),
-            check_text(r.holder_thumbprint, "holder_thumbprint", optional=True),
-            self.bsn_hash(r.bsn) if r.bsn is not None else None,
-        )
-        validity = (epoch(r.valid_from, "valid_from"), epoch(r.valid_until, "valid_until"))
-        brk = check_text(r.batch_row_key, "batch_row_key", optional=True)
-        return cid, fields, validity, brk  # type: ignore[return-value]  # checked above
-
     def confirm_many(
         self, credential_ids: Sequence[str], *, actor: str = "issuer"
     ) -> builtins.list[PolicyError | None]:
@@ -438,16 +373,6 @@ class Register(RegisterWriter):
                 except PolicyError as e:
                     out.append(e)
         return out
-
-    def confirm(self, credential_id: str, *, actor: str = "issuer") -> CredentialRecord:
-        """Phase 2 of issuance: the credential was signed and written; ``pending`` → ``valid``.
-
-        Idempotent: confirming a ``valid`` credential changes nothing (a resumed run may
-        confirm twice). Confirming a revoked or suspended one is ``illegal_transition``.
-        """
-        return self._transition(
-            credential_id, "valid", ("pending",), "issued", actor, idempotent=True, verb="confirm"
-        )
 
     def _transition(
         self,

@@ -1,19 +1,21 @@
 """The register's changes that read the same on both backends: issuing one credential in one
 transaction, the lifecycle transitions and the area signals. :class:`~._store.Register`
-(SQLite) and :class:`~._postgres.PostgresRegister` inherit them; each backend brings its own
-transaction (``_tx``), read (``_read``), request check (``_checked_request``) and
-``_transition``, which these methods are written against."""
+(SQLite) and :class:`~._postgres.PostgresRegister` inherit them (with the two phases of
+issuance, ``reserve`` and ``confirm``, and the settings a register is opened with); each backend
+brings its own transaction (``_tx``), read (``_read``, ``_meta``) and ``_transition``, which
+these methods are written against."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from .._errors import InvalidDataError, PolicyError
 from ._areas import area_rows, insert_area
 from ._reads import RegisterReader
-from ._records import CredentialRecord, Reservation, ReserveRequest, check_text
+from ._records import CredentialRecord, Reservation, ReserveRequest, check_text, epoch
 from ._rows import confirm_row, reserve_row
 
 __all__ = ["RegisterWriter"]
@@ -78,7 +80,71 @@ class RegisterWriter(RegisterReader):
     ) -> tuple[
         str, tuple[str, str, str | None, str | None], tuple[int | None, int | None], str | None
     ]:
-        raise NotImplementedError  # each backend's check of a request (and its BSN hash)
+        cid = str(check_text(r.credential_id, "credential_id"))
+        fields = (
+            str(check_text(r.credential_type, "type")),
+            str(check_text(r.credential_format, "format")),
+            check_text(r.holder_thumbprint, "holder_thumbprint", optional=True),
+            self.bsn_hash(r.bsn) if r.bsn is not None else None,
+        )
+        validity = (epoch(r.valid_from, "valid_from"), epoch(r.valid_until, "valid_until"))
+        brk = check_text(r.batch_row_key, "batch_row_key", optional=True)
+        return cid, fields, validity, brk
+
+    # -- issuing: two phases ------------------------------------------------------------
+    def reserve(
+        self,
+        credential_id: str,
+        credential_type: str,
+        credential_format: str,
+        *,
+        holder_thumbprint: str | None = None,
+        bsn: str | None = None,
+        valid_from: int | float | datetime | None = None,
+        valid_until: int | float | datetime | None = None,
+        batch_row_key: str | None = None,
+        actor: str = "issuer",
+        resume_pending: bool = False,
+    ) -> Reservation:
+        """Phase 1 of issuance: allocate a random free index and record the credential as
+        ``pending``, in one transaction.
+
+        With ``batch_row_key`` (e.g. ``"<batch file hash>:<row number>"``) the call is
+        idempotent: if that row was reserved before, its reservation is returned (same
+        credential id and index, ``resumed=True``) and nothing is allocated. Without it, an
+        existing ``credential_id`` is ``PolicyError("credential_exists")`` -- unless
+        ``resume_pending`` is set and that credential is still ``pending`` (never confirmed:
+        its file was not written) for the same type, format and holder: then its reservation
+        is returned (``resumed=True``), so a failed single issue can simply be retried.
+        """
+        cid, fields, validity, brk = self._checked_request(
+            ReserveRequest(
+                credential_id=credential_id,
+                credential_type=credential_type,
+                credential_format=credential_format,
+                holder_thumbprint=holder_thumbprint,
+                bsn=bsn,
+                valid_from=valid_from,
+                valid_until=valid_until,
+                batch_row_key=batch_row_key,
+            )
+        )
+        who = str(check_text(actor, "actor"))
+        now = int(self._clock())
+        with self._tx("reserving a status-list index") as c:
+            return reserve_row(
+                c, cid, fields, validity, brk, now, who=who, resume_pending=resume_pending
+            )
+
+    def confirm(self, credential_id: str, *, actor: str = "issuer") -> CredentialRecord:
+        """Phase 2 of issuance: the credential was signed and written; ``pending`` → ``valid``.
+
+        Idempotent: confirming a ``valid`` credential changes nothing (a resumed run may
+        confirm twice). Confirming a revoked or suspended one is ``illegal_transition``.
+        """
+        return self._transition(
+            credential_id, "valid", ("pending",), "issued", actor, idempotent=True, verb="confirm"
+        )
 
     # -- issuing one credential ------------------------------------------------------------------
     def reserve_confirmed(

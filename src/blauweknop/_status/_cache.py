@@ -628,8 +628,9 @@ class StatusListStore:
         policy = self.policy if policy is None else policy
         keys: Sequence[Key] = [issuer_key] if isinstance(issuer_key, Key) else list(issuer_key)
         mem = self._memory
-        hot_key = ("ietf", uri, expected_issuer, tuple((k.kid, k.alg) for k in keys))
+        hot_key: tuple[Any, ...] = ()
         if mem is not None:
+            hot_key = ("ietf", uri, expected_issuer, tuple((k.kid, k.alg) for k in keys))
             # The hot path: the same files (index, list, tied lists: same signatures) give
             # the same lookup, and the tokens verified from them are remembered whole, so
             # only their times are checked at ``now``; any change on disk misses.
