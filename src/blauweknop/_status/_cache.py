@@ -752,7 +752,7 @@ class StatusListStore:
         self,
         data: bytes,
         digest: str | None,
-        memo: BitstringProofMemo,
+        memo: BitstringProofMemo | None,
         verify: VerifyDocument,
         entry: BitstringStatusListEntry,
         expected_issuer: str,
@@ -762,6 +762,9 @@ class StatusListStore:
         min_entries: int,
         remembered: list[tuple[VerifiedBitstringStatusList, dict[str, Any]]] | None = None,
     ) -> VerifiedBitstringStatusList:
+        """:func:`verify_bitstring_status_list_credential` of ``data``, or with memory and a
+        ``memo`` the one remembered for these bytes, checked at ``now`` (``remembered``
+        receives what was verified or remembered, for the hot path)."""
         uri = entry.status_list_credential
 
         def full() -> VerifiedBitstringStatusList:
@@ -779,7 +782,7 @@ class StatusListStore:
             )
 
         mem = self._memory
-        if mem is None:
+        if mem is None or memo is None:
             return full()
         memo_key = (
             "w3c",
@@ -867,20 +870,7 @@ class StatusListStore:
         digests = cached._digests if len(cached._digests) == len(datas) else (None,) * len(datas)
         remembered: list[tuple[VerifiedBitstringStatusList, dict[str, Any]]] = []
         lists = [
-            verify_bitstring_status_list_credential(
-                data,
-                verify=verify,
-                expected_uri=uri,
-                expected_issuer=expected_issuer,
-                status_purpose=entry.status_purpose,
-                now=now,
-                max_age=max_age,
-                policy=pol,
-                min_entries=min_entries,
-                limits=self.limits,
-            )
-            if verified_as is None
-            else self._bitstring(
+            self._bitstring(
                 data,
                 digest,
                 verified_as,
